@@ -1,0 +1,282 @@
+// formulasearch._core: the thin pybind11 layer over the C++ core.
+// Converts numpy arrays in and out, releases the GIL around every kernel, and
+// turns C++ argument errors into Python ValueError.
+#include <pybind11/numpy.h>
+#include <pybind11/operators.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <stdexcept>
+
+#include "formulasearch/combination_search.hpp"
+#include "formulasearch/formula.hpp"
+#include "formulasearch/gram.hpp"
+#include "formulasearch/model.hpp"
+#include "formulasearch/paper_generator.hpp"
+#include "formulasearch/screening.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace py = pybind11;
+using namespace formulasearch;
+
+namespace {
+
+using Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+Array matrix_of(std::vector<double> data, std::size_t rows, std::size_t cols) {
+    Array out({rows, cols});
+    std::copy(data.begin(), data.end(), out.mutable_data());
+    return out;
+}
+
+Primaries primaries_of(const Array& matrix, std::vector<std::string> names, std::vector<std::vector<int>> classes) {
+    if (matrix.ndim() != 2) throw std::invalid_argument("primary matrix must be 2-D (variables x samples)");
+    Primaries p;
+    p.n_vars = static_cast<std::size_t>(matrix.shape(0));
+    p.n_samples = static_cast<std::size_t>(matrix.shape(1));
+    p.values.assign(matrix.data(), matrix.data() + matrix.size());
+    p.names = std::move(names);
+    p.classes = std::move(classes);
+    return p;
+}
+
+// Python progress callback: fn(stage, done, total) -> None or bool (False stops).
+// Also polls for Ctrl-C. A Python exception (KeyboardInterrupt included) stops
+// the kernel and is re-raised once the kernel has returned.
+class PyProgress final : public Progress {
+public:
+    explicit PyProgress(py::object fn) : fn_(std::move(fn)) {}
+    bool update(const char* stage, std::uint64_t done, std::uint64_t total) override {
+        py::gil_scoped_acquire gil;
+        try {
+            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+            if (!fn_.is_none()) {
+                py::object r = fn_(stage, done, total);
+                if (!r.is_none() && !r.cast<bool>()) return false;
+            }
+        } catch (py::error_already_set& e) {
+            error_ = std::move(e);
+            return false;
+        }
+        return true;
+    }
+    void rethrow() {
+        if (error_) {
+            py::error_already_set e = std::move(*error_);
+            error_.reset();
+            throw e;
+        }
+    }
+    ~PyProgress() override {
+        if (error_) {
+            py::gil_scoped_acquire gil;
+            error_.reset();
+        }
+    }
+
+private:
+    py::object fn_;
+    std::optional<py::error_already_set> error_;
+};
+
+Dedup dedup_of(const std::string& s) {
+    if (s == "string") return Dedup::String;
+    if (s == "value") return Dedup::Value;
+    throw std::invalid_argument("dedup must be 'string' or 'value', not '" + s + "'");
+}
+
+PaperVariant variant_of(const std::string& s) {
+    if (s == "paper") return PaperVariant::Paper;
+    if (s == "classes") return PaperVariant::Classes;
+    throw std::invalid_argument("variant must be 'paper' or 'classes', not '" + s + "'");
+}
+
+py::dict search_result_dict(const SearchResult& r, int dim) {
+    py::array_t<std::uint32_t> members({r.best.size(), static_cast<std::size_t>(dim)});
+    py::array_t<double> r2(r.best.size());
+    for (std::size_t i = 0; i < r.best.size(); ++i) {
+        for (int d = 0; d < dim; ++d) members.mutable_at(i, d) = r.best[i].members[d];
+        r2.mutable_at(i) = r.best[i].r2;
+    }
+    py::dict out;
+    out["members"] = members;
+    out["r2"] = r2;
+    out["n_combinations"] = r.n_combinations;
+    out["n_scored"] = r.n_scored;
+    out["cancelled"] = r.cancelled;
+    return out;
+}
+
+py::dict search(const Array& values, const Array& target, int dim, double max_pair_corr, std::size_t keep,
+                std::size_t tile, double singular_tol, py::object progress) {
+    if (values.ndim() != 2) throw std::invalid_argument("values must be 2-D (candidates x samples)");
+    const auto m = static_cast<std::size_t>(values.shape(0)), n = static_cast<std::size_t>(values.shape(1));
+    if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != n)
+        throw std::invalid_argument("target length does not match the samples of values");
+    SearchOptions opt;
+    opt.max_pair_corr = max_pair_corr;
+    opt.keep = keep;
+    opt.tile = tile;
+    opt.singular_tol = singular_tol;
+    PyProgress p(std::move(progress));
+    SearchResult r;
+    {
+        py::gil_scoped_release release;
+        StandardizedSet set(values.data(), m, n, target.data());
+        r = dim == 2 ? search_pairs(set, opt, &p) : search_triples(set, opt, &p);
+    }
+    p.rethrow();
+    return search_result_dict(r, dim);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "formulasearch C++ core: formulas, candidate generation, least-squares search";
+    py::register_exception_translator([](std::exception_ptr e) {
+        try {
+            if (e) std::rethrow_exception(e);
+        } catch (const std::invalid_argument& ex) {
+            PyErr_SetString(PyExc_ValueError, ex.what());
+        } catch (const std::out_of_range& ex) {
+            PyErr_SetString(PyExc_IndexError, ex.what());
+        }
+    });
+
+    m.def("max_threads", [] {
+#ifdef _OPENMP
+        return omp_get_max_threads();
+#else
+        return 1;
+#endif
+    }, "Threads the kernels use.");
+    m.def("set_threads", [](int n) {
+#ifdef _OPENMP
+        if (n < 1) throw std::invalid_argument("thread count must be at least 1");
+        omp_set_num_threads(n);
+#endif
+    }, py::arg("n"), "Set the number of threads the kernels use.");
+
+    py::class_<Formula>(m, "Formula")
+        .def_static("from_postfix", &Formula::from_postfix, py::arg("code"), py::arg("names"),
+                    "Read the stable postfix serialisation back.")
+        .def("to_string", &Formula::to_string, py::arg("names"), "Readable infix form.")
+        .def("to_postfix", &Formula::to_postfix, py::arg("names"), "Stable postfix serialisation.")
+        .def_property_readonly("complexity", &Formula::complexity)
+        .def("evaluate", [](const Formula& f, const Array& primaries) {
+            if (primaries.ndim() != 2) throw std::invalid_argument("primaries must be 2-D (variables x samples)");
+            const auto nv = static_cast<std::size_t>(primaries.shape(0)), n = static_cast<std::size_t>(primaries.shape(1));
+            py::array_t<double> out(n);
+            f.evaluate(primaries.data(), nv, n, out.mutable_data());
+            return out;
+        }, py::arg("primaries"), "Values over all samples; primaries is (variables x samples).")
+        .def(py::self == py::self)
+        .def(py::self != py::self)
+        .def("__hash__", [](const Formula& f) {
+            std::size_t h = 1469598103934665603ULL;
+            for (Token t : f.code()) h = (h ^ (static_cast<std::size_t>(t.op) << 16 | t.arg)) * 1099511628211ULL;
+            return h;
+        });
+
+    py::class_<PaperGenerator>(m, "PaperGenerator")
+        .def(py::init([](const Array& matrix, std::vector<std::string> names, std::vector<std::vector<int>> classes,
+                         int generation, const std::string& variant) {
+                 return PaperGenerator(primaries_of(matrix, std::move(names), std::move(classes)), generation,
+                                       variant_of(variant));
+             }),
+             py::arg("primaries"), py::arg("names"), py::arg("classes"), py::arg("generation"),
+             py::arg("variant") = "paper")
+        .def("__len__", [](const PaperGenerator& g) { return g.size(); })
+        .def_property_readonly("size", &PaperGenerator::size)
+        .def_property_readonly("generation", &PaperGenerator::generation)
+        .def_property_readonly("n_left_parts", &PaperGenerator::n_left_parts)
+        .def_property_readonly("n_right_parts", &PaperGenerator::n_right_parts)
+        .def_property_readonly("has_string_duplicates", &PaperGenerator::has_string_duplicates)
+        .def("formula", &PaperGenerator::formula, py::arg("index"))
+        .def("string_key", &PaperGenerator::string_key, py::arg("index"))
+        .def("evaluate", [](const PaperGenerator& g, const std::vector<std::uint64_t>& indices) {
+            std::vector<double> v;
+            {
+                py::gil_scoped_release release;
+                for (auto i : indices)
+                    if (i >= g.size()) throw std::out_of_range("candidate index out of range");
+                v = evaluate_candidates(g, indices);
+            }
+            return matrix_of(std::move(v), indices.size(), g.n_samples());
+        }, py::arg("indices"), "Values of the given candidates (len(indices) x samples).");
+
+    m.def("screen", [](const PaperGenerator& source, const Array& target, std::size_t keep, double variance_filter,
+                       const std::string& dedup, std::size_t block, py::object progress) {
+        if (target.ndim() != 1) throw std::invalid_argument("target must be 1-D");
+        ScreenOptions opt;
+        opt.keep = keep;
+        opt.variance_filter = variance_filter;
+        opt.dedup = dedup_of(dedup);
+        opt.block = block;
+        std::vector<double> y(target.data(), target.data() + target.size());
+        PyProgress p(std::move(progress));
+        ScreenResult r;
+        {
+            py::gil_scoped_release release;
+            r = screen(source, y, opt, &p);
+        }
+        p.rethrow();
+        py::array_t<std::uint64_t> indices(r.top.size());
+        py::array_t<double> r2(r.top.size());
+        for (std::size_t i = 0; i < r.top.size(); ++i) {
+            indices.mutable_at(i) = r.top[i].index;
+            r2.mutable_at(i) = r.top[i].r2;
+        }
+        py::dict out;
+        out["n_candidates"] = r.n_candidates;
+        out["n_screened"] = r.n_screened;
+        out["n_nonfinite"] = r.n_nonfinite;
+        out["n_low_variance"] = r.n_low_variance;
+        out["n_string_duplicates"] = r.n_string_duplicates;
+        out["n_value_duplicates"] = r.n_value_duplicates;
+        out["n_kept"] = r.n_kept;
+        out["indices"] = indices;
+        out["r2"] = r2;
+        out["cancelled"] = r.cancelled;
+        return out;
+    }, py::arg("source"), py::arg("target"), py::arg("keep") = 5000, py::arg("variance_filter") = 0.05,
+       py::arg("dedup") = "value", py::arg("block") = 16384, py::arg("progress") = py::none(),
+       "Stream over all candidates: filter, deduplicate, keep the best `keep` by 1D fit.");
+
+    m.def("search_pairs", [](const Array& values, const Array& target, double max_pair_corr, std::size_t keep,
+                             std::size_t tile, double singular_tol, py::object progress) {
+        return search(values, target, 2, max_pair_corr, keep, tile, singular_tol, std::move(progress));
+    }, py::arg("values"), py::arg("target"), py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10,
+       py::arg("tile") = 256, py::arg("singular_tol") = 1e-10, py::arg("progress") = py::none(),
+       "Best pairs of rows of `values` (candidates x samples) by OLS fit, from Gram tiles.");
+    m.def("search_triples", [](const Array& values, const Array& target, double max_pair_corr, std::size_t keep,
+                               std::size_t tile, double singular_tol, py::object progress) {
+        return search(values, target, 3, max_pair_corr, keep, tile, singular_tol, std::move(progress));
+    }, py::arg("values"), py::arg("target"), py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10,
+       py::arg("tile") = 256, py::arg("singular_tol") = 1e-10, py::arg("progress") = py::none(),
+       "Best triples of rows of `values` (candidates x samples) by OLS fit, from the Gram matrix.");
+
+    m.def("fit_linear", [](const Array& features, const Array& target) {
+        if (features.ndim() != 2) throw std::invalid_argument("features must be 2-D (features x samples)");
+        const auto d = static_cast<std::size_t>(features.shape(0)), n = static_cast<std::size_t>(features.shape(1));
+        if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != n)
+            throw std::invalid_argument("target length does not match the samples of features");
+        LinearFit f;
+        {
+            py::gil_scoped_release release;
+            f = fit_linear(features.data(), d, n, target.data());
+        }
+        py::dict out;
+        out["intercept"] = f.intercept;
+        out["coefficients"] = f.coefficients;
+        out["rmse"] = f.rmse;
+        out["mae"] = f.mae;
+        out["maxae"] = f.maxae;
+        out["r2"] = f.r2;
+        return out;
+    }, py::arg("features"), py::arg("target"), "OLS with intercept by column-pivoted QR, with error metrics.");
+}

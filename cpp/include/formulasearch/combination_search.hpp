@@ -1,0 +1,48 @@
+// Exhaustive search over pairs and triples of standardised candidates, scored
+// in O(1) each from the Gram matrix, with a deterministic top-k.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "formulasearch/gram.hpp"
+#include "formulasearch/progress.hpp"
+
+namespace formulasearch {
+
+struct SearchOptions {
+    // A combination is valid only if every pairwise |r| among its members is
+    // below this; >= 1 (or <= 0) disables the limit.
+    double max_pair_corr = 0.90;
+    std::size_t keep = 10;
+    // Combinations whose correlation matrix has determinant <= this are
+    // treated as singular and skipped (1 - r^2 for pairs).
+    double singular_tol = 1e-10;
+    std::size_t tile = 256;  // rows/columns of a Gram tile (pairs search)
+};
+
+// A combination of d members (positions in the StandardizedSet, ascending).
+struct Combination {
+    double r2 = 0;
+    int dim = 0;
+    std::array<std::uint32_t, 3> members{0, 0, 0};
+    // Better fit first; equal fits by members, lexicographically.
+    friend bool better(const Combination& a, const Combination& b) {
+        if (a.r2 != b.r2) return a.r2 > b.r2;
+        return a.members < b.members;
+    }
+};
+
+struct SearchResult {
+    std::vector<Combination> best;  // best first, at most keep
+    std::uint64_t n_combinations = 0;  // all d-subsets of the candidates
+    std::uint64_t n_scored = 0;        // those passing the |r| limit and the singularity test
+    bool cancelled = false;
+};
+
+SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& options, Progress* progress = nullptr);
+SearchResult search_triples(const StandardizedSet& set, const SearchOptions& options, Progress* progress = nullptr);
+
+}  // namespace formulasearch

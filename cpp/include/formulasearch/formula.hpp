@@ -1,0 +1,92 @@
+// A formula over primary variables, stored as postfix code.
+//
+// A formula is a short sequence of tokens (a variable, or an operator that pops
+// its operands off a stack). Postfix code is compact, trivially copyable and
+// hashable, evaluates with a tiny stack machine over whole sample vectors, and
+// prints to readable infix such as "(rp_B^3 - exp(rs_B))/rp_A^2".
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace formulasearch {
+
+enum class Op : std::uint8_t {
+    Var,  // push primary variable number `arg`
+    // unary
+    Square,
+    Cube,
+    Pow6,
+    Inv,      // x^-1
+    Sqrt,     // sqrt(x), undefined for x < 0
+    SqrtAbs,  // sqrt(|x|), the paper's family g3
+    Cbrt,
+    Exp,
+    ExpNeg,   // exp(-x)
+    Log,
+    Abs,
+    Sin,
+    Cos,
+    // binary
+    Add,
+    Sub,
+    Mul,
+    Div,
+    AbsDiff,  // |a - b|
+};
+
+int arity(Op op);
+
+struct Token {
+    Op op = Op::Var;
+    std::uint16_t arg = 0;  // variable number for Op::Var, unused otherwise
+    friend bool operator==(Token a, Token b) { return a.op == b.op && a.arg == b.arg; }
+    friend bool operator!=(Token a, Token b) { return !(a == b); }
+};
+
+class Formula {
+public:
+    Formula() = default;
+    explicit Formula(std::vector<Token> code);
+
+    static Formula variable(int index);
+    static Formula unary(Op op, const Formula& x);
+    static Formula binary(Op op, const Formula& a, const Formula& b);
+
+    const std::vector<Token>& code() const { return code_; }
+    bool empty() const { return code_.empty(); }
+    std::size_t size() const { return code_.size(); }
+    // Number of operators (SISSO's "complexity").
+    int complexity() const;
+    // Largest variable number used, or -1.
+    int max_variable() const;
+
+    // Evaluate over all samples. `primaries` is row-major (n_vars x n_samples):
+    // variable v of sample s is primaries[v * n_samples + s]. Writes n_samples
+    // values to `out`. Non-finite results are written as they come.
+    void evaluate(const double* primaries, std::size_t n_vars, std::size_t n_samples,
+                  double* out) const;
+
+    // Readable infix, e.g. "(rp_B^3 - exp(rs_B))/rp_A^2".
+    std::string to_string(const std::vector<std::string>& names) const;
+    // Stable serialisation: space-separated postfix tokens, variables by name,
+    // e.g. "rp_B ^3 rs_B exp - rp_A ^2 /". from_postfix() inverts it.
+    std::string to_postfix(const std::vector<std::string>& names) const;
+    static Formula from_postfix(std::string_view text, const std::vector<std::string>& names);
+
+    friend bool operator==(const Formula& a, const Formula& b) { return a.code_ == b.code_; }
+    friend bool operator!=(const Formula& a, const Formula& b) { return !(a == b); }
+    friend bool operator<(const Formula& a, const Formula& b);
+
+private:
+    void check_well_formed() const;
+    std::vector<Token> code_;
+};
+
+// The postfix spelling of an operator ("^2", "sqrt|", "+", ...).
+std::string_view op_token(Op op);
+
+}  // namespace formulasearch

@@ -1,0 +1,56 @@
+// Screening: evaluate every candidate once, drop the unusable ones (non-finite,
+// nearly constant, duplicates) and keep the best by 1D least-squares fit.
+// Streams over the candidates in blocks: memory is the kept top list plus the
+// duplicate-detection keys, never the candidates' values.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "formulasearch/candidate_source.hpp"
+#include "formulasearch/progress.hpp"
+
+namespace formulasearch {
+
+enum class Dedup {
+    String,  // the authors' rule: drop a formula whose string was seen before
+    Value,   // also drop a formula whose values equal an earlier one's up to sign and scale
+};
+
+struct ScreenOptions {
+    double variance_filter = 0.05;  // drop when |std/mean| < this (population std)
+    Dedup dedup = Dedup::Value;
+    std::size_t keep = 5000;        // size of the returned top list
+    std::size_t block = 16384;      // candidates per streaming block
+};
+
+// r2 of the 1D OLS fit with intercept; ranking by r2 is ranking by RMSE.
+struct ScoredCandidate {
+    double r2;
+    std::uint64_t index;
+    // Better fit first; equal fits in generation order.
+    friend bool better(const ScoredCandidate& a, const ScoredCandidate& b) {
+        return a.r2 != b.r2 ? a.r2 > b.r2 : a.index < b.index;
+    }
+};
+
+struct ScreenResult {
+    std::uint64_t n_candidates = 0;
+    std::uint64_t n_screened = 0;  // < n_candidates only when cancelled
+    std::uint64_t n_nonfinite = 0;
+    std::uint64_t n_low_variance = 0;
+    std::uint64_t n_string_duplicates = 0;
+    std::uint64_t n_value_duplicates = 0;
+    std::uint64_t n_kept = 0;
+    std::vector<ScoredCandidate> top;  // best first
+    bool cancelled = false;
+};
+
+ScreenResult screen(const CandidateSource& source, const std::vector<double>& target,
+                    const ScreenOptions& options, Progress* progress = nullptr);
+
+// Values of the given candidates, row-major (indices.size() x n_samples).
+std::vector<double> evaluate_candidates(const CandidateSource& source, const std::vector<std::uint64_t>& indices);
+
+}  // namespace formulasearch

@@ -1,0 +1,235 @@
+#include "formulasearch/formula.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+namespace formulasearch {
+
+namespace {
+
+struct OpInfo {
+    Op op;
+    const char* token;  // postfix spelling
+    int arity;
+};
+
+constexpr std::array<OpInfo, 19> kOps{{
+    {Op::Var, "", 0},          {Op::Square, "^2", 1},   {Op::Cube, "^3", 1},
+    {Op::Pow6, "^6", 1},       {Op::Inv, "^-1", 1},     {Op::Sqrt, "sqrt", 1},
+    {Op::SqrtAbs, "sqrt|", 1}, {Op::Cbrt, "cbrt", 1},   {Op::Exp, "exp", 1},
+    {Op::ExpNeg, "exp-", 1},   {Op::Log, "log", 1},     {Op::Abs, "abs", 1},
+    {Op::Sin, "sin", 1},       {Op::Cos, "cos", 1},     {Op::Add, "+", 2},
+    {Op::Sub, "-", 2},         {Op::Mul, "*", 2},       {Op::Div, "/", 2},
+    {Op::AbsDiff, "|-|", 2},
+}};
+
+const OpInfo& info(Op op) { return kOps[static_cast<std::size_t>(op)]; }
+
+// Infix precedence: 1 sums, 2 products, 3 powers, 4 atoms (names, calls, |x|).
+int precedence(Op op) {
+    switch (op) {
+        case Op::Add:
+        case Op::Sub: return 1;
+        case Op::Mul:
+        case Op::Div: return 2;
+        case Op::Square:
+        case Op::Cube:
+        case Op::Pow6:
+        case Op::Inv: return 3;
+        default: return 4;
+    }
+}
+
+struct Printed {
+    std::string text;
+    int prec;
+};
+
+std::string wrap(const Printed& p, bool parens) { return parens ? "(" + p.text + ")" : p.text; }
+
+}  // namespace
+
+int arity(Op op) { return info(op).arity; }
+std::string_view op_token(Op op) { return info(op).token; }
+
+Formula::Formula(std::vector<Token> code) : code_(std::move(code)) { check_well_formed(); }
+
+Formula Formula::variable(int index) {
+    if (index < 0 || index > 0xFFFF) throw std::invalid_argument("variable index out of range");
+    Formula f;
+    f.code_.push_back({Op::Var, static_cast<std::uint16_t>(index)});
+    return f;
+}
+
+Formula Formula::unary(Op op, const Formula& x) {
+    if (arity(op) != 1) throw std::invalid_argument("not a unary operator");
+    Formula f = x;
+    f.code_.push_back({op, 0});
+    return f;
+}
+
+Formula Formula::binary(Op op, const Formula& a, const Formula& b) {
+    if (arity(op) != 2) throw std::invalid_argument("not a binary operator");
+    Formula f;
+    f.code_.reserve(a.size() + b.size() + 1);
+    f.code_.insert(f.code_.end(), a.code_.begin(), a.code_.end());
+    f.code_.insert(f.code_.end(), b.code_.begin(), b.code_.end());
+    f.code_.push_back({op, 0});
+    return f;
+}
+
+void Formula::check_well_formed() const {
+    int depth = 0;
+    for (Token t : code_) {
+        if (static_cast<std::size_t>(t.op) >= kOps.size()) throw std::invalid_argument("unknown operator code");
+        int a = arity(t.op);
+        if (depth < a) throw std::invalid_argument("malformed formula: operator lacks operands");
+        depth += 1 - a;
+    }
+    if (!code_.empty() && depth != 1) throw std::invalid_argument("malformed formula: leftover operands");
+}
+
+int Formula::complexity() const {
+    return static_cast<int>(std::count_if(code_.begin(), code_.end(), [](Token t) { return t.op != Op::Var; }));
+}
+
+int Formula::max_variable() const {
+    int m = -1;
+    for (Token t : code_)
+        if (t.op == Op::Var) m = std::max(m, static_cast<int>(t.arg));
+    return m;
+}
+
+bool operator<(const Formula& a, const Formula& b) {
+    return std::lexicographical_compare(
+        a.code_.begin(), a.code_.end(), b.code_.begin(), b.code_.end(), [](Token x, Token y) {
+            return x.op != y.op ? x.op < y.op : x.arg < y.arg;
+        });
+}
+
+void Formula::evaluate(const double* primaries, std::size_t n_vars, std::size_t n, double* out) const {
+    if (code_.empty()) throw std::invalid_argument("cannot evaluate an empty formula");
+    if (max_variable() >= static_cast<int>(n_vars)) throw std::invalid_argument("formula uses a variable beyond the primary matrix");
+    // A stack of sample vectors; the result ends in slot 0.
+    std::vector<double> stack;
+    std::size_t depth = 0;
+    for (Token t : code_) {
+        const int a = arity(t.op);
+        if (a == 0) {
+            stack.resize(std::max(stack.size(), (depth + 1) * n));
+            std::copy_n(primaries + t.arg * n, n, stack.data() + depth * n);
+            ++depth;
+            continue;
+        }
+        double* x = stack.data() + (depth - a) * n;
+        const double* y = x + n;
+        switch (t.op) {
+            case Op::Square: for (std::size_t i = 0; i < n; ++i) x[i] = x[i] * x[i]; break;
+            case Op::Cube: for (std::size_t i = 0; i < n; ++i) x[i] = x[i] * x[i] * x[i]; break;
+            case Op::Pow6: for (std::size_t i = 0; i < n; ++i) { double c = x[i] * x[i] * x[i]; x[i] = c * c; } break;
+            case Op::Inv: for (std::size_t i = 0; i < n; ++i) x[i] = 1.0 / x[i]; break;
+            case Op::Sqrt: for (std::size_t i = 0; i < n; ++i) x[i] = std::sqrt(x[i]); break;
+            case Op::SqrtAbs: for (std::size_t i = 0; i < n; ++i) x[i] = std::sqrt(std::fabs(x[i])); break;
+            case Op::Cbrt: for (std::size_t i = 0; i < n; ++i) x[i] = std::cbrt(x[i]); break;
+            case Op::Exp: for (std::size_t i = 0; i < n; ++i) x[i] = std::exp(x[i]); break;
+            case Op::ExpNeg: for (std::size_t i = 0; i < n; ++i) x[i] = std::exp(-x[i]); break;
+            case Op::Log: for (std::size_t i = 0; i < n; ++i) x[i] = std::log(x[i]); break;
+            case Op::Abs: for (std::size_t i = 0; i < n; ++i) x[i] = std::fabs(x[i]); break;
+            case Op::Sin: for (std::size_t i = 0; i < n; ++i) x[i] = std::sin(x[i]); break;
+            case Op::Cos: for (std::size_t i = 0; i < n; ++i) x[i] = std::cos(x[i]); break;
+            case Op::Add: for (std::size_t i = 0; i < n; ++i) x[i] = x[i] + y[i]; break;
+            case Op::Sub: for (std::size_t i = 0; i < n; ++i) x[i] = x[i] - y[i]; break;
+            case Op::Mul: for (std::size_t i = 0; i < n; ++i) x[i] = x[i] * y[i]; break;
+            case Op::Div: for (std::size_t i = 0; i < n; ++i) x[i] = x[i] / y[i]; break;
+            case Op::AbsDiff: for (std::size_t i = 0; i < n; ++i) x[i] = std::fabs(x[i] - y[i]); break;
+            case Op::Var: break;
+        }
+        depth -= a - 1;
+    }
+    std::copy_n(stack.data(), n, out);
+}
+
+std::string Formula::to_string(const std::vector<std::string>& names) const {
+    if (max_variable() >= static_cast<int>(names.size())) throw std::invalid_argument("formula uses a variable with no name");
+    std::vector<Printed> st;
+    for (Token t : code_) {
+        const int p = precedence(t.op);
+        if (t.op == Op::Var) {
+            st.push_back({names[t.arg], 4});
+            continue;
+        }
+        if (arity(t.op) == 1) {
+            Printed x = std::move(st.back());
+            st.pop_back();
+            std::string s;
+            switch (t.op) {
+                case Op::Square: s = wrap(x, x.prec < 4) + "^2"; break;
+                case Op::Cube: s = wrap(x, x.prec < 4) + "^3"; break;
+                case Op::Pow6: s = wrap(x, x.prec < 4) + "^6"; break;
+                case Op::Inv: s = wrap(x, x.prec < 4) + "^-1"; break;
+                case Op::Sqrt: s = "sqrt(" + x.text + ")"; break;
+                case Op::SqrtAbs: s = "sqrt(|" + x.text + "|)"; break;
+                case Op::Cbrt: s = "cbrt(" + x.text + ")"; break;
+                case Op::Exp: s = "exp(" + x.text + ")"; break;
+                case Op::ExpNeg: s = "exp(-" + wrap(x, x.prec < 3) + ")"; break;
+                case Op::Log: s = "log(" + x.text + ")"; break;
+                case Op::Abs: s = "|" + x.text + "|"; break;
+                case Op::Sin: s = "sin(" + x.text + ")"; break;
+                case Op::Cos: s = "cos(" + x.text + ")"; break;
+                default: break;
+            }
+            st.push_back({std::move(s), p});
+            continue;
+        }
+        Printed b = std::move(st.back());
+        st.pop_back();
+        Printed a = std::move(st.back());
+        st.pop_back();
+        std::string s;
+        // Left operand needs parentheses below this precedence, the right one at
+        // or below it, so that the printed text keeps the tree's shape.
+        switch (t.op) {
+            case Op::Add: s = wrap(a, a.prec < p) + " + " + wrap(b, b.prec <= p); break;
+            case Op::Sub: s = wrap(a, a.prec < p) + " - " + wrap(b, b.prec <= p); break;
+            case Op::Mul: s = wrap(a, a.prec < p) + "*" + wrap(b, b.prec <= p); break;
+            case Op::Div: s = wrap(a, a.prec < p) + "/" + wrap(b, b.prec <= p); break;
+            case Op::AbsDiff: s = "|" + a.text + " - " + wrap(b, b.prec <= 1) + "|"; break;
+            default: break;
+        }
+        st.push_back({std::move(s), p});
+    }
+    return st.empty() ? std::string() : st.back().text;
+}
+
+std::string Formula::to_postfix(const std::vector<std::string>& names) const {
+    if (max_variable() >= static_cast<int>(names.size())) throw std::invalid_argument("formula uses a variable with no name");
+    std::string s;
+    for (Token t : code_) {
+        if (!s.empty()) s += ' ';
+        s += t.op == Op::Var ? std::string_view(names[t.arg]) : op_token(t.op);
+    }
+    return s;
+}
+
+Formula Formula::from_postfix(std::string_view text, const std::vector<std::string>& names) {
+    std::vector<Token> code;
+    std::istringstream in{std::string(text)};
+    std::string word;
+    while (in >> word) {
+        auto op = std::find_if(kOps.begin() + 1, kOps.end(), [&](const OpInfo& o) { return word == o.token; });
+        if (op != kOps.end()) {
+            code.push_back({op->op, 0});
+            continue;
+        }
+        auto name = std::find(names.begin(), names.end(), word);
+        if (name == names.end()) throw std::invalid_argument("unknown variable or operator '" + word + "' in formula code");
+        code.push_back({Op::Var, static_cast<std::uint16_t>(name - names.begin())});
+    }
+    if (code.empty()) throw std::invalid_argument("empty formula code");
+    return Formula(std::move(code));
+}
+
+}  // namespace formulasearch

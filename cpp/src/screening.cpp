@@ -1,0 +1,130 @@
+#include "formulasearch/screening.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <unordered_set>
+
+#include "formulasearch/top_k.hpp"
+#include "lane_sum.hpp"
+
+namespace formulasearch {
+
+namespace {
+
+using detail::lane_sum;
+
+enum Status : unsigned char { kKept, kNonFinite, kLowVariance };
+
+struct Verdict {
+    Status status;
+    double r2;
+    std::uint64_t value_hash;
+};
+
+std::uint64_t mix(std::uint64_t h) {  // splitmix64 finaliser
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
+}
+
+// Hash of the standardised vector up to sign: values are quantised to 2^-30 of
+// the unit-norm centred vector, and the sign is fixed by the first non-zero one.
+std::uint64_t value_hash(const double* x, std::size_t n, double mean, double inv_norm) {
+    std::uint64_t h = 0x9e3779b97f4a7c15ULL;
+    long long sign = 0;
+    for (std::size_t s = 0; s < n; ++s) {
+        long long q = std::llround((x[s] - mean) * inv_norm * 1073741824.0);
+        if (sign == 0 && q != 0) sign = q > 0 ? 1 : -1;
+        h = mix(h ^ static_cast<std::uint64_t>(q * (sign == 0 ? 1 : sign)));
+    }
+    return h;
+}
+
+Verdict judge(const double* x, std::size_t n, const double* yc, double syy, const ScreenOptions& opt) {
+    // A non-finite value anywhere makes the sum non-finite (so does overflow,
+    // which makes the candidate useless all the same).
+    const double sum = lane_sum(n, [&](std::size_t s) { return x[s]; });
+    if (!std::isfinite(sum)) return {kNonFinite, 0, 0};
+    const double mean = sum / static_cast<double>(n);
+    const double sxx = lane_sum(n, [&](std::size_t s) { double d = x[s] - mean; return d * d; });
+    const double sxy = lane_sum(n, [&](std::size_t s) { return (x[s] - mean) * yc[s]; });
+    const double std_dev = std::sqrt(sxx / static_cast<double>(n));
+    if (!std::isfinite(sxx)) return {kNonFinite, 0, 0};
+    if (std_dev == 0 || std::fabs(std_dev / mean) < opt.variance_filter) return {kLowVariance, 0, 0};
+    const double r2 = sxy * sxy / (sxx * syy);
+    const std::uint64_t h = opt.dedup == Dedup::Value ? value_hash(x, n, mean, 1.0 / std::sqrt(sxx)) : 0;
+    return {kKept, r2, h};
+}
+
+}  // namespace
+
+ScreenResult screen(const CandidateSource& source, const std::vector<double>& target,
+                    const ScreenOptions& opt, Progress* progress) {
+    const std::size_t n = source.n_samples();
+    if (target.size() != n) throw std::invalid_argument("target length does not match the number of samples");
+    if (n < 3) throw std::invalid_argument("need at least 3 samples to fit a line and judge it");
+    if (opt.block == 0) throw std::invalid_argument("block size must be positive");
+    double ymean = 0;
+    for (double v : target) ymean += v;
+    ymean /= static_cast<double>(n);
+    std::vector<double> yc(n);
+    for (std::size_t s = 0; s < n; ++s) yc[s] = target[s] - ymean;
+    const double syy = lane_sum(n, [&](std::size_t s) { return yc[s] * yc[s]; });
+    if (!(syy > 0)) throw std::invalid_argument("the target is constant: nothing to fit");
+
+    ScreenResult res;
+    res.n_candidates = source.size();
+    TopK<ScoredCandidate> top(opt.keep);
+    std::unordered_set<std::uint64_t> seen_strings, seen_values;
+    const bool check_strings = source.has_string_duplicates();
+    std::vector<Verdict> verdicts;
+    constexpr std::uint64_t kChunk = 32;  // candidates evaluated together by one thread
+
+    for (std::uint64_t begin = 0; begin < res.n_candidates; begin += opt.block) {
+        const std::uint64_t end = std::min<std::uint64_t>(res.n_candidates, begin + opt.block);
+        verdicts.resize(end - begin);
+        const auto n_chunks = static_cast<long long>((end - begin + kChunk - 1) / kChunk);
+#pragma omp parallel
+        {
+            std::vector<double> values(kChunk * n);
+#pragma omp for schedule(static)
+            for (long long c = 0; c < n_chunks; ++c) {
+                const std::uint64_t lo = begin + static_cast<std::uint64_t>(c) * kChunk;
+                const std::uint64_t hi = std::min(end, lo + kChunk);
+                source.evaluate_range(lo, hi, values.data());
+                for (std::uint64_t i = lo; i < hi; ++i)
+                    verdicts[i - begin] = judge(values.data() + (i - lo) * n, n, yc.data(), syy, opt);
+            }
+        }
+        // In generation order, so the first of a group of duplicates survives.
+        for (std::uint64_t i = begin; i < end; ++i) {
+            const Verdict& v = verdicts[i - begin];
+            if (v.status == kNonFinite) { ++res.n_nonfinite; continue; }
+            if (v.status == kLowVariance) { ++res.n_low_variance; continue; }
+            if (check_strings && !seen_strings.insert(source.string_key(i)).second) { ++res.n_string_duplicates; continue; }
+            if (opt.dedup == Dedup::Value && !seen_values.insert(v.value_hash).second) { ++res.n_value_duplicates; continue; }
+            ++res.n_kept;
+            top.push({v.r2, i});
+        }
+        res.n_screened = end;
+        if (!keep_going(progress, "screening", end, res.n_candidates)) {
+            res.cancelled = end < res.n_candidates;
+            break;
+        }
+    }
+    res.top = top.sorted();
+    return res;
+}
+
+std::vector<double> evaluate_candidates(const CandidateSource& source, const std::vector<std::uint64_t>& indices) {
+    const std::size_t n = source.n_samples();
+    std::vector<double> out(indices.size() * n);
+    const auto m = static_cast<long long>(indices.size());
+#pragma omp parallel for schedule(static)
+    for (long long i = 0; i < m; ++i) source.evaluate_range(indices[i], indices[i] + 1, out.data() + i * n);
+    return out;
+}
+
+}  // namespace formulasearch

@@ -1,0 +1,24 @@
+"""formulasearch: exhaustive search for simple formulas of materials properties.
+
+Reproduces and extends the formula search of Gajera et al. (arXiv 2202.07372),
+itself an extension of Ghiringhelli et al., PRL 114, 105503 (2015).
+
+    >>> import formulasearch as fs
+    >>> result = fs.run({"search": {"max_dim": 2}})
+    >>> result.table(1).head()
+"""
+from . import datasets
+from ._core import Formula
+from .config import Config
+from .datasets import Dataset, load_dataset
+from .errors import ConfigError, FormulaSearchError, InputError
+from .pipeline import run
+from .primaries import Primaries, build_primaries
+from .results import Model, Result, load_result
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Config", "ConfigError", "Dataset", "Formula", "FormulaSearchError", "InputError", "Model", "Primaries",
+    "Result", "build_primaries", "datasets", "load_dataset", "load_result", "run",
+]

@@ -1,0 +1,87 @@
+"""The `formulasearch` command."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .errors import FormulaSearchError
+
+
+class TerminalProgress:
+    """One self-overwriting status line on stderr, only when it is a terminal."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.start = time.perf_counter()
+        self.last = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - self.last < 0.2 and done < total:
+            return
+        self.last = now
+        pct = 100.0 * done / total if total else 100.0
+        self.stream.write(f"\r{stage}: {pct:5.1f}% ({done:,}/{total:,}) {now - self.start:6.1f} s ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\r" + " " * 70 + "\r")
+        self.stream.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="formulasearch", description="Find simple formulas for a materials property.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="run a search (default: paper generation 1 on the built-in octet data)")
+    p_run.add_argument("config", nargs="?", help="TOML configuration file")
+    p_run.add_argument("-o", "--output", help="write the results as JSON here")
+    p_run.add_argument("-n", "--top", type=int, default=None, help="models printed per dimension (default: all kept)")
+    p_run.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+    p_run.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    p_show = sub.add_parser("show", help="print the tables of a saved results file")
+    p_show.add_argument("results", help="results JSON written by `formulasearch run -o`")
+    p_show.add_argument("-n", "--top", type=int, default=None, help="models printed per dimension")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "run":
+            return _run(args)
+        from .results import load_result
+
+        print(load_result(args.results).summary(args.top))
+        return 0
+    except FormulaSearchError as exc:
+        print(f"formulasearch: error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"formulasearch: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nformulasearch: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .config import Config
+    from .pipeline import run
+
+    config = Config.load(args.config)
+    if args.threads is not None:
+        config.search.threads = args.threads
+        config.validate()
+    progress = None if args.quiet or not sys.stderr.isatty() else TerminalProgress()
+    try:
+        result = run(config, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    print(result.summary(args.top))
+    if args.output:
+        result.to_json(args.output)
+        print(f"\nresults written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

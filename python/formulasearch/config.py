@@ -1,0 +1,202 @@
+"""Run settings: validated once, from a dict or a TOML file, written back as TOML.
+
+Every table and key is listed here with its default; an unknown key is an
+error (a typo must never silently fall back to a default).
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    """[data]: which compounds, atomic properties and target."""
+
+    dataset: str | None = "octet"  #: a built-in dataset, or None when files are given
+    compounds: str | None = None  #: CSV with columns A, B and the target
+    atoms: str | None = None  #: CSV with a `symbol` column and one column per property
+    target: str | None = None  #: target column of the compounds table (built-in: its own)
+    properties: list[str] | None = None  #: atomic properties to use (default: all)
+
+
+@dataclass
+class FeaturesConfig:
+    """[features]: how candidate formulas are generated."""
+
+    generator: str = "paper"  #: the grammar of Gajera et al.
+    method: int = 1  #: paper generation 1, 2, 3 or 4
+    variant: str = "paper"  #: generation 3: "paper" (no class rule) or "classes"
+    classes: dict[str, list[str]] | None = None  #: property classes (default: the dataset's)
+    variance_filter: float = 0.05  #: drop formulas with |std/mean| below this
+    dedup: str = "value"  #: "string" (the authors' rule) or "value" (also equal values up to sign/scale)
+
+
+@dataclass
+class SearchConfig:
+    """[search]: the least-squares search."""
+
+    max_dim: int = 3  #: largest number of formulas in one model (1-3)
+    top_2d: int = 5000  #: pairs are searched among this many best 1D formulas
+    top_3d: int = 1000  #: triples among this many
+    max_pair_corr: float = 0.90  #: members of a model need pairwise |r| below this (1.0: no limit)
+    keep: int = 10  #: models reported per dimension
+    threads: int = 0  #: worker threads (0: all cores)
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], base_dir: str | Path | None = None) -> "Config":
+        """Validate a nested dict. Relative paths are taken relative to `base_dir`."""
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"configuration must be a table of tables, got {type(raw).__name__}")
+        sections = {f.name: f.type for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - set(sections))
+        if unknown:
+            raise ConfigError(f"unknown table [{unknown[0]}] in configuration (known: {', '.join(sections)})")
+        parts = {}
+        for f in dataclasses.fields(cls):
+            section_type = {"data": DataConfig, "features": FeaturesConfig, "search": SearchConfig}[f.name]
+            parts[f.name] = _build_section(f.name, section_type, raw.get(f.name, {}))
+        config = cls(**parts)
+        if base_dir is not None:
+            for key in ("compounds", "atoms"):
+                value = getattr(config.data, key)
+                if value is not None and not Path(value).is_absolute():
+                    setattr(config.data, key, str(Path(base_dir) / value))
+        config.validate()
+        return config
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "Config":
+        path = Path(path)
+        try:
+            with open(path, "rb") as fh:
+                raw = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+        return cls.from_dict(raw, base_dir=path.parent)
+
+    @classmethod
+    def load(cls, config: "Config | Mapping[str, Any] | str | Path | None") -> "Config":
+        """A Config from a Config, a dict, a TOML path, or None (all defaults)."""
+        if config is None:
+            return cls.from_dict({})
+        if isinstance(config, Config):
+            config.validate()
+            return config
+        if isinstance(config, (str, Path)):
+            return cls.from_toml(config)
+        return cls.from_dict(config)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain nested dict; None values are left out (TOML has no null)."""
+        return {
+            name: {k: v for k, v in dataclasses.asdict(getattr(self, name)).items() if v is not None}
+            for name in ("data", "features", "search")
+        }
+
+    def to_toml(self, path: str | Path | None = None) -> str:
+        import tomli_w
+
+        text = tomli_w.dumps(self.to_dict())
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def validate(self) -> None:
+        d, f, s = self.data, self.features, self.search
+        if d.dataset is not None and (d.compounds or d.atoms):
+            # Files win over the built-in default: a user who names files means them.
+            d.dataset = None
+        if d.dataset is None:
+            if not (d.compounds and d.atoms and d.target):
+                raise ConfigError("[data] needs either dataset = \"octet\" or all of compounds, atoms and target")
+        elif d.dataset != "octet":
+            raise ConfigError(f"[data] dataset = {d.dataset!r} is not a built-in dataset (known: octet)")
+        _choice("features", "generator", f.generator, ("paper",))
+        if f.method not in (1, 2, 3, 4):
+            raise ConfigError(f"[features] method must be 1, 2, 3 or 4, not {f.method}")
+        _choice("features", "variant", f.variant, ("paper", "classes"))
+        _choice("features", "dedup", f.dedup, ("string", "value"))
+        if not 0 <= f.variance_filter < 1e6:
+            raise ConfigError(f"[features] variance_filter must be >= 0, not {f.variance_filter}")
+        if f.classes is not None:
+            if not isinstance(f.classes, dict) or not all(
+                isinstance(v, list) and all(isinstance(p, str) for p in v) for v in f.classes.values()
+            ):
+                raise ConfigError("[features] classes must map class names to lists of property names")
+        if s.max_dim not in (1, 2, 3):
+            raise ConfigError(f"[search] max_dim must be 1, 2 or 3, not {s.max_dim}")
+        for key in ("top_2d", "top_3d", "keep"):
+            if getattr(s, key) < 1:
+                raise ConfigError(f"[search] {key} must be at least 1, not {getattr(s, key)}")
+        if not 0 < s.max_pair_corr <= 1:
+            raise ConfigError(f"[search] max_pair_corr must be in (0, 1], not {s.max_pair_corr}")
+        if s.threads < 0:
+            raise ConfigError(f"[search] threads must be >= 0, not {s.threads}")
+
+
+def _choice(section: str, key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"[{section}] {key} = {value!r} is not one of {', '.join(map(repr, allowed))}")
+
+
+def _build_section(name: str, section_type: type, raw: Any):
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"[{name}] must be a table, got {type(raw).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(section_type)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown key '{unknown[0]}' in [{name}] (known: {', '.join(fields)})")
+    values = {}
+    for key, value in raw.items():
+        values[key] = _coerce(name, key, value, fields[key].type)
+    return section_type(**values)
+
+
+def _coerce(section: str, key: str, value: Any, annotation: str) -> Any:
+    """Check a value against the field's annotation (kept as a string by __future__)."""
+    where = f"[{section}] {key}"
+    if value is None:
+        if "None" in annotation:
+            return None
+        raise ConfigError(f"{where} cannot be empty")
+    if annotation.startswith("int"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be an integer, not {value!r}")
+        return value
+    if annotation.startswith("float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where} must be a number, not {value!r}")
+        return float(value)
+    if annotation.startswith("str"):
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, not {value!r}")
+        return value
+    if annotation.startswith("list"):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be a list of strings, not {value!r}")
+        return list(value)
+    if annotation.startswith("dict"):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} must be a table, not {value!r}")
+        return {str(k): v for k, v in value.items()}
+    return value

@@ -1,0 +1,485 @@
+"""Datasets: a table of AB compounds with a target, and a table of atomic properties.
+
+A :class:`Dataset` pairs
+
+* ``compounds``: one row per binary compound, with the element on site A, the
+  element on site B, the target property and possibly more columns;
+* ``atoms``: one row per element (index ``symbol``), one column per atomic
+  property.
+
+:func:`octet` returns the built-in benchmark (82 octet binary compounds,
+Ghiringhelli et al. 2015); :func:`load_dataset` checks and wraps the user's own
+tables. Every problem with the data is reported as an :class:`InputError` with a
+one-line message naming the culprit. Row numbers in messages count the data rows
+of a table from 1 (a CSV header line is not a row).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence, Union
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+__all__ = ["Dataset", "octet", "load_dataset"]
+
+TableSource = Union[str, "os.PathLike[str]", pd.DataFrame]
+
+SITES = ("A", "B")
+SYMBOL = "symbol"
+# Column of the atomic table that describes the element rather than a property.
+_NOT_A_PROPERTY = ("Z",)
+
+_OCTET_FILE = "octet82.json"
+_OCTET_FORMAT = "formulasearch-dataset"
+
+# pandas 3 parses floats exactly by default (and deprecates float_precision);
+# older versions need round_trip to give the same doubles as Python's float().
+_CSV_OPTIONS: dict[str, Any] = {"skipinitialspace": True}
+if int(pd.__version__.split(".")[0]) < 3:
+    _CSV_OPTIONS["float_precision"] = "round_trip"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Dataset:
+    """Compounds with a target, the atomic table and the property classes.
+
+    Build it with :func:`octet` or :func:`load_dataset`, which check the data;
+    the constructor itself checks nothing.
+    """
+
+    compounds: pd.DataFrame
+    atoms: pd.DataFrame
+    target: str
+    classes: dict[str, list[str]]
+    units: dict[str, str]
+    citation: str = ""
+    name: str = "custom"
+
+    @property
+    def properties(self) -> list[str]:
+        """Properties of the classes in class order, then the remaining numeric atom columns (except 'Z')."""
+        out: list[str] = []
+        for members in self.classes.values():
+            for prop in members:
+                if prop not in out:
+                    out.append(prop)
+        for col in self.atoms.columns:
+            if col in out or col in _NOT_A_PROPERTY or col == SYMBOL:
+                continue
+            if _is_numeric(self.atoms[col]):
+                out.append(str(col))
+        return out
+
+    @property
+    def labels(self) -> list[str]:
+        """One label per compound: A + B, e.g. 'GaAs' (and 'CC' for carbon)."""
+        return [f"{a}{b}" for a, b in zip(self.compounds["A"], self.compounds["B"])]
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(name={self.name!r}, compounds={len(self.compounds)}, "
+            f"elements={len(self.atoms)}, target={self.target!r}, "
+            f"properties={self.properties!r})"
+        )
+
+
+# --------------------------------------------------------------------------
+# small helpers shared with primaries.py
+
+
+def _short_list(items: Iterable[Any], limit: int = 12) -> str:
+    """'a, b, c' or 'a, b, ..., z (40 in all)' for long lists."""
+    items = [str(x) for x in items]
+    if len(items) <= limit:
+        return ", ".join(items)
+    head = ", ".join(items[: limit - 1])
+    return f"{head}, ..., {items[-1]} ({len(items)} in all)"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _is_missing(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip() == ""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # list-like cell
+        return False
+
+
+def _coerce_numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """float64 values of a column and a mask of cells that hold something non-numeric.
+
+    Missing cells (NaN, None, blank strings) become NaN and are not flagged.
+    """
+    if _is_numeric(series):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        return values, np.zeros(len(values), dtype=bool)
+    values = np.full(len(series), np.nan)
+    bad = np.zeros(len(series), dtype=bool)
+    for i, cell in enumerate(series.tolist()):
+        if _is_missing(cell):
+            continue
+        if isinstance(cell, (bool, np.bool_)):
+            bad[i] = True
+            continue
+        try:
+            values[i] = float(cell.strip() if isinstance(cell, str) else cell)
+        except (TypeError, ValueError):
+            bad[i] = True
+    return values, bad
+
+
+def _cell_text(value: Any) -> str:
+    return "empty" if _is_missing(value) else repr(value) if isinstance(value, str) else str(value)
+
+
+def _compound_ref(label: str, pos: int) -> str:
+    return f"compound {label!r} (row {pos + 1})"
+
+
+def _element_hint(symbol: str, known: Sequence[str]) -> str:
+    lower = symbol.strip().lower()
+    matches = [k for k in known if k.lower() == lower and k != symbol]
+    return f"; did you mean {matches[0]!r}?" if matches else ""
+
+
+def _check_elements(compounds: pd.DataFrame, atoms_index: pd.Index) -> None:
+    """Every element on site A or B must have a row in the atomic table."""
+    known = set(atoms_index)
+    bad_rows = np.zeros(len(compounds), dtype=bool)
+    for site in SITES:
+        bad_rows |= ~compounds[site].isin(known).to_numpy()
+    if not bad_rows.any():
+        return
+    first = int(np.flatnonzero(bad_rows)[0])
+    a, b = compounds["A"].iloc[first], compounds["B"].iloc[first]
+    element = a if a not in known else b
+    others = int(bad_rows.sum()) - 1
+    more = f"; {others} more compound(s) have elements missing from the atomic table" if others else ""
+    known_list = [str(k) for k in atoms_index]
+    raise InputError(
+        f"{_compound_ref(f'{a}{b}', first)}: element {element!r} is not in the atomic table "
+        f"(known: {_short_list(known_list)}){_element_hint(str(element), known_list)}{more}"
+    )
+
+
+def _check_classes(classes: Any, atom_columns: Sequence[Any]) -> dict[str, list[str]]:
+    """A fresh {class: [properties]} dict; every property a column, in one class only."""
+    if classes is None:
+        return {}
+    if not isinstance(classes, Mapping):
+        raise InputError(
+            "property classes must map a class name to a list of properties, "
+            f"e.g. {{'energy': ['IP', 'EA']}}; got {type(classes).__name__}"
+        )
+    columns = [str(c) for c in atom_columns]
+    owner: dict[str, str] = {}
+    out: dict[str, list[str]] = {}
+    for name, members in classes.items():
+        if not isinstance(name, str) or not name.strip():
+            raise InputError(f"property class names must be non-empty strings, got {name!r}")
+        if isinstance(members, str):
+            members = [members]
+        try:
+            members = list(members)
+        except TypeError:
+            raise InputError(
+                f"property class {name!r} must be a list of property names, got {members!r}"
+            ) from None
+        if not members:
+            raise InputError(f"property class {name!r} lists no properties")
+        for prop in members:
+            if not isinstance(prop, str):
+                raise InputError(f"property class {name!r}: {prop!r} is not a property name")
+            if prop in owner:
+                if owner[prop] == name:
+                    raise InputError(f"property {prop!r} is listed twice in class {name!r}")
+                raise InputError(
+                    f"property {prop!r} is listed in two classes, {owner[prop]!r} and {name!r}; "
+                    "a property belongs to one class"
+                )
+            if prop not in columns:
+                raise InputError(
+                    f"property class {name!r} names {prop!r}, which is not a column of the "
+                    f"atomic table (columns: {_short_list(columns)})"
+                )
+            owner[prop] = name
+        out[name] = list(members)
+    return out
+
+
+def _numeric_column(atoms: pd.DataFrame, prop: str) -> np.ndarray:
+    """float64 values of an atomic property, or an InputError naming the first bad element."""
+    values, bad = _coerce_numeric(atoms[prop])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        cell = atoms[prop].iloc[i]
+        others = int(bad.sum()) - 1
+        more = f" ({others} more non-numeric value(s))" if others else ""
+        raise InputError(
+            f"property {prop!r} of the atomic table must be numeric: element "
+            f"{atoms.index[i]!r} has {_cell_text(cell)}{more}"
+        )
+    return values
+
+
+# --------------------------------------------------------------------------
+# reading and checking the two tables
+
+
+def _read_table(source: Any, what: str) -> tuple[pd.DataFrame, str]:
+    """The table as a fresh DataFrame and a phrase naming it for messages."""
+    if isinstance(source, pd.DataFrame):
+        df = source.copy()
+        where = f"the {what} table"
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        where = f"{what} file '{path}'"
+        if not path.exists():
+            raise InputError(f"{what} file not found: '{path}'")
+        if path.is_dir():
+            raise InputError(f"{what} file '{path}' is a directory, not a CSV file")
+        try:
+            df = pd.read_csv(path, **_CSV_OPTIONS)
+        except pd.errors.EmptyDataError:
+            raise InputError(f"{what} file '{path}' is empty") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{what} file '{path}' is not a readable CSV: not UTF-8 text (byte {exc.start})"
+            ) from None
+        except OSError as exc:
+            raise InputError(
+                f"cannot read {what} file '{path}': {exc.strerror or _one_line(exc)}"
+            ) from None
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise InputError(f"{what} file '{path}' is not a readable CSV: {_one_line(exc)}") from None
+    else:
+        raise InputError(
+            f"the {what} table must be a path to a CSV file or a pandas DataFrame, "
+            f"not {type(source).__name__}"
+        )
+    df.columns = [c.strip() if isinstance(c, str) else c for c in df.columns]
+    return df, where
+
+
+def _site_column(df: pd.DataFrame, site: str) -> pd.Series:
+    cells = df[site].tolist()
+    other = "B" if site == "A" else "A"
+    for i, cell in enumerate(cells):
+        if _is_missing(cell):
+            partner = df[other].iloc[i]
+            hint = "" if _is_missing(partner) else f" (site {other!r} is {str(partner).strip()!r})"
+            raise InputError(f"compound row {i + 1}: the element on site {site!r} is empty{hint}")
+    return pd.Series([str(c).strip() for c in cells], index=df.index, dtype=object, name=site)
+
+
+def _check_compounds(df: pd.DataFrame, where: str, target: Any) -> pd.DataFrame:
+    columns = [str(c) for c in df.columns]
+    if any(site not in df.columns for site in SITES):
+        raise InputError(
+            "formulasearch searches binary AB compounds: the compounds table needs columns "
+            f"'A' and 'B' ({where} has: {_short_list(columns) or 'no columns'})"
+        )
+    if not isinstance(target, str) or not target.strip():
+        raise InputError(f"the target must be the name of a column of the compounds table, got {target!r}")
+    if target in SITES:
+        raise InputError(
+            f"the target {target!r} is a site column; name a numeric column "
+            f"(columns: {_short_list(columns)})"
+        )
+    if target not in df.columns:
+        raise InputError(
+            f"{where} has no target column {target!r} (columns: {_short_list(columns)})"
+        )
+    if len(df) == 0:
+        raise InputError(f"{where} is empty: it has a header but no compound rows")
+
+    for site in SITES:
+        df[site] = _site_column(df, site)
+
+    values, bad = _coerce_numeric(df[target])
+    bad |= ~np.isfinite(values)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        shown = [
+            f"{_compound_ref(df['A'].iloc[i] + df['B'].iloc[i], int(i))} has "
+            f"{_cell_text(df[target].iloc[i])}"
+            for i in rows[:5]
+        ]
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        raise InputError(
+            f"target {target!r} must be a finite number for every compound: "
+            f"{'; '.join(shown)}{more}"
+        )
+    df[target] = values
+    return df
+
+
+def _check_atoms(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    if SYMBOL in df.columns:
+        df = df.set_index(SYMBOL)
+    elif df.index.name != SYMBOL:
+        columns = [str(c) for c in df.columns]
+        raise InputError(
+            f"{where} needs a 'symbol' column with the element symbols "
+            f"(columns: {_short_list(columns) or 'none'})"
+        )
+    if len(df) == 0:
+        raise InputError(f"{where} is empty: it has a header but no element rows")
+
+    symbols = df.index.tolist()
+    for i, sym in enumerate(symbols):
+        if _is_missing(sym):
+            raise InputError(f"atomic table row {i + 1}: the element symbol is empty")
+    symbols = [str(s).strip() for s in symbols]
+    seen: dict[str, int] = {}
+    for i, sym in enumerate(symbols):
+        if sym in seen:
+            raise InputError(
+                f"the atomic table lists element {sym!r} twice (rows {seen[sym] + 1} and {i + 1}); "
+                "each element needs exactly one row"
+            )
+        seen[sym] = i
+    df.index = pd.Index(symbols, dtype=object, name=SYMBOL)
+
+    # Numeric columns become float64 (an integer 'Z' stays integer); text columns
+    # whose every cell is a number are converted too; other text columns are kept.
+    for col in list(df.columns):
+        series = df[col]
+        if pd.api.types.is_bool_dtype(series):
+            continue
+        if _is_numeric(series):
+            if col in _NOT_A_PROPERTY and pd.api.types.is_integer_dtype(series):
+                continue
+            df[col] = series.to_numpy(dtype="float64", na_value=np.nan)
+            continue
+        values, bad = _coerce_numeric(series)
+        if not bad.any() and not np.isnan(values).all():
+            df[col] = values
+    return df
+
+
+def _check_units(units: Any, compounds: pd.DataFrame, atoms: pd.DataFrame) -> dict[str, str]:
+    out: dict[str, str] = {str(c): "" for c in compounds.columns}
+    out.update({str(c): "" for c in atoms.columns})
+    if units is None:
+        return out
+    if not isinstance(units, Mapping):
+        raise InputError(f"units must map column names to unit strings, got {type(units).__name__}")
+    allowed = set(out) | {SYMBOL}
+    for col, unit in units.items():
+        if col not in allowed:
+            raise InputError(
+                f"a unit is given for {col!r}, which is not a column of the compounds or atomic "
+                f"table (columns: {_short_list(sorted(out))})"
+            )
+        if unit is None:
+            unit = ""
+        if not isinstance(unit, str):
+            raise InputError(f"the unit of {col!r} must be a string, got {unit!r}")
+        out[col] = unit.strip()
+    return out
+
+
+def load_dataset(
+    compounds: TableSource,
+    atoms: TableSource,
+    target: str,
+    classes: Mapping[str, Sequence[str]] | None = None,
+    units: Mapping[str, str] | None = None,
+    name: str = "custom",
+) -> Dataset:
+    """Check the user's tables and return a :class:`Dataset`.
+
+    ``compounds`` and ``atoms`` are CSV paths or DataFrames (the inputs are not
+    modified). The compounds table needs columns ``A``, ``B`` and ``target``; the
+    atomic table needs a ``symbol`` column (or an index named ``symbol``).
+    ``classes`` maps a class name to its properties (columns of the atomic
+    table), in the order the search should use; ``units`` maps column names to
+    units. Raises :class:`InputError` with a one-line message on bad data.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"the dataset name must be a non-empty string, got {name!r}")
+    comp_df, comp_where = _read_table(compounds, "compounds")
+    atom_df, atom_where = _read_table(atoms, "atoms")
+
+    comp_df = _check_compounds(comp_df, comp_where, target)
+    atom_df = _check_atoms(atom_df, atom_where)
+    class_map = _check_classes(classes, atom_df.columns)
+    for members in class_map.values():
+        for prop in members:
+            atom_df[prop] = _numeric_column(atom_df, prop)
+    _check_elements(comp_df, atom_df.index)
+    unit_map = _check_units(units, comp_df, atom_df)
+    return Dataset(
+        compounds=comp_df,
+        atoms=atom_df,
+        target=target,
+        classes=class_map,
+        units=unit_map,
+        citation="",
+        name=name,
+    )
+
+
+# --------------------------------------------------------------------------
+# the built-in octet benchmark
+
+
+@lru_cache(maxsize=1)
+def _octet_text() -> str:
+    package = __package__ or "formulasearch"
+    resource = resources.files(package).joinpath("data").joinpath(_OCTET_FILE)
+    return resource.read_text(encoding="utf-8")
+
+
+def _block_frame(block: Mapping[str, Any]) -> pd.DataFrame:
+    columns = [c["name"] for c in block["columns"]]
+    data = {col: [row[j] for row in block["rows"]] for j, col in enumerate(columns)}
+    return pd.DataFrame(data, columns=columns)
+
+
+def octet() -> Dataset:
+    """The 82 octet binary compounds (target 'dE', eV) with 34 elements' atomic data.
+
+    Values of Ghiringhelli et al., Phys. Rev. Lett. 114, 105503 (2015), the table
+    also used by Gajera et al. (arXiv 2202.07372) and SISSO. Property classes:
+    energy {IP, EA}, radius {rs, rp, rd}, orbital {HOMO, LUMO}. Each call returns
+    fresh tables, so changing them does not affect later calls.
+    """
+    raw = json.loads(_octet_text())
+    if raw.get("format") != _OCTET_FORMAT:
+        raise InputError(f"the built-in file {_OCTET_FILE} is not a formulasearch dataset")
+    units = {
+        c["name"]: c.get("unit", "")
+        for key in ("compounds", "atoms")
+        for c in raw[key]["columns"]
+    }
+    dataset = load_dataset(
+        _block_frame(raw["compounds"]),
+        _block_frame(raw["atoms"]),
+        target=raw["target"],
+        classes=raw["classes"],
+        units=units,
+        name="octet",
+    )
+    cite = raw["citation"]
+    citation = f"{cite['text']}, doi:{cite['doi']}. {cite['note']}"
+    return replace(dataset, citation=citation)

@@ -1,0 +1,134 @@
+"""run(config): the one place that orders the steps.
+
+config -> dataset -> primary variables -> candidates (C++) -> screening (C++)
+-> pairs / triples (C++) -> QR refit of the kept models (C++) -> Result.
+"""
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from . import _core
+from .config import Config
+from .datasets import Dataset, load_dataset, octet
+from .errors import InputError
+from .primaries import Primaries, build_primaries
+from .results import Model, Result
+
+ProgressFn = Callable[[str, int, int], Any]
+
+
+def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
+        dataset: Dataset | None = None, progress: ProgressFn | None = None) -> Result:
+    """Generate candidates, rank them in 1D and search pairs and triples.
+
+    `config` is a Config, a dict of tables ({"search": {"max_dim": 2}}), a TOML
+    path, or None for the default job (paper generation 1 on the octet data).
+    `dataset` overrides [data] with a Dataset already in memory. `progress` is
+    called as progress(stage, done, total) during long steps.
+    """
+    cfg = Config.load(config)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = timings.get(stage, 0.0) + now - clock
+        clock = now
+
+    previous_threads = _core.max_threads()
+    if cfg.search.threads:
+        _core.set_threads(cfg.search.threads)
+    try:
+        ds = _resolve_dataset(cfg, dataset)
+        prim = build_primaries(ds, cfg.data.properties)
+        lap("data")
+        result = _search(cfg, prim, progress, lap)
+        result.threads = _core.max_threads()
+    finally:
+        _core.set_threads(previous_threads)
+    result.timings = timings
+    result.peak_memory_mb = peak_memory_mb()
+    return result
+
+
+def _resolve_dataset(cfg: Config, dataset: Dataset | None) -> Dataset:
+    if dataset is None:
+        if cfg.data.dataset == "octet":
+            dataset = octet()
+            if cfg.data.target and cfg.data.target != dataset.target:
+                dataset = load_dataset(dataset.compounds, dataset.atoms, cfg.data.target, dataset.classes,
+                                       dataset.units, dataset.name)
+        else:
+            dataset = load_dataset(cfg.data.compounds, cfg.data.atoms, cfg.data.target)
+    if cfg.features.classes is not None:
+        dataset = load_dataset(dataset.compounds, dataset.atoms, dataset.target, cfg.features.classes,
+                               dataset.units, dataset.name)
+    return dataset
+
+
+def _search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Callable[[str], None]) -> Result:
+    f, s = cfg.features, cfg.search
+    generator = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, f.method, f.variant)
+    lap("generation")
+    y = np.ascontiguousarray(prim.target, dtype=float)
+    need = max(s.keep, s.top_2d if s.max_dim >= 2 else 0, s.top_3d if s.max_dim >= 3 else 0)
+    scr = _core.screen(generator, y, keep=need, variance_filter=f.variance_filter, dedup=f.dedup,
+                       progress=progress)
+    lap("screening")
+    top = scr["indices"]
+    messages: list[str] = []
+    if f.dedup == "value" and scr["n_value_duplicates"]:
+        messages.append(f"{scr['n_value_duplicates']:,} formulas dropped as value duplicates "
+                        "(equal to an earlier formula up to sign and scale); dedup = \"string\" keeps them")
+
+    models = [_model(generator, prim, y, [int(i)]) for i in top[: s.keep]]
+    lap("1D")
+    for dim, limit, kernel in ((2, s.top_2d, _core.search_pairs), (3, s.top_3d, _core.search_triples)):
+        if s.max_dim < dim:
+            continue
+        pool = top[:limit]
+        if len(pool) < dim:
+            messages.append(f"{dim}D: only {len(pool)} formulas survived screening; no {dim}D model")
+            continue
+        values = generator.evaluate(pool.tolist())
+        found = kernel(values, y, max_pair_corr=s.max_pair_corr, keep=s.keep, progress=progress)
+        if len(found["members"]) == 0:
+            messages.append(f"{dim}D: no combination of the top {len(pool):,} formulas has every pairwise "
+                            f"|r| < {s.max_pair_corr:g}; no {dim}D model")
+        dim_models = [_model(generator, prim, y, [int(pool[m]) for m in members]) for members in found["members"]]
+        # The Gram score ranked them; the reported order follows the QR refit
+        # (stable, so exact ties keep the search's tie-break).
+        models.extend(sorted(dim_models, key=lambda m: m.rmse))
+        lap(f"{dim}D")
+    models_1d = sorted((m for m in models if m.dimension == 1), key=lambda m: m.rmse)
+    models = models_1d + [m for m in models if m.dimension > 1]
+    screening = {k: int(v) for k, v in scr.items() if k.startswith("n_") and k not in ("n_candidates", "n_kept")}
+    return Result(config=cfg.to_dict(), n_candidates=int(scr["n_candidates"]), n_kept=int(scr["n_kept"]),
+                  models=models, target=prim.target_name, variables=list(prim.names), screening=screening,
+                  messages=messages)
+
+
+def _model(generator, prim: Primaries, y: np.ndarray, candidates: list[int]) -> Model:
+    formulas = [generator.formula(i) for i in candidates]
+    values = generator.evaluate(candidates)
+    try:
+        fit = _core.fit_linear(values, y)
+    except ValueError as exc:
+        raise InputError(f"cannot refit model {[f.to_string(prim.names) for f in formulas]}: {exc}") from None
+    return Model(dimension=len(candidates), formulas=[f.to_string(prim.names) for f in formulas],
+                 codes=[f.to_postfix(prim.names) for f in formulas], intercept=fit["intercept"],
+                 coefficients=list(fit["coefficients"]), rmse=fit["rmse"], mae=fit["mae"], maxae=fit["maxae"],
+                 r2=fit["r2"], candidates=candidates)
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far (MB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024.0 if sys.platform != "darwin" else peak / 2**20

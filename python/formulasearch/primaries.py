@@ -1,0 +1,194 @@
+"""Primary variables: the dense matrix the C++ core works on.
+
+For each chosen atomic property P there are two primary variables, ``P_A`` (the
+value of the element on site A of each compound) and ``P_B`` (site B). The
+variables are ordered by property class (class order, then property order in
+the class, A before B); a chosen property that belongs to no class forms a
+class of its own, named after the property, placed after the dataset's classes
+in the order the properties were given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .datasets import (
+    SITES,
+    Dataset,
+    _check_classes,
+    _check_elements,
+    _coerce_numeric,
+    _compound_ref,
+    _numeric_column,
+    _short_list,
+)
+from .errors import InputError
+
+__all__ = ["Primaries", "build_primaries"]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Primaries:
+    """Primary variables (rows) of every sample (columns), with names, classes and units."""
+
+    matrix: np.ndarray  # (n_variables, n_samples) float64, C-contiguous
+    names: list[str]  # "IP_A", "IP_B", "EA_A", ...
+    classes: list[list[int]]  # variable indices of each class, class order
+    class_names: list[str]
+    units: list[str]  # unit of each variable
+    target: np.ndarray  # (n_samples,) float64
+    target_name: str
+    labels: list[str]  # one per sample: A + B, e.g. "GaAs", "CC"
+
+    @property
+    def n_variables(self) -> int:
+        return int(self.matrix.shape[0])
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def to_frame(self) -> pd.DataFrame:
+        """The variables as a samples x variables DataFrame indexed by label (plus the target)."""
+        frame = pd.DataFrame(self.matrix.T, columns=list(self.names), index=list(self.labels))
+        frame.index.name = "compound"
+        frame[self.target_name] = self.target
+        return frame
+
+    def __repr__(self) -> str:
+        return (
+            f"Primaries({self.n_variables} variables x {self.n_samples} samples, "
+            f"target={self.target_name!r}, classes={self.class_names!r})"
+        )
+
+
+def _chosen_properties(dataset: Dataset, properties: Sequence[str] | str | None) -> list[str]:
+    available = dataset.properties
+    if properties is None:
+        chosen = list(available)
+    elif isinstance(properties, str):
+        chosen = [properties]
+    else:
+        try:
+            chosen = list(properties)
+        except TypeError:
+            raise InputError(
+                f"properties must be a list of property names, got {type(properties).__name__}"
+            ) from None
+    if not chosen:
+        raise InputError(
+            "no properties chosen: give at least one atomic property "
+            f"(available: {_short_list(available) or 'none'})"
+        )
+    columns = [str(c) for c in dataset.atoms.columns]
+    seen: set[str] = set()
+    for prop in chosen:
+        if not isinstance(prop, str):
+            raise InputError(f"property names must be strings, got {prop!r}")
+        if prop in seen:
+            raise InputError(f"property {prop!r} is chosen twice")
+        seen.add(prop)
+        if prop not in columns:
+            raise InputError(f"unknown property {prop!r} (available: {_short_list(available)})")
+    return chosen
+
+
+def build_primaries(dataset: Dataset, properties: Sequence[str] | None = None) -> Primaries:
+    """The primary matrix of ``dataset`` for the chosen atomic properties.
+
+    ``properties=None`` uses ``dataset.properties``. Raises :class:`InputError`
+    (one line) for an unknown or non-numeric property, an element missing from
+    the atomic table, a NaN/inf value of a used element, or a bad target value.
+    """
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"build_primaries needs a Dataset, got {type(dataset).__name__}")
+    compounds, atoms = dataset.compounds, dataset.atoms
+    if len(compounds) == 0:
+        raise InputError("the dataset has no compounds")
+    for site in SITES:
+        if site not in compounds.columns:
+            raise InputError(
+                "formulasearch searches binary AB compounds: the compounds table needs columns 'A' and 'B'"
+            )
+    if not atoms.index.is_unique:
+        dup = atoms.index[atoms.index.duplicated()][0]
+        raise InputError(f"the atomic table lists element {dup!r} more than once")
+
+    chosen = _chosen_properties(dataset, properties)
+    classes = _check_classes(dataset.classes, atoms.columns)
+
+    # Order: dataset classes first (members restricted to the chosen ones), then
+    # each unclassified chosen property as a class of its own.
+    chosen_set = set(chosen)
+    groups: list[tuple[str, list[str]]] = []
+    for cname, members in classes.items():
+        used = [p for p in members if p in chosen_set]
+        if used:
+            groups.append((cname, used))
+    classified = {p for members in classes.values() for p in members}
+    taken = {name for name, _ in groups} | set(classes)
+    for prop in chosen:
+        if prop not in classified:
+            cname = prop if prop not in taken else f"{prop} (own class)"
+            taken.add(cname)
+            groups.append((cname, [prop]))
+
+    labels = [f"{a}{b}" for a, b in zip(compounds["A"].astype(str), compounds["B"].astype(str))]
+    site_symbols = {site: compounds[site].astype(str) for site in SITES}
+    _check_elements(
+        pd.DataFrame({site: site_symbols[site] for site in SITES}), atoms.index.astype(str)
+    )
+    symbols = atoms.index.astype(str)
+    rows = {site: symbols.get_indexer(site_symbols[site]) for site in SITES}
+
+    matrix_rows: list[np.ndarray] = []
+    names: list[str] = []
+    units: list[str] = []
+    class_indices: list[list[int]] = []
+    for _, members in groups:
+        indices: list[int] = []
+        for prop in members:
+            values = _numeric_column(atoms, prop)
+            for site in SITES:
+                column = values[rows[site]]
+                bad = ~np.isfinite(column)
+                if bad.any():
+                    i = int(np.flatnonzero(bad)[0])
+                    element = site_symbols[site].iloc[i]
+                    raise InputError(
+                        f"element {element!r} has no finite value of property {prop!r} "
+                        f"({column[i]}) but {_compound_ref(labels[i], i)} uses it"
+                    )
+                indices.append(len(names))
+                names.append(f"{prop}_{site}")
+                units.append(dataset.units.get(prop, ""))
+                matrix_rows.append(column)
+        class_indices.append(indices)
+
+    target_name = dataset.target
+    if target_name not in compounds.columns:
+        raise InputError(f"the compounds table has no target column {target_name!r}")
+    target, bad = _coerce_numeric(compounds[target_name])
+    bad |= ~np.isfinite(target)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"target {target_name!r} must be a finite number for every compound: "
+            f"{_compound_ref(labels[i], i)} has {compounds[target_name].iloc[i]!r}"
+        )
+
+    matrix = np.ascontiguousarray(np.vstack(matrix_rows), dtype=np.float64)
+    return Primaries(
+        matrix=matrix,
+        names=names,
+        classes=class_indices,
+        class_names=[name for name, _ in groups],
+        units=units,
+        target=np.array(target, dtype=np.float64, order="C"),  # a writable copy
+        target_name=target_name,
+        labels=labels,
+    )

@@ -1,0 +1,134 @@
+"""Fitted models and the result of a run: tables, printing, save and load."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Model:
+    """A linear model target ~ intercept + sum(coefficients[i] * formulas[i])."""
+
+    dimension: int
+    formulas: list[str]  #: readable infix, e.g. "(rp_B^3 - exp(rs_B))/rp_A^2"
+    codes: list[str]  #: stable postfix serialisation of each formula
+    intercept: float
+    coefficients: list[float]
+    rmse: float
+    mae: float
+    maxae: float
+    r2: float
+    candidates: list[int] = field(default_factory=list)  #: generation-order index of each formula
+
+    def equation(self, target: str = "y", digits: int = 4) -> str:
+        terms = [f"{self.intercept:.{digits}f}"]
+        for c, f in zip(self.coefficients, self.formulas):
+            terms.append(f"{'-' if c < 0 else '+'} {abs(c):.{digits}f}*[{f}]")
+        return f"{target} = " + " ".join(terms)
+
+
+@dataclass
+class Result:
+    """Everything a run produced. Models of each dimension are sorted by RMSE."""
+
+    config: dict[str, Any]
+    n_candidates: int
+    n_kept: int
+    models: list[Model]
+    target: str = "y"
+    variables: list[str] = field(default_factory=list)  #: names the postfix codes refer to
+    screening: dict[str, int] = field(default_factory=dict)  #: counts dropped by each filter
+    timings: dict[str, float] = field(default_factory=dict)  #: wall seconds per stage
+    peak_memory_mb: float = 0.0
+    threads: int = 1
+    messages: list[str] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+
+    def best(self, dimension: int) -> Model | None:
+        ms = [m for m in self.models if m.dimension == dimension]
+        return ms[0] if ms else None
+
+    def table(self, dimension: int | None = None) -> pd.DataFrame:
+        """Models as a DataFrame (one row per model), optionally of one dimension."""
+        rows = []
+        for m in self.models:
+            if dimension is not None and m.dimension != dimension:
+                continue
+            row = {"dimension": m.dimension, "rmse": m.rmse, "mae": m.mae, "maxae": m.maxae, "r2": m.r2,
+                   "intercept": m.intercept}
+            for i, (f, c) in enumerate(zip(m.formulas, m.coefficients), start=1):
+                row[f"formula_{i}"] = f
+                row[f"coef_{i}"] = c
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _finite_or_none(asdict(self))
+
+    def to_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Result":
+        data = dict(data)
+        models = [Model(**m) for m in data.pop("models")]
+        return cls(models=models, **data)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "Result":
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def summary(self, per_dimension: int | None = None) -> str:
+        """A readable table of the best models per dimension."""
+        lines = [f"{self.n_candidates:,} candidate formulas, {self.n_kept:,} kept after filters"]
+        for d in sorted({m.dimension for m in self.models} | {1, 2, 3}):
+            ms = [m for m in self.models if m.dimension == d]
+            if d > int(self.config.get("search", {}).get("max_dim", 3)):
+                continue
+            lines.append("")
+            lines.append(f"{d}D models")
+            if not ms:
+                lines.append("  (none)")
+                continue
+            if per_dimension:
+                ms = ms[:per_dimension]
+            lines.append(f"  {'rank':>4}  {'RMSE':>8}  {'MAE':>8}  {'MaxAE':>8}  {'R2':>7}  model")
+            for rank, m in enumerate(ms, start=1):
+                lines.append(f"  {rank:>4}  {m.rmse:8.5f}  {m.mae:8.5f}  {m.maxae:8.5f}  {m.r2:7.4f}  "
+                             f"{m.equation(self.target)}")
+        if self.messages:
+            lines.append("")
+            lines.extend(f"note: {msg}" for msg in self.messages)
+        timing = ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
+        lines.append("")
+        lines.append(f"time: {timing}; peak memory {self.peak_memory_mb:.0f} MB; {self.threads} threads")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"Result({len(self.models)} models, {self.n_candidates:,} candidates, {self.n_kept:,} kept)"
+
+
+def load_result(path: str | Path) -> Result:
+    """Read a results JSON written by Result.to_json."""
+    return Result.from_json(path)
+
+
+def _finite_or_none(obj: Any) -> Any:
+    """JSON has no NaN/inf: write them as null rather than invalid JSON."""
+    if isinstance(obj, dict):
+        return {k: _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_or_none(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
