@@ -1,5 +1,6 @@
 #include "formulasearch/combination_search.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -122,12 +123,16 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
     std::vector<double> bsq(m);
     for (std::size_t i = 0; i < m; ++i) bsq[i] = b[i] * b[i];
 
-    // Rows i in chunks between progress reports; inside a chunk, round-robin
-    // over threads (the work per i shrinks as i grows).
-    const std::size_t chunk = 64;
+    // Rows i in chunks of about kChunkTriples triples between progress reports
+    // (so cancelling answers quickly); inside a chunk, round-robin over threads
+    // (the work per i shrinks as i grows).
+    constexpr double kChunkTriples = 2e7;
     bool cancelled = false;
-    for (std::size_t i_lo = 0; i_lo < m && !cancelled; i_lo += chunk) {
-        const auto i_hi = static_cast<long long>(std::min(m, i_lo + chunk));
+    for (std::size_t i_lo = 0, i_next = 0; i_lo < m && !cancelled; i_lo = i_next) {
+        const double rest = static_cast<double>(m - i_lo);
+        const auto rows = static_cast<std::size_t>(std::clamp(kChunkTriples / (0.5 * rest * rest + 1), 1.0, 1024.0));
+        i_next = std::min(m, i_lo + rows);
+        const auto i_hi = static_cast<long long>(i_next);
 #pragma omp parallel
         {
             PerThread& me = threads[static_cast<std::size_t>(omp_get_thread_num())];
