@@ -107,6 +107,8 @@ py::dict search_result_dict(const SearchResult& r, int dim) {
     out["r2"] = r2;
     out["n_combinations"] = r.n_combinations;
     out["n_scored"] = r.n_scored;
+    out["gram_flops"] = r.gram_flops;
+    out["seconds"] = r.seconds;
     out["cancelled"] = r.cancelled;
     return out;
 }

@@ -1,11 +1,13 @@
 #include "formulasearch/combination_search.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 
 #include "formulasearch/top_k.hpp"
+#include "gram_kernel.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -48,46 +50,109 @@ SearchResult merge(std::vector<PerThread>& threads, std::size_t keep) {
 
 void check(const SearchOptions& o) {
     if (o.keep == 0) throw std::invalid_argument("keep must be at least 1");
-    if (o.tile == 0 || o.tile % StandardizedSet::kColBlock) throw std::invalid_argument("tile must be a positive multiple of 16");
+    if (o.tile == 0 || o.tile % StandardizedSet::kPanelWidth) throw std::invalid_argument("tile must be a positive multiple of 16");
+}
+
+}  // namespace
+
+namespace {
+
+using detail::Block8x16;
+using detail::kPanel;
+using detail::kRows;
+using detail::v8d;
+using detail::v8l;
+
+// The exact scoring of one pair, shared by every path so that a pair gets the
+// same r2 bits wherever it is met.
+inline void consider_pair(PerThread& me, double g, double bi, double bj, std::size_t i, std::size_t j, double lim2,
+                          double tol) {
+    if (!(g * g < lim2)) return;
+    const double det = 1.0 - g * g;
+    if (!(det > tol)) return;
+    const double num = bi * bi + bj * bj - 2.0 * bi * bj * g;
+    if (num < me.threshold() * det) return;
+    me.top.push({num / det, 2, {static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), 0}});
+}
+
+// A block on the diagonal or at the padded end: index checks, scalar.
+void score_edge_block(PerThread& me, const Block8x16& blk, const double* b, std::size_t i, std::size_t j,
+                      std::size_t m, double lim2, double tol) {
+    for (std::size_t r = 0; r < kRows; ++r)
+        for (std::size_t l = 0; l < kPanel; ++l) {
+            const std::size_t ii = i + r, jj = j + l;
+            if (!(ii < jj && jj < m)) continue;
+            const double g = blk.c[r][l / 8][l % 8];
+            if (g * g < lim2 && 1.0 - g * g > tol) ++me.scored;
+            consider_pair(me, g, b[ii], b[jj], ii, jj, lim2, tol);
+        }
+}
+
+// An interior block (all 128 pairs valid): a vector pre-test that is looser
+// than the exact one, so only near-winners reach the scalar path.
+void score_block(PerThread& me, const Block8x16& blk, const double* b, std::size_t i, std::size_t j, double lim2,
+                 double tol) {
+    const double thr = me.threshold() * kSafety;
+    const v8d bj0 = detail::load8(b + j), bj1 = detail::load8(b + j + 8);
+    const v8d one = detail::splat(1.0), vlim2 = detail::splat(lim2), vtol = detail::splat(tol), vthr = detail::splat(thr);
+    v8l valid_count = {}, hit = {};
+    for (std::size_t r = 0; r < kRows; ++r) {
+        const v8d bi = detail::splat(b[i + r]), bi2 = bi * bi;
+        for (int h = 0; h < 2; ++h) {
+            const v8d g = blk.c[r][h], bj = h ? bj1 : bj0;
+            const v8d g2 = g * g, det = one - g2;
+            const v8l valid = (g2 < vlim2) & (det > vtol);
+            const v8d num = bi2 + bj * bj - 2.0 * bi * bj * g;
+            valid_count -= valid;  // true lanes are -1
+            hit |= valid & (num >= vthr * det);
+        }
+    }
+    std::uint64_t count = 0, any = 0;
+    for (int l = 0; l < 8; ++l) count += static_cast<std::uint64_t>(valid_count[l]), any |= static_cast<std::uint64_t>(hit[l]);
+    me.scored += count;
+    if (!any) return;
+    for (std::size_t r = 0; r < kRows; ++r)
+        for (std::size_t l = 0; l < kPanel; ++l)
+            consider_pair(me, blk.c[r][l / 8][l % 8], b[i + r], b[j + l], i + r, j + l, lim2, tol);
 }
 
 }  // namespace
 
 SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, Progress* progress) {
     check(opt);
-    const std::size_t m = set.size(), T = opt.tile;
-    const double lim = pair_limit(opt), tol = opt.singular_tol;
-    const double* b = set.target_correlations().data();
-    const std::size_t n_tiles = (m + T - 1) / T;
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::size_t m = set.size(), mp = set.padded_size(), n = set.n_samples(), T = opt.tile;
+    const double lim = pair_limit(opt), lim2 = lim * lim, tol = opt.singular_tol;
+    const double* b = set.padded_correlations();
+    const std::size_t n_tiles = (mp + T - 1) / T;
     std::vector<PerThread> threads(static_cast<std::size_t>(omp_get_max_threads()), PerThread(opt.keep));
+    std::vector<std::uint64_t> blocks(threads.size(), 0);
     bool cancelled = false;
 
+    // Tiles of T x T candidates, I <= J: the J tile's panels stay in L2 while
+    // the I tile's 8-row blocks stream through them; each 8 x 16 block of G is
+    // scored straight from registers and never written to memory.
     for (std::size_t I = 0; I < n_tiles && !cancelled; ++I) {
         const auto n_right = static_cast<long long>(n_tiles - I);
 #pragma omp parallel
         {
-            PerThread& me = threads[static_cast<std::size_t>(omp_get_thread_num())];
-            std::vector<double> tile(T * T);
+            const auto t = static_cast<std::size_t>(omp_get_thread_num());
+            PerThread& me = threads[t];
+            Block8x16 blk;
 #pragma omp for schedule(static)
             for (long long jj = 0; jj < n_right; ++jj) {
                 const std::size_t J = I + static_cast<std::size_t>(jj);
-                const std::size_t i0 = I * T, j0 = J * T;
-                set.gram_tile(i0, T, j0, T, tile.data(), T);
-                const std::size_t i_hi = std::min(m, i0 + T), j_hi = std::min(m, j0 + T);
-                for (std::size_t i = i0; i < i_hi; ++i) {
-                    const double bi = b[i];
-                    const double* g = tile.data() + (i - i0) * T - j0;
-                    double thr = me.threshold();
-                    for (std::size_t j = std::max(j0, i + 1); j < j_hi; ++j) {
-                        const double r = g[j];
-                        if (!(std::fabs(r) < lim)) continue;
-                        const double det = 1.0 - r * r;
-                        if (!(det > tol)) continue;
-                        ++me.scored;
-                        const double num = bi * bi + b[j] * b[j] - 2.0 * bi * b[j] * r;
-                        if (num < thr * det) continue;
-                        me.top.push({num / det, 2, {static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), 0}});
-                        thr = me.threshold();
+                const std::size_t i_end = std::min(m, I * T + T), j_end = std::min(m, J * T + T);
+                for (std::size_t i = I * T; i < i_end; i += kRows) {
+                    const double* a = set.panel(i / kPanel) + i % kPanel;
+                    for (std::size_t j = J * T; j < j_end; j += kPanel) {
+                        if (j + kPanel - 1 <= i) continue;  // wholly on or below the diagonal
+                        detail::gram_block(a, set.panel(j / kPanel), n, blk);
+                        ++blocks[t];
+                        if (j + kPanel > m || j <= i + kRows - 1 || i + kRows > m)
+                            score_edge_block(me, blk, b, i, j, m, lim2, tol);
+                        else
+                            score_block(me, blk, b, i, j, lim2, tol);
                     }
                 }
             }
@@ -96,14 +161,17 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
     }
     SearchResult res = merge(threads, opt.keep);
     res.n_combinations = static_cast<std::uint64_t>(m) * (m - (m > 0)) / 2;
+    for (auto c : blocks) res.gram_flops += c * kRows * kPanel * n * 2;
     res.cancelled = cancelled;
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
 }
 
 SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt, Progress* progress) {
     check(opt);
+    const auto t0 = std::chrono::steady_clock::now();
     const std::size_t m = set.size();
-    const double lim = pair_limit(opt), tol = opt.singular_tol;
+    const double lim = pair_limit(opt), lim2 = lim * lim, tol = opt.singular_tol;
     const double* b = set.target_correlations().data();
     // The whole m x m Gram matrix (top-N sets are small: 10^4 -> 800 MB at most).
     const std::size_t ld = set.padded_size(), T = opt.tile;
@@ -111,8 +179,7 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
     {
         const std::size_t n_tiles = (ld + T - 1) / T;
         const auto n_pairs = static_cast<long long>(n_tiles * n_tiles);
-        std::vector<double> scratch;
-#pragma omp parallel for schedule(static) private(scratch)
+#pragma omp parallel for schedule(static)
         for (long long p = 0; p < n_pairs; ++p) {
             const std::size_t I = static_cast<std::size_t>(p) / n_tiles, J = static_cast<std::size_t>(p) % n_tiles;
             const std::size_t ti = std::min(T, ld - I * T), tj = std::min(T, ld - J * T);
@@ -143,14 +210,14 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
                 const double bi = b[i];
                 for (std::size_t j = i + 1; j < m; ++j) {
                     const double a = gi[j];
-                    if (!(std::fabs(a) < lim)) continue;
+                    if (!(a * a < lim2)) continue;
                     const double* gj = G.data() + j * ld;
                     const double bj = b[j];
                     const double a2 = 1.0 - a * a;
                     double thr = me.threshold();
                     for (std::size_t k = j + 1; k < m; ++k) {
                         const double c = gi[k], d = gj[k];
-                        if (!(std::fabs(c) < lim) || !(std::fabs(d) < lim)) continue;
+                        if (!(c * c < lim2) || !(d * d < lim2)) continue;
                         const double det = a2 + 2.0 * a * c * d - c * c - d * d;
                         if (!(det > tol)) continue;
                         ++me.scored;
@@ -170,7 +237,9 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
     SearchResult res = merge(threads, opt.keep);
     const std::uint64_t mm = m;
     res.n_combinations = mm < 3 ? 0 : mm * (mm - 1) * (mm - 2) / 6;
+    res.gram_flops = static_cast<std::uint64_t>(ld) * ld * set.n_samples() * 2;
     res.cancelled = cancelled;
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
 }
 

@@ -20,7 +20,7 @@ struct SearchOptions {
     // Combinations whose correlation matrix has determinant <= this are
     // treated as singular and skipped (1 - r^2 for pairs).
     double singular_tol = 1e-10;
-    std::size_t tile = 256;  // rows/columns of a Gram tile (pairs search)
+    std::size_t tile = 256;  // candidates per side of a Gram tile: a multiple of 16
 };
 
 // A combination of d members (positions in the StandardizedSet, ascending).
@@ -39,6 +39,8 @@ struct SearchResult {
     std::vector<Combination> best;  // best first, at most keep
     std::uint64_t n_combinations = 0;  // all d-subsets of the candidates
     std::uint64_t n_scored = 0;        // those passing the |r| limit and the singularity test
+    std::uint64_t gram_flops = 0;      // flops spent on cross-products (2 per multiply-add)
+    double seconds = 0;                // wall time of the search
     bool cancelled = false;
 };
 

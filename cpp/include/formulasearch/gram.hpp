@@ -3,7 +3,9 @@
 // After centring and scaling every candidate to unit norm (z_i) and the target
 // likewise (t), G = Z Z^T holds the Pearson correlations between candidates and
 // b = Z t the correlations with the target; every least-squares fit of a
-// combination follows from G and b alone (see kernels.md).
+// combination follows from G and b alone (see kernels.md). G is never stored
+// whole for a large set: it is produced block by block (8 x 16 entries) by a
+// register-blocked kernel and consumed at once.
 #pragma once
 
 #include <cstddef>
@@ -21,23 +23,27 @@ public:
     std::size_t n_samples() const { return n_; }
     // Correlation of each candidate with the target.
     const std::vector<double>& target_correlations() const { return b_; }
+    // Correlations padded with zeros to padded_size().
+    const double* padded_correlations() const { return b_pad_.data(); }
+
+    // Candidates are stored in panels of kPanelWidth, sample-major inside a
+    // panel: z_i[k] at panel(i / 16)[k * 16 + i % 16]. Padding candidates are 0.
+    static constexpr std::size_t kPanelWidth = 16;
+    std::size_t padded_size() const { return m_pad_; }
+    const double* panel(std::size_t p) const { return z_.data() + p * n_ * kPanelWidth; }
 
     // Tile of G: rows [i0, i0 + ti), columns [j0, j0 + tj), written row-major
-    // with leading dimension ld. ti must be a multiple of kRowBlock and tj of
-    // kColBlock; rows and columns past size() come out as 0. Every entry is
-    // summed in the same order whatever the tile, so results do not depend on
-    // tiling or threads.
+    // with leading dimension ld; i0, ti multiples of 8, j0, tj of 16. Rows and
+    // columns past size() come out as 0.
     void gram_tile(std::size_t i0, std::size_t ti, std::size_t j0, std::size_t tj, double* out, std::size_t ld) const;
 
-    static constexpr std::size_t kRowBlock = 4;
-    static constexpr std::size_t kColBlock = 16;
-    // Columns padded so any tile aligned to kColBlock stays in bounds.
-    std::size_t padded_size() const { return m_pad_; }
+    // Bytes held (the standardised panels and correlations).
+    std::size_t memory_bytes() const { return (z_.size() + b_pad_.size() + b_.size()) * sizeof(double); }
 
 private:
     std::size_t m_, n_, m_pad_;
-    std::vector<double> zt_;  // sample-major: z_i[k] at zt_[k * m_pad_ + i]
-    std::vector<double> b_;
+    std::vector<double> z_;
+    std::vector<double> b_, b_pad_;
 };
 
 }  // namespace formulasearch
