@@ -113,26 +113,36 @@ py::dict search_result_dict(const SearchResult& r, int dim) {
     return out;
 }
 
-py::dict search(const Array& values, const Array& target, int dim, double max_pair_corr, std::size_t keep,
-                std::size_t tile, double singular_tol, py::object progress) {
-    if (values.ndim() != 2) throw std::invalid_argument("values must be 2-D (candidates x samples)");
-    const auto m = static_cast<std::size_t>(values.shape(0)), n = static_cast<std::size_t>(values.shape(1));
-    if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != n)
-        throw std::invalid_argument("target length does not match the samples of values");
+SearchOptions search_options(double max_pair_corr, std::size_t keep, std::size_t tile, double singular_tol,
+                             std::size_t first, std::optional<std::size_t> last) {
     SearchOptions opt;
     opt.max_pair_corr = max_pair_corr;
     opt.keep = keep;
     opt.tile = tile;
     opt.singular_tol = singular_tol;
+    opt.first = first;
+    if (last) opt.last = *last;
+    return opt;
+}
+
+py::dict search_set(const StandardizedSet& set, int dim, const SearchOptions& opt, py::object progress) {
     PyProgress p(std::move(progress));
     SearchResult r;
     {
         py::gil_scoped_release release;
-        StandardizedSet set(values.data(), m, n, target.data());
         r = dim == 2 ? search_pairs(set, opt, &p) : search_triples(set, opt, &p);
     }
     p.rethrow();
     return search_result_dict(r, dim);
+}
+
+std::unique_ptr<StandardizedSet> set_of(const Array& values, const Array& target) {
+    if (values.ndim() != 2) throw std::invalid_argument("values must be 2-D (candidates x samples)");
+    const auto m = static_cast<std::size_t>(values.shape(0)), n = static_cast<std::size_t>(values.shape(1));
+    if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != n)
+        throw std::invalid_argument("target length does not match the samples of values");
+    py::gil_scoped_release release;
+    return std::make_unique<StandardizedSet>(values.data(), m, n, target.data());
 }
 
 }  // namespace
@@ -249,18 +259,44 @@ PYBIND11_MODULE(_core, m) {
        py::arg("dedup") = "value", py::arg("block") = 16384, py::arg("progress") = py::none(),
        "Stream over all candidates: filter, deduplicate, keep the best `keep` by 1D fit.");
 
-    m.def("search_pairs", [](const Array& values, const Array& target, double max_pair_corr, std::size_t keep,
-                             std::size_t tile, double singular_tol, py::object progress) {
-        return search(values, target, 2, max_pair_corr, keep, tile, singular_tol, std::move(progress));
-    }, py::arg("values"), py::arg("target"), py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10,
-       py::arg("tile") = 256, py::arg("singular_tol") = 1e-10, py::arg("progress") = py::none(),
-       "Best pairs of rows of `values` (candidates x samples) by OLS fit, from Gram tiles.");
-    m.def("search_triples", [](const Array& values, const Array& target, double max_pair_corr, std::size_t keep,
-                               std::size_t tile, double singular_tol, py::object progress) {
-        return search(values, target, 3, max_pair_corr, keep, tile, singular_tol, std::move(progress));
-    }, py::arg("values"), py::arg("target"), py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10,
-       py::arg("tile") = 256, py::arg("singular_tol") = 1e-10, py::arg("progress") = py::none(),
-       "Best triples of rows of `values` (candidates x samples) by OLS fit, from the Gram matrix.");
+    py::class_<StandardizedSet>(m, "StandardizedSet",
+                                "Candidates centred and scaled to unit norm, in the panel layout of the Gram kernel.")
+        .def(py::init(&set_of), py::arg("values"), py::arg("target"))
+        .def_static("from_candidates", [](const PaperGenerator& g, const std::vector<std::uint64_t>& indices,
+                                          const Array& target) {
+            if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != g.n_samples())
+                throw std::invalid_argument("target length does not match the samples");
+            py::gil_scoped_release release;
+            return std::make_unique<StandardizedSet>(g, indices, target.data());
+        }, py::arg("generator"), py::arg("indices"), py::arg("target"),
+           "Evaluate and standardise the given candidates without holding their raw values.")
+        .def("__len__", &StandardizedSet::size)
+        .def_property_readonly("n_samples", &StandardizedSet::n_samples)
+        .def_property_readonly("memory_bytes", &StandardizedSet::memory_bytes)
+        .def_property_readonly("target_correlations", [](const StandardizedSet& s) {
+            return py::array_t<double>(s.size(), s.target_correlations().data());
+        });
+
+    m.def("count_combinations", &count_combinations, py::arg("m"), py::arg("d"), py::arg("first") = 0,
+          py::arg("last") = static_cast<std::size_t>(-1));
+    for (int dim : {2, 3}) {
+        const char* name = dim == 2 ? "search_pairs" : "search_triples";
+        const char* doc = dim == 2 ? "Best pairs by OLS fit, scored from Gram blocks." : "Best triples by OLS fit, from the Gram matrix.";
+        m.def(name, [dim](const StandardizedSet& set, double max_pair_corr, std::size_t keep, std::size_t tile,
+                          double singular_tol, std::size_t first, std::optional<std::size_t> last, py::object progress) {
+            return search_set(set, dim, search_options(max_pair_corr, keep, tile, singular_tol, first, last), std::move(progress));
+        }, py::arg("set"), py::kw_only(), py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10, py::arg("tile") = 256,
+           py::arg("singular_tol") = 1e-10, py::arg("first") = 0, py::arg("last") = py::none(),
+           py::arg("progress") = py::none(), doc);
+        m.def(name, [dim](const Array& values, const Array& target, double max_pair_corr, std::size_t keep,
+                          std::size_t tile, double singular_tol, std::size_t first, std::optional<std::size_t> last,
+                          py::object progress) {
+            auto set = set_of(values, target);
+            return search_set(*set, dim, search_options(max_pair_corr, keep, tile, singular_tol, first, last), std::move(progress));
+        }, py::arg("values"), py::arg("target"), py::kw_only(), py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10,
+           py::arg("tile") = 256, py::arg("singular_tol") = 1e-10, py::arg("first") = 0, py::arg("last") = py::none(),
+           py::arg("progress") = py::none(), "The same search over rows of `values` (candidates x samples).");
+    }
 
     m.def("fit_linear", [](const Array& features, const Array& target) {
         if (features.ndim() != 2) throw std::invalid_argument("features must be 2-D (features x samples)");

@@ -50,6 +50,7 @@ SearchResult merge(std::vector<PerThread>& threads, std::size_t keep) {
 
 void check(const SearchOptions& o) {
     if (o.keep == 0) throw std::invalid_argument("keep must be at least 1");
+    if (o.first > o.last) throw std::invalid_argument("empty or reversed slice: first > last");
     if (o.tile == 0 || o.tile % StandardizedSet::kPanelWidth) throw std::invalid_argument("tile must be a positive multiple of 16");
 }
 
@@ -118,6 +119,16 @@ void score_block(PerThread& me, const Block8x16& blk, const double* b, std::size
 
 }  // namespace
 
+std::uint64_t count_combinations(std::size_t m, int d, std::size_t first, std::size_t last) {
+    // C(m - 1 - i, d - 1) summed over the first member i in the slice.
+    std::uint64_t total = 0;
+    for (std::size_t i = first; i < std::min(m, last); ++i) {
+        const std::uint64_t r = m - 1 - i;
+        total += d == 1 ? 1 : d == 2 ? r : r * (r - (r > 0)) / 2;
+    }
+    return total;
+}
+
 SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, Progress* progress) {
     check(opt);
     const auto t0 = std::chrono::steady_clock::now();
@@ -125,6 +136,9 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
     const double lim = pair_limit(opt), lim2 = lim * lim, tol = opt.singular_tol;
     const double* b = set.padded_correlations();
     const std::size_t n_tiles = (mp + T - 1) / T;
+    if (opt.first % T || (opt.last < m && opt.last % T))
+        throw std::invalid_argument("a slice of the pair search must start and end on tile boundaries");
+    const std::size_t I_begin = opt.first / T, I_end = std::min(n_tiles, (std::min(opt.last, m) + T - 1) / T);
     std::vector<PerThread> threads(static_cast<std::size_t>(omp_get_max_threads()), PerThread(opt.keep));
     std::vector<std::uint64_t> blocks(threads.size(), 0);
     bool cancelled = false;
@@ -132,7 +146,7 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
     // Tiles of T x T candidates, I <= J: the J tile's panels stay in L2 while
     // the I tile's 8-row blocks stream through them; each 8 x 16 block of G is
     // scored straight from registers and never written to memory.
-    for (std::size_t I = 0; I < n_tiles && !cancelled; ++I) {
+    for (std::size_t I = I_begin; I < I_end && !cancelled; ++I) {
         const auto n_right = static_cast<long long>(n_tiles - I);
 #pragma omp parallel
         {
@@ -157,10 +171,10 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
                 }
             }
         }
-        cancelled = !keep_going(progress, "pairs", I + 1, n_tiles);
+        cancelled = !keep_going(progress, "pairs", I + 1 - I_begin, I_end - I_begin);
     }
     SearchResult res = merge(threads, opt.keep);
-    res.n_combinations = static_cast<std::uint64_t>(m) * (m - (m > 0)) / 2;
+    res.n_combinations = count_combinations(m, 2, opt.first, opt.last);
     for (auto c : blocks) res.gram_flops += c * kRows * kPanel * n * 2;
     res.cancelled = cancelled;
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -195,10 +209,11 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
     // (the work per i shrinks as i grows).
     constexpr double kChunkTriples = 2e7;
     bool cancelled = false;
-    for (std::size_t i_lo = 0, i_next = 0; i_lo < m && !cancelled; i_lo = i_next) {
+    const std::size_t i_first = std::min(m, opt.first), i_last = std::min(m, opt.last);
+    for (std::size_t i_lo = i_first, i_next = i_first; i_lo < i_last && !cancelled; i_lo = i_next) {
         const double rest = static_cast<double>(m - i_lo);
         const auto rows = static_cast<std::size_t>(std::clamp(kChunkTriples / (0.5 * rest * rest + 1), 1.0, 1024.0));
-        i_next = std::min(m, i_lo + rows);
+        i_next = std::min(i_last, i_lo + rows);
         const auto i_hi = static_cast<long long>(i_next);
 #pragma omp parallel
         {
@@ -232,11 +247,10 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
                 }
             }
         }
-        cancelled = !keep_going(progress, "triples", static_cast<std::uint64_t>(i_hi), m);
+        cancelled = !keep_going(progress, "triples", static_cast<std::uint64_t>(i_hi) - i_first, i_last - i_first);
     }
     SearchResult res = merge(threads, opt.keep);
-    const std::uint64_t mm = m;
-    res.n_combinations = mm < 3 ? 0 : mm * (mm - 1) * (mm - 2) / 6;
+    res.n_combinations = count_combinations(m, 3, opt.first, opt.last);
     res.gram_flops = static_cast<std::uint64_t>(ld) * ld * set.n_samples() * 2;
     res.cancelled = cancelled;
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -18,38 +18,67 @@ std::size_t round_up(std::size_t x, std::size_t m) { return (x + m - 1) / m * m;
 
 }  // namespace
 
+namespace {
+
+// Centre and scale x to unit norm, writing z[s * stride]; false if x is
+// constant or not finite.
+bool standardize(const double* x, std::size_t n, double* z, std::size_t stride) {
+    const double mean = lane_sum(n, [&](std::size_t s) { return x[s]; }) / static_cast<double>(n);
+    const double ss = lane_sum(n, [&](std::size_t s) { double d = x[s] - mean; return d * d; });
+    if (!(ss > 0) || !std::isfinite(ss)) return false;
+    const double inv = 1.0 / std::sqrt(ss);
+    for (std::size_t s = 0; s < n; ++s) z[s * stride] = (x[s] - mean) * inv;
+    return true;
+}
+
+}  // namespace
+
+void StandardizedSet::standardize_target(const double* target, std::vector<double>& t) const {
+    static_assert(kPanelWidth == detail::kPanel, "panel width shared with the kernel");
+    if (n_ < 2) throw std::invalid_argument("need at least 2 samples");
+    t.resize(n_);
+    if (!standardize(target, n_, t.data(), 1)) throw std::invalid_argument("the target is constant or not finite");
+}
+
+bool StandardizedSet::add(std::size_t i, const double* x, const std::vector<double>& t) {
+    double* zi = z_.data() + (i / kPanelWidth) * n_ * kPanelWidth + i % kPanelWidth;
+    if (!standardize(x, n_, zi, kPanelWidth)) return false;
+    b_[i] = b_pad_[i] = lane_sum(n_, [&](std::size_t s) { return zi[s * kPanelWidth] * t[s]; });
+    return true;
+}
+
 StandardizedSet::StandardizedSet(const double* values, std::size_t m, std::size_t n, const double* target)
     : m_(m), n_(n), m_pad_(round_up(m, kPanelWidth)), z_(m_pad_ * n, 0.0), b_(m, 0.0), b_pad_(m_pad_, 0.0) {
-    static_assert(kPanelWidth == detail::kPanel, "panel width shared with the kernel");
-    if (n < 2) throw std::invalid_argument("need at least 2 samples");
-    auto standardize = [n](const double* x, double* z, std::size_t stride) {
-        const double mean = lane_sum(n, [&](std::size_t s) { return x[s]; }) / static_cast<double>(n);
-        const double ss = lane_sum(n, [&](std::size_t s) { double d = x[s] - mean; return d * d; });
-        if (!(ss > 0) || !std::isfinite(ss)) return false;
-        const double inv = 1.0 / std::sqrt(ss);
-        for (std::size_t s = 0; s < n; ++s) z[s * stride] = (x[s] - mean) * inv;
-        return true;
-    };
-    std::vector<double> t(n);
-    if (!standardize(target, t.data(), 1)) throw std::invalid_argument("the target is constant or not finite");
-    bool ok = true;
+    std::vector<double> t;
+    standardize_target(target, t);
+    long long bad = -1;
     const auto mm = static_cast<long long>(m);
-#pragma omp parallel for schedule(static) reduction(&& : ok)
-    for (long long ii = 0; ii < mm; ++ii) {
-        const auto i = static_cast<std::size_t>(ii);
-        double* zi = z_.data() + (i / kPanelWidth) * n * kPanelWidth + i % kPanelWidth;
-        if (!standardize(values + i * n, zi, kPanelWidth)) {
-            ok = false;
-            continue;
+#pragma omp parallel for schedule(static) reduction(max : bad)
+    for (long long i = 0; i < mm; ++i)
+        if (!add(static_cast<std::size_t>(i), values + i * n, t)) bad = std::max(bad, i);
+    if (bad >= 0) throw std::invalid_argument("candidate " + std::to_string(bad) + " is constant or not finite");
+}
+
+StandardizedSet::StandardizedSet(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                                 const double* target)
+    : m_(indices.size()), n_(source.n_samples()), m_pad_(round_up(m_, kPanelWidth)), z_(m_pad_ * n_, 0.0),
+      b_(m_, 0.0), b_pad_(m_pad_, 0.0) {
+    std::vector<double> t;
+    standardize_target(target, t);
+    for (auto i : indices)
+        if (i >= source.size()) throw std::out_of_range("candidate index out of range");
+    long long bad = -1;
+    const auto mm = static_cast<long long>(m_);
+#pragma omp parallel
+    {
+        std::vector<double> x(n_);
+#pragma omp for schedule(static) reduction(max : bad)
+        for (long long i = 0; i < mm; ++i) {
+            source.evaluate_range(indices[i], indices[i] + 1, x.data());
+            if (!add(static_cast<std::size_t>(i), x.data(), t)) bad = std::max(bad, i);
         }
-        b_[i] = lane_sum(n, [&](std::size_t s) { return zi[s * kPanelWidth] * t[s]; });
     }
-    if (!ok) {
-        for (std::size_t i = 0; i < m; ++i)
-            if (!standardize(values + i * n, t.data(), 1))  // t is no longer needed
-                throw std::invalid_argument("candidate " + std::to_string(i) + " is constant or not finite");
-    }
-    std::copy(b_.begin(), b_.end(), b_pad_.begin());
+    if (bad >= 0) throw std::invalid_argument("candidate " + std::to_string(indices[bad]) + " is constant or not finite");
 }
 
 void StandardizedSet::gram_tile(std::size_t i0, std::size_t ti, std::size_t j0, std::size_t tj, double* out,

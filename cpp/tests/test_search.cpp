@@ -7,6 +7,7 @@
 #include "check.hpp"
 #include "formulasearch/combination_search.hpp"
 #include "formulasearch/model.hpp"
+#include "formulasearch/top_k.hpp"
 
 using namespace formulasearch;
 
@@ -88,6 +89,27 @@ int main() {
             }
         }
     }
+
+    // Slices of the work (as for distributed tasks) merge to the whole search.
+    for (int dim : {2, 3}) {
+        TopK<Combination> merged(opt.keep);
+        std::uint64_t combos = 0;
+        for (std::size_t first = 0; first < m; first += 32) {
+            SearchOptions o = opt;
+            o.first = first;
+            o.last = first + 32;
+            SearchResult part = dim == 2 ? search_pairs(set, o) : search_triples(set, o);
+            combos += part.n_combinations;
+            for (const auto& c : part.best) merged.push(c);
+        }
+        const SearchResult& whole = dim == 2 ? p2 : p3;
+        CHECK(combos == whole.n_combinations);
+        auto mb = merged.sorted();
+        for (std::size_t k = 0; k < opt.keep; ++k) CHECK(mb[k].members == whole.best[k].members && mb[k].r2 == whole.best[k].r2);
+    }
+    SearchOptions misaligned = opt;
+    misaligned.first = 8;
+    CHECK_THROWS(search_pairs(set, misaligned));
 
     // No valid combination: an empty result, not an error.
     SearchOptions strict = opt;

@@ -21,7 +21,15 @@ struct SearchOptions {
     // treated as singular and skipped (1 - r^2 for pairs).
     double singular_tol = 1e-10;
     std::size_t tile = 256;  // candidates per side of a Gram tile: a multiple of 16
+    // A slice of the work, for splitting one search into independent tasks:
+    // only combinations whose first (smallest) member is in [first, last).
+    // For pairs, first and last must be multiples of tile (or last >= size).
+    std::size_t first = 0;
+    std::size_t last = static_cast<std::size_t>(-1);
 };
+
+// Combinations of d members out of m whose first member is in [first, last).
+std::uint64_t count_combinations(std::size_t m, int d, std::size_t first, std::size_t last);
 
 // A combination of d members (positions in the StandardizedSet, ascending).
 struct Combination {
@@ -37,7 +45,7 @@ struct Combination {
 
 struct SearchResult {
     std::vector<Combination> best;  // best first, at most keep
-    std::uint64_t n_combinations = 0;  // all d-subsets of the candidates
+    std::uint64_t n_combinations = 0;  // d-subsets searched (of the slice, if one was given)
     std::uint64_t n_scored = 0;        // those passing the |r| limit and the singularity test
     std::uint64_t gram_flops = 0;      // flops spent on cross-products (2 per multiply-add)
     double seconds = 0;                // wall time of the search

@@ -9,7 +9,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
+
+#include "formulasearch/candidate_source.hpp"
 
 namespace formulasearch {
 
@@ -18,6 +21,9 @@ public:
     // `values`: m candidates x n samples, row-major. Throws if a candidate is
     // constant or non-finite.
     StandardizedSet(const double* values, std::size_t m, std::size_t n, const double* target);
+    // The given candidates of a source, evaluated a few at a time straight into
+    // the standardised panels: no raw value matrix is ever held.
+    StandardizedSet(const CandidateSource& source, const std::vector<std::uint64_t>& indices, const double* target);
 
     std::size_t size() const { return m_; }
     std::size_t n_samples() const { return n_; }
@@ -41,6 +47,8 @@ public:
     std::size_t memory_bytes() const { return (z_.size() + b_pad_.size() + b_.size()) * sizeof(double); }
 
 private:
+    void standardize_target(const double* target, std::vector<double>& t) const;
+    bool add(std::size_t i, const double* x, const std::vector<double>& t);
     std::size_t m_, n_, m_pad_;
     std::vector<double> z_;
     std::vector<double> b_, b_pad_;
