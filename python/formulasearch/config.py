@@ -47,7 +47,7 @@ class SearchConfig:
     """[search]: the least-squares search."""
 
     max_dim: int = 3  #: largest number of formulas in one model (1-3)
-    top_2d: int = 5000  #: pairs are searched among this many best 1D formulas
+    top_2d: int | str = 5000  #: pairs among this many best 1D formulas; "all": every kept formula (exact)
     top_3d: int = 1000  #: triples among this many
     max_pair_corr: float = 0.90  #: members of a model need pairwise |r| below this (1.0: no limit)
     keep: int = 10  #: models reported per dimension
@@ -55,24 +55,35 @@ class SearchConfig:
 
 
 @dataclass
+class DistributedConfig:
+    """[distributed]: where the pair and triple searches run."""
+
+    backend: str = "local"  #: "local" (this process, all cores) or "dask"
+    address: str | None = None  #: Dask scheduler, e.g. "tcp://10.0.0.5:8786"; absent: a LocalCluster
+    n_workers: int = 2  #: worker processes of the LocalCluster
+    tasks_per_worker: int = 4  #: slices per worker and search (more: finer load balance and retries)
+
+
+_SECTIONS = {"data": DataConfig, "features": FeaturesConfig, "search": SearchConfig,
+             "distributed": DistributedConfig}
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], base_dir: str | Path | None = None) -> "Config":
         """Validate a nested dict. Relative paths are taken relative to `base_dir`."""
         if not isinstance(raw, Mapping):
             raise ConfigError(f"configuration must be a table of tables, got {type(raw).__name__}")
-        sections = {f.name: f.type for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - set(sections))
+        unknown = sorted(set(raw) - set(_SECTIONS))
         if unknown:
-            raise ConfigError(f"unknown table [{unknown[0]}] in configuration (known: {', '.join(sections)})")
-        parts = {}
-        for f in dataclasses.fields(cls):
-            section_type = {"data": DataConfig, "features": FeaturesConfig, "search": SearchConfig}[f.name]
-            parts[f.name] = _build_section(f.name, section_type, raw.get(f.name, {}))
+            raise ConfigError(f"unknown table [{unknown[0]}] in configuration (known: {', '.join(_SECTIONS)})")
+        parts = {name: _build_section(name, section_type, raw.get(name, {})) for name, section_type in _SECTIONS.items()}
         config = cls(**parts)
         if base_dir is not None:
             for key in ("compounds", "atoms"):
@@ -110,7 +121,7 @@ class Config:
         """Plain nested dict; None values are left out (TOML has no null)."""
         return {
             name: {k: v for k, v in dataclasses.asdict(getattr(self, name)).items() if v is not None}
-            for name in ("data", "features", "search")
+            for name in _SECTIONS
         }
 
     def to_toml(self, path: str | Path | None = None) -> str:
@@ -145,13 +156,20 @@ class Config:
                 raise ConfigError("[features] classes must map class names to lists of property names")
         if s.max_dim not in (1, 2, 3):
             raise ConfigError(f"[search] max_dim must be 1, 2 or 3, not {s.max_dim}")
+        if isinstance(s.top_2d, str) and s.top_2d != "all":
+            raise ConfigError(f"[search] top_2d must be a number or \"all\", not {s.top_2d!r}")
         for key in ("top_2d", "top_3d", "keep"):
-            if getattr(s, key) < 1:
-                raise ConfigError(f"[search] {key} must be at least 1, not {getattr(s, key)}")
+            value = getattr(s, key)
+            if not isinstance(value, str) and value < 1:
+                raise ConfigError(f"[search] {key} must be at least 1, not {value}")
         if not 0 < s.max_pair_corr <= 1:
             raise ConfigError(f"[search] max_pair_corr must be in (0, 1], not {s.max_pair_corr}")
         if s.threads < 0:
             raise ConfigError(f"[search] threads must be >= 0, not {s.threads}")
+        dist = self.distributed
+        _choice("distributed", "backend", dist.backend, ("local", "dask"))
+        if dist.n_workers < 1 or dist.tasks_per_worker < 1:
+            raise ConfigError("[distributed] n_workers and tasks_per_worker must be at least 1")
 
 
 def _choice(section: str, key: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -179,6 +197,10 @@ def _coerce(section: str, key: str, value: Any, annotation: str) -> Any:
         if "None" in annotation:
             return None
         raise ConfigError(f"{where} cannot be empty")
+    if annotation == "int | str":  # a count, or a keyword such as "all"
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ConfigError(f"{where} must be an integer or a string, not {value!r}")
+        return value
     if annotation.startswith("int"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where} must be an integer, not {value!r}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import resource
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -19,6 +20,7 @@ from .datasets import Dataset, load_dataset, octet
 from .errors import InputError
 from .primaries import Primaries, build_primaries
 from .results import Model, Result
+from .tasks import SearchSpec, merge_slices, search_slice
 
 ProgressFn = Callable[[str, int, int], Any]
 
@@ -78,7 +80,8 @@ def _search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Call
     generator = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, f.method, f.variant)
     lap("generation")
     y = np.ascontiguousarray(prim.target, dtype=float)
-    need = max(s.keep, s.top_2d if s.max_dim >= 2 else 0, s.top_3d if s.max_dim >= 3 else 0)
+    top_2d = len(generator) if s.top_2d == "all" else s.top_2d
+    need = max(s.keep, top_2d if s.max_dim >= 2 else 0, s.top_3d if s.max_dim >= 3 else 0)
     scr = _core.screen(generator, y, keep=need, variance_filter=f.variance_filter, dedup=f.dedup,
                        progress=progress)
     lap("screening")
@@ -90,29 +93,60 @@ def _search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Call
 
     models = [_model(generator, prim, y, [int(i)]) for i in top[: s.keep]]
     lap("1D")
-    for dim, limit, kernel in ((2, s.top_2d, _core.search_pairs), (3, s.top_3d, _core.search_triples)):
-        if s.max_dim < dim:
-            continue
-        pool = top[:limit]
-        if len(pool) < dim:
-            messages.append(f"{dim}D: only {len(pool)} formulas survived screening; no {dim}D model")
-            continue
-        values = generator.evaluate(pool.tolist())
-        found = kernel(values, y, max_pair_corr=s.max_pair_corr, keep=s.keep, progress=progress)
-        if len(found["members"]) == 0:
-            messages.append(f"{dim}D: no combination of the top {len(pool):,} formulas has every pairwise "
-                            f"|r| < {s.max_pair_corr:g}; no {dim}D model")
-        dim_models = [_model(generator, prim, y, [int(pool[m]) for m in members]) for members in found["members"]]
-        # The Gram score ranked them; the reported order follows the QR refit
-        # (stable, so exact ties keep the search's tie-break).
-        models.extend(sorted(dim_models, key=lambda m: m.rmse))
-        lap(f"{dim}D")
+    stats: dict[str, dict[str, float]] = {}
+    with _search_backend(cfg) as search:
+        for dim, limit in ((2, top_2d), (3, s.top_3d)):
+            if s.max_dim < dim:
+                continue
+            pool = top[:limit]
+            if len(pool) < dim:
+                messages.append(f"{dim}D: only {len(pool)} formulas survived screening; no {dim}D model")
+                continue
+            spec = SearchSpec.make(prim.matrix, prim.names, prim.classes, f.method, f.variant, y, pool)
+            started = time.perf_counter()
+            found = search(spec, dim, progress)
+            stats[f"{dim}D"] = _search_stats(found, len(pool), time.perf_counter() - started)
+            if not found["members"]:
+                messages.append(f"{dim}D: no combination of the top {len(pool):,} formulas has every pairwise "
+                                f"|r| < {s.max_pair_corr:g}; no {dim}D model")
+            dim_models = [_model(generator, prim, y, [int(pool[m]) for m in members]) for members in found["members"]]
+            # The Gram score ranked them; the reported order follows the QR refit
+            # (stable, so exact ties keep the search's tie-break).
+            models.extend(sorted(dim_models, key=lambda m: m.rmse))
+            lap(f"{dim}D")
     models_1d = sorted((m for m in models if m.dimension == 1), key=lambda m: m.rmse)
     models = models_1d + [m for m in models if m.dimension > 1]
     screening = {k: int(v) for k, v in scr.items() if k.startswith("n_") and k not in ("n_candidates", "n_kept")}
+    backend = {"name": cfg.distributed.backend}
+    if cfg.distributed.backend == "dask":
+        backend.update(address=cfg.distributed.address or "LocalCluster", n_workers=cfg.distributed.n_workers)
     return Result(config=cfg.to_dict(), n_candidates=int(scr["n_candidates"]), n_kept=int(scr["n_kept"]),
                   models=models, target=prim.target_name, variables=list(prim.names), screening=screening,
-                  messages=messages)
+                  messages=messages, backend=backend, search_stats=stats)
+
+
+@contextmanager
+def _search_backend(cfg: Config):
+    """A function (spec, dim, progress) -> merged search result, local or on Dask."""
+    options = {"max_pair_corr": cfg.search.max_pair_corr, "keep": cfg.search.keep}
+    dist = cfg.distributed
+    if dist.backend == "local" or cfg.search.max_dim < 2:
+        yield lambda spec, dim, progress: merge_slices(
+            [search_slice(spec.build(), dim, 0, None, options, progress)], options["keep"])
+        return
+    from .distributed import dask_client, search_on_dask
+
+    with dask_client(dist.address, dist.n_workers) as client:
+        n_tasks = dist.tasks_per_worker * max(1, len(client.scheduler_info().get("workers", {})) or dist.n_workers)
+        yield lambda spec, dim, progress: search_on_dask(client, spec, dim, options, n_tasks, progress)
+
+
+def _search_stats(found: dict[str, Any], pool: int, wall: float) -> dict[str, float]:
+    """What the search did and how fast: the performance account of a stage."""
+    return {"candidates": pool, "combinations": found["n_combinations"], "scored": found["n_scored"],
+            "seconds": wall, "models_per_second": found["n_combinations"] / wall if wall > 0 else 0.0,
+            "gram_gflop": found["gram_flops"] / 1e9,
+            "gram_gflops_per_second": found["gram_flops"] / wall / 1e9 if wall > 0 else 0.0}
 
 
 def _model(generator, prim: Primaries, y: np.ndarray, candidates: list[int]) -> Model:

@@ -49,6 +49,8 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)  #: wall seconds per stage
     peak_memory_mb: float = 0.0
     threads: int = 1
+    backend: dict[str, Any] = field(default_factory=lambda: {"name": "local"})  #: where the searches ran
+    search_stats: dict[str, dict[str, float]] = field(default_factory=dict)  #: per search stage: work and speed
     messages: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
@@ -109,7 +111,14 @@ class Result:
             lines.extend(f"note: {msg}" for msg in self.messages)
         timing = ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
         lines.append("")
-        lines.append(f"time: {timing}; peak memory {self.peak_memory_mb:.0f} MB; {self.threads} threads")
+        for stage, st in self.search_stats.items():
+            lines.append(f"{stage} search: {st['combinations']:,} combinations of {st['candidates']:,} formulas in "
+                         f"{st['seconds']:.2f} s ({st['models_per_second']:.3g} models/s, "
+                         f"cross-products {st['gram_gflops_per_second']:.1f} GFLOP/s)")
+        where = self.backend.get("name", "local")
+        if where == "dask":
+            where = f"dask ({self.backend.get('address')}, {self.backend.get('n_workers')} workers)"
+        lines.append(f"time: {timing}; peak memory {self.peak_memory_mb:.0f} MB; {self.threads} threads; backend {where}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

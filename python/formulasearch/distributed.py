@@ -1,0 +1,62 @@
+"""Scale-out on Dask: the slices of tasks.py run as Dask tasks.
+
+A LocalCluster of worker processes by default, or any running scheduler given
+by address (so dask-jobqueue, Kubernetes or SSH clusters work unchanged).
+Workers run the C++ core; each rebuilds the candidate pool once from the
+small broadcast spec. A task whose worker dies is re-run elsewhere by Dask,
+and since slices are pure functions of the spec, the merged result is the
+same as a local run.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from .errors import ConfigError
+from .tasks import SearchSpec, merge_slices, plan_slices, search_slice
+
+
+def _require_dask():
+    try:
+        import distributed  # noqa: F401
+    except ImportError:  # pragma: no cover - exercised only without the extra
+        raise ConfigError("[distributed] backend = \"dask\" needs dask.distributed: pip install \"formulasearch[dask]\"") from None
+    return distributed
+
+
+@contextmanager
+def dask_client(address: str | None, n_workers: int) -> Iterator[Any]:
+    """A client of the given scheduler, or of a LocalCluster started for this run."""
+    distributed = _require_dask()
+    if address:
+        try:
+            client = distributed.Client(address, timeout="20s")
+        except OSError as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        with client:
+            yield client
+        return
+    # One task at a time per worker process; the core's OpenMP threads share
+    # the machine's cores between workers.
+    cores = os.cpu_count() or 1
+    with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, env={"OMP_NUM_THREADS": str(max(1, cores // n_workers))}) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+def search_on_dask(client, spec: SearchSpec, dim: int, options: dict[str, Any], n_tasks: int,
+                   progress: Callable[[str, int, int], Any] | None = None) -> dict[str, Any]:
+    """Run every slice of one search on the cluster and merge them exactly."""
+    distributed = _require_dask()
+    slices = plan_slices(len(spec.pool), dim, n_tasks, options.get("tile", 256))
+    spec_future = client.scatter(spec, broadcast=True)
+    futures = [client.submit(search_slice, spec_future, dim, first, last, options, pure=False, retries=5)
+               for first, last in slices]
+    parts = []
+    for done, future in enumerate(distributed.as_completed(futures), start=1):
+        parts.append(future.result())
+        if progress is not None:
+            progress("pairs" if dim == 2 else "triples", done, len(futures))
+    return merge_slices(parts, options["keep"])

@@ -1,0 +1,109 @@
+"""The unit of work of a pair or triple search, the same for every backend.
+
+A search over a pool of candidates is split into slices (combinations whose
+first member lies in a range). Each slice is an independent task: it rebuilds
+the standardised candidates from a small spec (the primary matrix and the pool's
+indices, not the candidates' values), searches its slice in the C++ core and
+returns its best models. Merging keeps the best `keep` by the core's own total
+order (r2 descending, then members ascending), so the merged result is the
+same for any number or size of slices.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from . import _core
+
+
+@dataclass(frozen=True, eq=False)
+class SearchSpec:
+    """Everything a task needs to rebuild the pool of a search."""
+
+    matrix: np.ndarray  #: primary variables (variables x samples)
+    names: list[str]
+    classes: list[list[int]]
+    method: int
+    variant: str
+    target: np.ndarray
+    pool: np.ndarray  #: generation-order indices of the pool's candidates, in 1D rank order
+    key: str = field(default="")
+
+    @classmethod
+    def make(cls, matrix, names, classes, method, variant, target, pool) -> "SearchSpec":
+        digest = hashlib.sha1()
+        for part in (np.ascontiguousarray(matrix, dtype=float), np.ascontiguousarray(target, dtype=float),
+                     np.ascontiguousarray(pool, dtype=np.uint64)):
+            digest.update(part.tobytes())
+        digest.update(repr((names, classes, method, variant)).encode())
+        return cls(matrix, list(names), [list(c) for c in classes], method, variant,
+                   np.ascontiguousarray(target, dtype=float), np.ascontiguousarray(pool, dtype=np.uint64),
+                   digest.hexdigest())
+
+    def build(self) -> "_core.StandardizedSet":
+        generator = _core.PaperGenerator(self.matrix, self.names, self.classes, self.method, self.variant)
+        return _core.StandardizedSet.from_candidates(generator, self.pool.tolist(), self.target)
+
+
+_worker_cache: dict[str, Any] = {}
+
+
+def cached_set(spec: SearchSpec):
+    """The spec's standardised set, built once per process (a worker runs many slices)."""
+    if spec.key not in _worker_cache:
+        _worker_cache.clear()  # one search at a time: bound the memory
+        _worker_cache[spec.key] = spec.build()
+    return _worker_cache[spec.key]
+
+
+def search_slice(spec_or_set, dim: int, first: int, last: int | None, options: dict[str, Any],
+                 progress: Callable | None = None, threads: int | None = None) -> dict[str, Any]:
+    """Search one slice; returns plain Python data (cheap to send between processes)."""
+    the_set = cached_set(spec_or_set) if isinstance(spec_or_set, SearchSpec) else spec_or_set
+    if threads:
+        _core.set_threads(threads)
+    kernel = _core.search_pairs if dim == 2 else _core.search_triples
+    found = kernel(the_set, first=first, last=last, progress=progress, **options)
+    return {"members": found["members"].tolist(), "r2": found["r2"].tolist(),
+            "n_combinations": int(found["n_combinations"]), "n_scored": int(found["n_scored"]),
+            "gram_flops": int(found["gram_flops"]), "seconds": float(found["seconds"]),
+            "cancelled": bool(found["cancelled"])}
+
+
+def merge_slices(parts: list[dict[str, Any]], keep: int) -> dict[str, Any]:
+    """Best `keep` models over all slices, in the core's order; counters summed."""
+    models = [(r2, tuple(members)) for part in parts for members, r2 in zip(part["members"], part["r2"])]
+    models.sort(key=lambda m: (-m[0], m[1]))
+    models = models[:keep]
+    merged = {key: sum(part[key] for part in parts) for key in ("n_combinations", "n_scored", "gram_flops")}
+    merged["seconds"] = sum(part["seconds"] for part in parts)  # compute time, over all tasks
+    merged["members"] = [list(m[1]) for m in models]
+    merged["r2"] = [m[0] for m in models]
+    merged["cancelled"] = any(part["cancelled"] for part in parts)
+    return merged
+
+
+def plan_slices(m: int, dim: int, n_tasks: int, tile: int) -> list[tuple[int, int]]:
+    """Split [0, m) into about n_tasks ranges of about equal work.
+
+    Pair slices are aligned to the Gram tile; the work of a range is the
+    number of combinations whose first member falls in it.
+    """
+    step = tile if dim == 2 else 1
+    starts = list(range(0, m, step))
+    work = [_core.count_combinations(m, dim, s, s + step) for s in starts]
+    total = sum(work)
+    if total == 0 or n_tasks <= 1:
+        return [(0, m)]
+    slices, begin, acc = [], 0, 0
+    for s, w in zip(starts, work):
+        acc += w
+        if acc >= total * (len(slices) + 1) / n_tasks and len(slices) < n_tasks - 1:
+            slices.append((begin, s + step))
+            begin = s + step
+    if begin < m:
+        slices.append((begin, m))
+    return slices
