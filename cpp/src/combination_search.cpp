@@ -76,6 +76,25 @@ inline void consider_pair(PerThread& me, double g, double bi, double bj, std::si
     me.top.push({num / det, 2, {static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), 0}});
 }
 
+// What a triple (i, j, k) shares with every k for fixed i, j.
+struct TripleBase {
+    double a, one_minus_a2, bi, bj, bi2, bj2;
+    double det(double c, double d) const { return one_minus_a2 + 2.0 * a * c * d - c * c - d * d; }
+};
+
+// The exact scoring of one triple (adjugate formula of kernels.md), shared by
+// the vector and scalar paths.
+inline void consider_triple(PerThread& me, const TripleBase& t, double c, double d, double bk, double bk2,
+                            std::size_t i, std::size_t j, std::size_t k, double lim2, double tol) {
+    if (!(c * c < lim2) || !(d * d < lim2)) return;
+    const double det = t.det(c, d);
+    if (!(det > tol)) return;
+    const double num = t.bi2 * (1.0 - d * d) + t.bj2 * (1.0 - c * c) + bk2 * t.one_minus_a2 +
+                       2.0 * (t.bi * t.bj * (c * d - t.a) + t.bi * bk * (t.a * d - c) + t.bj * bk * (t.a * c - d));
+    if (num < me.threshold() * det) return;
+    me.top.push({num / det, 3, {static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(k)}});
+}
+
 // A block on the diagonal or at the padded end: index checks, scalar.
 void score_edge_block(PerThread& me, const Block8x16& blk, const double* b, std::size_t i, std::size_t j,
                       std::size_t m, double lim2, double tol) {
@@ -227,22 +246,30 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
                     const double a = gi[j];
                     if (!(a * a < lim2)) continue;
                     const double* gj = G.data() + j * ld;
-                    const double bj = b[j];
-                    const double a2 = 1.0 - a * a;
-                    double thr = me.threshold();
-                    for (std::size_t k = j + 1; k < m; ++k) {
+                    const TripleBase base{a, 1.0 - a * a, bi, b[j], bsq[i], bsq[j]};
+                    std::size_t k = j + 1;
+                    // Eight k at a time: a loose vector pre-test; only lanes that
+                    // might enter the top-k take the exact scalar path.
+                    for (; k + 8 <= m; k += 8) {
+                        const v8d c = detail::load8(gi + k), d = detail::load8(gj + k);
+                        const v8d bk = detail::load8(b + k), bk2 = detail::load8(bsq.data() + k);
+                        const v8d va = detail::splat(a), vbi = detail::splat(bi), vbj = detail::splat(base.bj);
+                        const v8d det = detail::splat(base.one_minus_a2) + 2.0 * va * c * d - c * c - d * d;
+                        const v8l valid = (c * c < detail::splat(lim2)) & (d * d < detail::splat(lim2)) & (det > detail::splat(tol));
+                        const v8d num = detail::splat(base.bi2) * (1.0 - d * d) + detail::splat(base.bj2) * (1.0 - c * c) +
+                                        bk2 * base.one_minus_a2 +
+                                        2.0 * (vbi * vbj * (c * d - va) + vbi * bk * (va * d - c) + vbj * bk * (va * c - d));
+                        const v8l hit = valid & (num >= detail::splat(me.threshold() * kSafety) * det);
+                        std::uint64_t any = 0;
+                        for (int l = 0; l < 8; ++l) me.scored -= static_cast<std::uint64_t>(valid[l]), any |= static_cast<std::uint64_t>(hit[l]);
+                        if (!any) continue;
+                        for (std::size_t kk = k; kk < k + 8; ++kk)
+                            consider_triple(me, base, gi[kk], gj[kk], b[kk], bsq[kk], i, j, kk, lim2, tol);
+                    }
+                    for (; k < m; ++k) {
                         const double c = gi[k], d = gj[k];
-                        if (!(c * c < lim2) || !(d * d < lim2)) continue;
-                        const double det = a2 + 2.0 * a * c * d - c * c - d * d;
-                        if (!(det > tol)) continue;
-                        ++me.scored;
-                        const double bk = b[k];
-                        const double num = bsq[i] * (1.0 - d * d) + bsq[j] * (1.0 - c * c) + bsq[k] * a2 +
-                                           2.0 * (bi * bj * (c * d - a) + bi * bk * (a * d - c) + bj * bk * (a * c - d));
-                        if (num < thr * det) continue;
-                        me.top.push({num / det, 3,
-                                     {static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(k)}});
-                        thr = me.threshold();
+                        if (c * c < lim2 && d * d < lim2 && base.det(c, d) > tol) ++me.scored;
+                        consider_triple(me, base, c, d, b[k], bsq[k], i, j, k, lim2, tol);
                     }
                 }
             }
