@@ -165,16 +165,34 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
     // Tiles of T x T candidates, I <= J: the J tile's panels stay in L2 while
     // the I tile's 8-row blocks stream through them; each 8 x 16 block of G is
     // scored straight from registers and never written to memory.
-    for (std::size_t I = I_begin; I < I_end && !cancelled; ++I) {
-        const auto n_right = static_cast<long long>(n_tiles - I);
+    // Tile pairs are processed in batches of whole tile rows, at least
+    // kBatchPerThread pairs per thread, so threads stay busy even where a row
+    // has few pairs, and progress/cancellation is checked between batches.
+    constexpr std::size_t kBatchPerThread = 32;
+    const std::size_t batch_target = kBatchPerThread * threads.size();
+    const std::uint64_t total_pairs = [&] {
+        std::uint64_t t = 0;
+        for (std::size_t I = I_begin; I < I_end; ++I) t += n_tiles - I;
+        return t;
+    }();
+    std::uint64_t done_pairs = 0;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> batch;
+    for (std::size_t I_next = I_begin; I_next < I_end && !cancelled;) {
+        batch.clear();
+        while (I_next < I_end && batch.size() < batch_target) {
+            for (std::size_t J = I_next; J < n_tiles; ++J)
+                batch.emplace_back(static_cast<std::uint32_t>(I_next), static_cast<std::uint32_t>(J));
+            ++I_next;
+        }
+        const auto n_batch = static_cast<long long>(batch.size());
 #pragma omp parallel
         {
             const auto t = static_cast<std::size_t>(omp_get_thread_num());
             PerThread& me = threads[t];
             Block8x16 blk;
 #pragma omp for schedule(static)
-            for (long long jj = 0; jj < n_right; ++jj) {
-                const std::size_t J = I + static_cast<std::size_t>(jj);
+            for (long long q = 0; q < n_batch; ++q) {
+                const std::size_t I = batch[static_cast<std::size_t>(q)].first, J = batch[static_cast<std::size_t>(q)].second;
                 const std::size_t i_end = std::min(m, I * T + T), j_end = std::min(m, J * T + T);
                 for (std::size_t i = I * T; i < i_end; i += kRows) {
                     const double* a = set.panel(i / kPanel) + i % kPanel;
@@ -190,7 +208,8 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
                 }
             }
         }
-        cancelled = !keep_going(progress, "pairs", I + 1 - I_begin, I_end - I_begin);
+        done_pairs += batch.size();
+        cancelled = !keep_going(progress, "pairs", done_pairs, total_pairs);
     }
     SearchResult res = merge(threads, opt.keep);
     res.n_combinations = count_combinations(m, 2, opt.first, opt.last);
