@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .errors import InputError
 
 SCHEMA_VERSION = 1
 
@@ -79,14 +81,33 @@ class Result:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Result":
+    def from_dict(cls, data: Any) -> "Result":
+        """Rebuild a Result; anything that is not a results object is an InputError."""
+        if not isinstance(data, dict):
+            raise InputError(f"not a formulasearch results object (a JSON {type(data).__name__})")
+        known = {f.name for f in fields(cls)}
+        required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+        if required - set(data):
+            raise InputError(f"not a formulasearch results object: missing {', '.join(sorted(required - set(data)))}")
+        if set(data) - known:
+            raise InputError(f"unknown key '{sorted(set(data) - known)[0]}' in results (schema {SCHEMA_VERSION})")
         data = dict(data)
-        models = [Model(**m) for m in data.pop("models")]
-        return cls(models=models, **data)
+        try:
+            models = [Model(**m) for m in data.pop("models")]
+            return cls(models=models, **data)
+        except TypeError as exc:
+            raise InputError(f"malformed model in results: {exc}") from None
 
     @classmethod
     def from_json(cls, path: str | Path) -> "Result":
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        try:
+            data = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path} is not valid JSON: {exc}") from None
+        try:
+            return cls.from_dict(data)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
 
     def summary(self, per_dimension: int | None = None) -> str:
         """A readable table of the best models per dimension."""
