@@ -39,8 +39,12 @@ candidate indices can be evaluated without building the whole generation
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -59,8 +63,12 @@ __all__ = [
     "best_1d",
     "best_2d",
     "best_3d",
+    "scaled_lstsq",
     "load_octet",
+    "octet_dir",
+    "octet_oracle",
     "OCTET_CLASSES",
+    "SHARED_OCTET",
 ]
 
 FAMILY_NAMES = ("x", "x^2", "x^3", "sqrt(|x|)", "exp(x)")
@@ -486,6 +494,25 @@ def ols_metrics(X, y):
     )
 
 
+def scaled_lstsq(X, y):
+    """OLS with intercept by numpy lstsq on the column-equilibrated design.
+
+    X is one feature (n_samples,) or features as rows (p, n_samples).
+    Scaling the columns to unit norm first keeps lstsq accurate when the
+    features differ by many orders of magnitude (plain lstsq then loses ~7
+    digits of the intercept, while the fit itself is well conditioned).
+    """
+    A = np.column_stack([np.ones(y.size), np.atleast_2d(X).T])
+    norms = np.linalg.norm(A, axis=0)
+    coef_s, _, rank, _ = np.linalg.lstsq(A / norms, y, rcond=None)
+    coef = coef_s / norms
+    res = y - A @ coef
+    sst = float(((y - y.mean()) ** 2).sum())
+    return dict(intercept=coef[0], coefficients=coef[1:], rmse=math.sqrt(res @ res / y.size),
+                mae=float(np.mean(np.abs(res))), maxae=float(np.max(np.abs(res))), r2=1 - (res @ res) / sst,
+                rank=int(rank))
+
+
 def _lstsq_rmse(A, y):
     """RMSE of the OLS fit of y on design A, or None if A is rank deficient."""
     coef, _, rank, _ = np.linalg.lstsq(A, y, rcond=None)
@@ -611,3 +638,34 @@ def load_octet(data_dir="/work/shared/data/octet82", class_props=OCTET_CLASSES):
     y = comp["dE"].to_numpy(dtype=np.float64)
     compounds = list(comp["A"] + comp["B"])
     return matrix, names, classes, y, compounds
+
+
+# The shared octet-82 CSVs (compounds.csv, atoms.csv) of the workspace.
+SHARED_OCTET = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "octet82"
+
+
+@functools.lru_cache(maxsize=1)
+def octet_dir() -> str:
+    """A folder with the octet compounds.csv and atoms.csv.
+
+    The shared CSVs when present; otherwise the package's built-in tables
+    written to CSV in a temporary folder (their equality with the CSVs is
+    tested in test_datasets).  formulasearch is imported only in that
+    fallback, so the oracle itself stays independent of the package.
+    """
+    if (SHARED_OCTET / "compounds.csv").exists() and (SHARED_OCTET / "atoms.csv").exists():
+        return str(SHARED_OCTET)
+    import formulasearch
+
+    ds = formulasearch.datasets.octet()
+    data_dir = tempfile.mkdtemp(prefix="octet82_")
+    ds.compounds.to_csv(os.path.join(data_dir, "compounds.csv"), index=False)
+    ds.atoms.reset_index().to_csv(os.path.join(data_dir, "atoms.csv"), index=False)
+    return data_dir
+
+
+@functools.lru_cache(maxsize=1)
+def octet_oracle():
+    """(matrix, names, classes, y) of the octet data, read by the oracle from octet_dir()'s CSVs."""
+    matrix, names, classes, y, _ = load_octet(octet_dir())
+    return np.ascontiguousarray(matrix), names, classes, y
