@@ -127,10 +127,8 @@ void score_block(PerThread& me, const Block8x16& blk, const double* b, std::size
             hit |= valid & (num >= vthr * det);
         }
     }
-    std::uint64_t count = 0, any = 0;
-    for (int l = 0; l < 8; ++l) count += static_cast<std::uint64_t>(valid_count[l]), any |= static_cast<std::uint64_t>(hit[l]);
-    me.scored += count;
-    if (!any) return;
+    me.scored += detail::lane_total(valid_count);
+    if (!detail::any(hit)) return;
     for (std::size_t r = 0; r < kRows; ++r)
         for (std::size_t l = 0; l < kPanel; ++l)
             consider_pair(me, blk.c[r][l / 8][l % 8], b[i + r], b[j + l], i + r, j + l, lim2, tol);
@@ -256,41 +254,51 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
 #pragma omp parallel
         {
             PerThread& me = threads[static_cast<std::size_t>(omp_get_thread_num())];
+            // Per i, the k that pass the |r| test against i, compressed: the
+            // (j, k) loops then only visit combinations that can be valid.
+            std::vector<std::uint32_t> idx;
+            std::vector<double> cs, bks, bk2s, ds;
 #pragma omp for schedule(static, 1)
             for (long long ii = static_cast<long long>(i_lo); ii < i_hi; ++ii) {
                 const auto i = static_cast<std::size_t>(ii);
                 const double* gi = G.data() + i * ld;
                 const double bi = b[i];
-                for (std::size_t j = i + 1; j < m; ++j) {
-                    const double a = gi[j];
-                    if (!(a * a < lim2)) continue;
+                idx.clear(), cs.clear(), bks.clear(), bk2s.clear();
+                for (std::size_t k = i + 1; k < m; ++k)
+                    if (gi[k] * gi[k] < lim2) idx.push_back(static_cast<std::uint32_t>(k)), cs.push_back(gi[k]), bks.push_back(b[k]), bk2s.push_back(bsq[k]);
+                const std::size_t L = idx.size();
+                ds.resize(L);
+                v8l valid_count = {};
+                for (std::size_t tj = 0; tj < L; ++tj) {
+                    const std::size_t j = idx[tj];
                     const double* gj = G.data() + j * ld;
-                    const TripleBase base{a, 1.0 - a * a, bi, b[j], bsq[i], bsq[j]};
-                    std::size_t k = j + 1;
+                    const TripleBase base{cs[tj], 1.0 - cs[tj] * cs[tj], bi, b[j], bsq[i], bsq[j]};
+                    for (std::size_t t = tj + 1; t < L; ++t) ds[t] = gj[idx[t]];
+                    const v8d va = detail::splat(base.a), vbi = detail::splat(bi), vbj = detail::splat(base.bj);
+                    const v8d v1a2 = detail::splat(base.one_minus_a2), vbi2 = detail::splat(base.bi2), vbj2 = detail::splat(base.bj2);
+                    const v8d vlim2 = detail::splat(lim2), vtol = detail::splat(tol);
+                    std::size_t t = tj + 1;
                     // Eight k at a time: a loose vector pre-test; only lanes that
                     // might enter the top-k take the exact scalar path.
-                    for (; k + 8 <= m; k += 8) {
-                        const v8d c = detail::load8(gi + k), d = detail::load8(gj + k);
-                        const v8d bk = detail::load8(b + k), bk2 = detail::load8(bsq.data() + k);
-                        const v8d va = detail::splat(a), vbi = detail::splat(bi), vbj = detail::splat(base.bj);
-                        const v8d det = detail::splat(base.one_minus_a2) + 2.0 * va * c * d - c * c - d * d;
-                        const v8l valid = (c * c < detail::splat(lim2)) & (d * d < detail::splat(lim2)) & (det > detail::splat(tol));
-                        const v8d num = detail::splat(base.bi2) * (1.0 - d * d) + detail::splat(base.bj2) * (1.0 - c * c) +
-                                        bk2 * base.one_minus_a2 +
+                    for (; t + 8 <= L; t += 8) {
+                        const v8d c = detail::load8(&cs[t]), d = detail::load8(&ds[t]);
+                        const v8d bk = detail::load8(&bks[t]), bk2 = detail::load8(&bk2s[t]);
+                        const v8d det = v1a2 + 2.0 * va * c * d - c * c - d * d;
+                        const v8l valid = (d * d < vlim2) & (det > vtol);
+                        const v8d num = vbi2 * (1.0 - d * d) + vbj2 * (1.0 - c * c) + bk2 * v1a2 +
                                         2.0 * (vbi * vbj * (c * d - va) + vbi * bk * (va * d - c) + vbj * bk * (va * c - d));
                         const v8l hit = valid & (num >= detail::splat(me.threshold() * kSafety) * det);
-                        std::uint64_t any = 0;
-                        for (int l = 0; l < 8; ++l) me.scored -= static_cast<std::uint64_t>(valid[l]), any |= static_cast<std::uint64_t>(hit[l]);
-                        if (!any) continue;
-                        for (std::size_t kk = k; kk < k + 8; ++kk)
-                            consider_triple(me, base, gi[kk], gj[kk], b[kk], bsq[kk], i, j, kk, lim2, tol);
+                        valid_count -= valid;  // true lanes are -1
+                        if (!detail::any(hit)) continue;
+                        for (std::size_t u = t; u < t + 8; ++u)
+                            consider_triple(me, base, cs[u], ds[u], bks[u], bk2s[u], i, j, idx[u], lim2, tol);
                     }
-                    for (; k < m; ++k) {
-                        const double c = gi[k], d = gj[k];
-                        if (c * c < lim2 && d * d < lim2 && base.det(c, d) > tol) ++me.scored;
-                        consider_triple(me, base, c, d, b[k], bsq[k], i, j, k, lim2, tol);
+                    for (; t < L; ++t) {
+                        if (ds[t] * ds[t] < lim2 && base.det(cs[t], ds[t]) > tol) ++me.scored;
+                        consider_triple(me, base, cs[t], ds[t], bks[t], bk2s[t], i, j, idx[t], lim2, tol);
                     }
                 }
+                me.scored += detail::lane_total(valid_count);
             }
         }
         cancelled = !keep_going(progress, "triples", static_cast<std::uint64_t>(i_hi) - i_first, i_last - i_first);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 
 namespace formulasearch::detail {
@@ -30,6 +31,19 @@ inline v8d load8(const double* p) {
 inline void store8(double* p, v8d v) { std::memcpy(p, &v, sizeof v); }
 
 inline v8d splat(double x) { return v8d{x, x, x, x, x, x, x, x}; }
+
+// Whether any lane of a comparison mask is set, and the sum of a count vector.
+inline bool any(v8l m) {
+    long long l[8];
+    std::memcpy(l, &m, sizeof l);
+    return ((l[0] | l[1]) | (l[2] | l[3])) | ((l[4] | l[5]) | (l[6] | l[7]));
+}
+
+inline std::uint64_t lane_total(v8l v) {
+    long long l[8];
+    std::memcpy(l, &v, sizeof l);
+    return static_cast<std::uint64_t>(((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])));
+}
 
 // c[r][h] (lane l) = sum_k a[k * kPanel + r] * b[k * kPanel + 8h + l].
 // `a` points into a panel at row offset 0 or 8, `b` at a panel's start.
