@@ -60,11 +60,9 @@ def cached_set(spec: SearchSpec):
 
 
 def search_slice(spec_or_set, dim: int, first: int, last: int | None, options: dict[str, Any],
-                 progress: Callable | None = None, threads: int | None = None) -> dict[str, Any]:
+                 progress: Callable | None = None) -> dict[str, Any]:
     """Search one slice; returns plain Python data (cheap to send between processes)."""
     the_set = cached_set(spec_or_set) if isinstance(spec_or_set, SearchSpec) else spec_or_set
-    if threads:
-        _core.set_threads(threads)
     kernel = _core.search_pairs if dim == 2 else _core.search_triples
     found = kernel(the_set, first=first, last=last, progress=progress, **options)
     return {"members": found["members"].tolist(), "r2": found["r2"].tolist(),
