@@ -381,7 +381,7 @@ def test_config_round_trip_through_toml(tmp_path):
         {"search": {"keep": 0}},
         {"search": {"threads": -1}},
         {"features": {"variance_filter": -0.1}},
-        {"features": {"generator": "sisso"}},
+        {"features": {"generator": "genetic"}},
         {"data": {"dataset": "perovskites"}},
         {"data": {"compounds": "c.csv"}},  # atoms and target missing
         {"search": []},  # a table must be a table

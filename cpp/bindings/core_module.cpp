@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <limits>
 #include <optional>
 #include <stdexcept>
 
@@ -15,6 +16,7 @@
 #include "formulasearch/model.hpp"
 #include "formulasearch/paper_generator.hpp"
 #include "formulasearch/screening.hpp"
+#include "formulasearch/sisso_space.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -145,6 +147,17 @@ std::unique_ptr<StandardizedSet> set_of(const Array& values, const Array& target
     return std::make_unique<StandardizedSet>(values.data(), m, n, target.data());
 }
 
+Array evaluate_source(const CandidateSource& g, const std::vector<std::uint64_t>& indices) {
+    std::vector<double> v;
+    {
+        py::gil_scoped_release release;
+        for (auto i : indices)
+            if (i >= g.size()) throw std::out_of_range("candidate index out of range");
+        v = evaluate_candidates(g, indices);
+    }
+    return matrix_of(std::move(v), indices.size(), g.n_samples());
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -178,6 +191,7 @@ PYBIND11_MODULE(_core, m) {
                     "Read the stable postfix serialisation back.")
         .def("to_string", &Formula::to_string, py::arg("names"), "Readable infix form.")
         .def("to_postfix", &Formula::to_postfix, py::arg("names"), "Stable postfix serialisation.")
+        .def("to_latex", &Formula::to_latex, py::arg("latex_names"), "LaTeX form, given LaTeX names of the variables.")
         .def_property_readonly("complexity", &Formula::complexity)
         .def("evaluate", [](const Formula& f, const Array& primaries) {
             if (primaries.ndim() != 2) throw std::invalid_argument("primaries must be 2-D (variables x samples)");
@@ -194,7 +208,15 @@ PYBIND11_MODULE(_core, m) {
             return h;
         });
 
-    py::class_<PaperGenerator>(m, "PaperGenerator")
+    py::class_<CandidateSource>(m, "CandidateSource", "Anything that enumerates candidate formulas by index.")
+        .def("__len__", [](const CandidateSource& g) { return g.size(); })
+        .def_property_readonly("size", &CandidateSource::size)
+        .def_property_readonly("n_samples", &CandidateSource::n_samples)
+        .def("formula", &CandidateSource::formula, py::arg("index"))
+        .def("generated", &CandidateSource::generated, py::arg("index"))
+        .def("evaluate", &evaluate_source, py::arg("indices"), "Values of the given candidates (len(indices) x samples).");
+
+    py::class_<PaperGenerator, CandidateSource>(m, "PaperGenerator")
         .def(py::init([](const Array& matrix, std::vector<std::string> names, std::vector<std::vector<int>> classes,
                          int generation, const std::string& variant) {
                  return PaperGenerator(primaries_of(matrix, std::move(names), std::move(classes)), generation,
@@ -210,31 +232,65 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("has_string_duplicates", &PaperGenerator::has_string_duplicates)
         .def("formula", &PaperGenerator::formula, py::arg("index"))
         .def("string_key", &PaperGenerator::string_key, py::arg("index"))
-        .def("evaluate", [](const PaperGenerator& g, const std::vector<std::uint64_t>& indices) {
-            std::vector<double> v;
-            {
-                py::gil_scoped_release release;
-                for (auto i : indices)
-                    if (i >= g.size()) throw std::out_of_range("candidate index out of range");
-                v = evaluate_candidates(g, indices);
-            }
-            return matrix_of(std::move(v), indices.size(), g.n_samples());
-        }, py::arg("indices"), "Values of the given candidates (len(indices) x samples).");
+        .def("parts_of", &PaperGenerator::parts_of, py::arg("index"));
 
-    m.def("screen", [](const PaperGenerator& source, const Array& target, std::size_t keep, double variance_filter,
-                       const std::string& dedup, std::size_t block, py::object progress) {
-        if (target.ndim() != 1) throw std::invalid_argument("target must be 1-D");
+    py::class_<SissoSpace, CandidateSource>(m, "SissoSpace",
+                                            "A SISSO-style operator feature space, grown rung by rung.")
+        .def(py::init([](const Array& matrix, std::vector<std::string> names,
+                         const py::array_t<int, py::array::c_style | py::array::forcecast>& units,
+                         const std::vector<std::vector<std::string>>& ops_per_rung, int max_complexity, bool strict) {
+                 Primaries p = primaries_of(matrix, std::move(names), {});
+                 if (units.ndim() != 2 || static_cast<std::size_t>(units.shape(0)) != p.n_vars || units.shape(1) != Unit::kDims)
+                     throw std::invalid_argument("units must be (variables x 8) exponents in sixths");
+                 std::vector<Unit> us;
+                 for (std::size_t v = 0; v < p.n_vars; ++v) {
+                     std::array<int, Unit::kDims> e{};
+                     for (int d = 0; d < Unit::kDims; ++d) e[d] = units.at(v, d);
+                     us.push_back(Unit::from_sixths(e));
+                 }
+                 SissoOptions opt;
+                 for (const auto& rung : ops_per_rung) {
+                     std::vector<Op> ops;
+                     for (const auto& name : rung) ops.push_back(op_from_token(name));
+                     opt.ops_per_rung.push_back(std::move(ops));
+                 }
+                 opt.max_complexity = max_complexity;
+                 opt.strict_units = strict;
+                 return SissoSpace(std::move(p), std::move(us), std::move(opt));
+             }),
+             py::arg("primaries"), py::arg("names"), py::arg("units"), py::arg("ops_per_rung"),
+             py::arg("max_complexity") = 0, py::arg("strict_units") = false)
+        .def("advance", &SissoSpace::advance, py::arg("kept"), py::call_guard<py::gil_scoped_release>(),
+             "Store the kept candidates of this stage and open the next rung.")
+        .def_property_readonly("lazy_rung", &SissoSpace::lazy_rung)
+        .def_property_readonly("max_rung", &SissoSpace::max_rung)
+        .def_property_readonly("n_stored", &SissoSpace::n_stored)
+        .def_property_readonly("stored_bytes", &SissoSpace::stored_bytes)
+        .def("unit", [](const SissoSpace& s, std::uint64_t i, const std::vector<std::string>& base) {
+            return s.unit(i).to_string(base);
+        }, py::arg("index"), py::arg("base"))
+        .def("complexity", &SissoSpace::complexity, py::arg("index"))
+        .def("rung", &SissoSpace::rung, py::arg("index"));
+
+    m.def("screen", [](const CandidateSource& source, const Array& target, std::size_t keep, double variance_filter,
+                       const std::string& dedup, std::size_t block, double max_abs, double min_abs, py::object progress) {
+        if (target.ndim() != 1 && target.ndim() != 2) throw std::invalid_argument("target must be 1-D (or 2-D: one row per target)");
         ScreenOptions opt;
         opt.keep = keep;
         opt.variance_filter = variance_filter;
         opt.dedup = dedup_of(dedup);
         opt.block = block;
-        std::vector<double> y(target.data(), target.data() + target.size());
+        opt.max_abs = max_abs;
+        opt.min_abs = min_abs;
+        const std::size_t rows = target.ndim() == 1 ? 1 : static_cast<std::size_t>(target.shape(0));
+        const std::size_t len = static_cast<std::size_t>(target.shape(target.ndim() - 1));
+        std::vector<std::vector<double>> ys;
+        for (std::size_t r = 0; r < rows; ++r) ys.emplace_back(target.data() + r * len, target.data() + (r + 1) * len);
         PyProgress p(std::move(progress));
         ScreenResult r;
         {
             py::gil_scoped_release release;
-            r = screen(source, y, opt, &p);
+            r = screen(source, ys, opt, &p);
         }
         p.rethrow();
         py::array_t<std::uint64_t> indices(r.top.size());
@@ -247,6 +303,7 @@ PYBIND11_MODULE(_core, m) {
         out["n_candidates"] = r.n_candidates;
         out["n_screened"] = r.n_screened;
         out["n_nonfinite"] = r.n_nonfinite;
+        out["n_out_of_range"] = r.n_out_of_range;
         out["n_low_variance"] = r.n_low_variance;
         out["n_string_duplicates"] = r.n_string_duplicates;
         out["n_value_duplicates"] = r.n_value_duplicates;
@@ -256,13 +313,14 @@ PYBIND11_MODULE(_core, m) {
         out["cancelled"] = r.cancelled;
         return out;
     }, py::arg("source"), py::arg("target"), py::arg("keep") = 5000, py::arg("variance_filter") = 0.05,
-       py::arg("dedup") = "value", py::arg("block") = 16384, py::arg("progress") = py::none(),
+       py::arg("dedup") = "value", py::arg("block") = 16384,
+       py::arg("max_abs") = std::numeric_limits<double>::infinity(), py::arg("min_abs") = 0.0, py::arg("progress") = py::none(),
        "Stream over all candidates: filter, deduplicate, keep the best `keep` by 1D fit.");
 
     py::class_<StandardizedSet>(m, "StandardizedSet",
                                 "Candidates centred and scaled to unit norm, in the panel layout of the Gram kernel.")
         .def(py::init(&set_of), py::arg("values"), py::arg("target"))
-        .def_static("from_candidates", [](const PaperGenerator& g, const std::vector<std::uint64_t>& indices,
+        .def_static("from_candidates", [](const CandidateSource& g, const std::vector<std::uint64_t>& indices,
                                           const Array& target) {
             if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != g.n_samples())
                 throw std::invalid_argument("target length does not match the samples");

@@ -53,6 +53,36 @@ std::string wrap(const Printed& p, bool parens) { return parens ? "(" + p.text +
 }  // namespace
 
 int arity(Op op) { return info(op).arity; }
+
+void apply_op(Op op, const double* x, const double* y, double* out, std::size_t n) {
+    switch (op) {
+        case Op::Square: for (std::size_t i = 0; i < n; ++i) out[i] = x[i] * x[i]; break;
+        case Op::Cube: for (std::size_t i = 0; i < n; ++i) out[i] = x[i] * x[i] * x[i]; break;
+        case Op::Pow6: for (std::size_t i = 0; i < n; ++i) { double c = x[i] * x[i] * x[i]; out[i] = c * c; } break;
+        case Op::Inv: for (std::size_t i = 0; i < n; ++i) out[i] = 1.0 / x[i]; break;
+        case Op::Sqrt: for (std::size_t i = 0; i < n; ++i) out[i] = std::sqrt(x[i]); break;
+        case Op::SqrtAbs: for (std::size_t i = 0; i < n; ++i) out[i] = std::sqrt(std::fabs(x[i])); break;
+        case Op::Cbrt: for (std::size_t i = 0; i < n; ++i) out[i] = std::cbrt(x[i]); break;
+        case Op::Exp: for (std::size_t i = 0; i < n; ++i) out[i] = std::exp(x[i]); break;
+        case Op::ExpNeg: for (std::size_t i = 0; i < n; ++i) out[i] = std::exp(-x[i]); break;
+        case Op::Log: for (std::size_t i = 0; i < n; ++i) out[i] = std::log(x[i]); break;
+        case Op::Abs: for (std::size_t i = 0; i < n; ++i) out[i] = std::fabs(x[i]); break;
+        case Op::Sin: for (std::size_t i = 0; i < n; ++i) out[i] = std::sin(x[i]); break;
+        case Op::Cos: for (std::size_t i = 0; i < n; ++i) out[i] = std::cos(x[i]); break;
+        case Op::Add: for (std::size_t i = 0; i < n; ++i) out[i] = x[i] + y[i]; break;
+        case Op::Sub: for (std::size_t i = 0; i < n; ++i) out[i] = x[i] - y[i]; break;
+        case Op::Mul: for (std::size_t i = 0; i < n; ++i) out[i] = x[i] * y[i]; break;
+        case Op::Div: for (std::size_t i = 0; i < n; ++i) out[i] = x[i] / y[i]; break;
+        case Op::AbsDiff: for (std::size_t i = 0; i < n; ++i) out[i] = std::fabs(x[i] - y[i]); break;
+        case Op::Var: throw std::invalid_argument("apply_op: a variable is not an operator");
+    }
+}
+
+Op op_from_token(std::string_view token) {
+    auto op = std::find_if(kOps.begin() + 1, kOps.end(), [&](const OpInfo& o) { return token == o.token; });
+    if (op == kOps.end()) throw std::invalid_argument("unknown operator '" + std::string(token) + "'");
+    return op->op;
+}
 std::string_view op_token(Op op) { return info(op).token; }
 
 Formula::Formula(std::vector<Token> code) : code_(std::move(code)) { check_well_formed(); }
@@ -125,28 +155,7 @@ void Formula::evaluate(const double* primaries, std::size_t n_vars, std::size_t 
             continue;
         }
         double* x = stack.data() + (depth - a) * n;
-        const double* y = x + n;
-        switch (t.op) {
-            case Op::Square: for (std::size_t i = 0; i < n; ++i) x[i] = x[i] * x[i]; break;
-            case Op::Cube: for (std::size_t i = 0; i < n; ++i) x[i] = x[i] * x[i] * x[i]; break;
-            case Op::Pow6: for (std::size_t i = 0; i < n; ++i) { double c = x[i] * x[i] * x[i]; x[i] = c * c; } break;
-            case Op::Inv: for (std::size_t i = 0; i < n; ++i) x[i] = 1.0 / x[i]; break;
-            case Op::Sqrt: for (std::size_t i = 0; i < n; ++i) x[i] = std::sqrt(x[i]); break;
-            case Op::SqrtAbs: for (std::size_t i = 0; i < n; ++i) x[i] = std::sqrt(std::fabs(x[i])); break;
-            case Op::Cbrt: for (std::size_t i = 0; i < n; ++i) x[i] = std::cbrt(x[i]); break;
-            case Op::Exp: for (std::size_t i = 0; i < n; ++i) x[i] = std::exp(x[i]); break;
-            case Op::ExpNeg: for (std::size_t i = 0; i < n; ++i) x[i] = std::exp(-x[i]); break;
-            case Op::Log: for (std::size_t i = 0; i < n; ++i) x[i] = std::log(x[i]); break;
-            case Op::Abs: for (std::size_t i = 0; i < n; ++i) x[i] = std::fabs(x[i]); break;
-            case Op::Sin: for (std::size_t i = 0; i < n; ++i) x[i] = std::sin(x[i]); break;
-            case Op::Cos: for (std::size_t i = 0; i < n; ++i) x[i] = std::cos(x[i]); break;
-            case Op::Add: for (std::size_t i = 0; i < n; ++i) x[i] = x[i] + y[i]; break;
-            case Op::Sub: for (std::size_t i = 0; i < n; ++i) x[i] = x[i] - y[i]; break;
-            case Op::Mul: for (std::size_t i = 0; i < n; ++i) x[i] = x[i] * y[i]; break;
-            case Op::Div: for (std::size_t i = 0; i < n; ++i) x[i] = x[i] / y[i]; break;
-            case Op::AbsDiff: for (std::size_t i = 0; i < n; ++i) x[i] = std::fabs(x[i] - y[i]); break;
-            case Op::Var: break;
-        }
+        apply_op(t.op, x, x + n, x, n);
         depth -= a - 1;
     }
     std::copy_n(stack.data(), n, out);
@@ -212,6 +221,78 @@ std::string Formula::to_postfix(const std::vector<std::string>& names) const {
         s += t.op == Op::Var ? std::string_view(names[t.arg]) : op_token(t.op);
     }
     return s;
+}
+
+std::vector<Formula> Formula::operands() const {
+    if (code_.empty() || code_.back().op == Op::Var) return {};
+    // Walk back from the end: the right operand is the shortest suffix (before
+    // the operator) that forms one complete expression.
+    const std::size_t end = code_.size() - 1;
+    auto subtree_start = [&](std::size_t stop) {
+        int need = 1;
+        std::size_t k = stop;
+        while (need > 0) {
+            --k;
+            need += arity(code_[k].op) - 1;
+        }
+        return k;
+    };
+    if (arity(code_.back().op) == 1) return {Formula(std::vector<Token>(code_.begin(), code_.begin() + static_cast<std::ptrdiff_t>(end)))};
+    const std::size_t right = subtree_start(end);
+    return {Formula(std::vector<Token>(code_.begin(), code_.begin() + static_cast<std::ptrdiff_t>(right))),
+            Formula(std::vector<Token>(code_.begin() + static_cast<std::ptrdiff_t>(right), code_.begin() + static_cast<std::ptrdiff_t>(end)))};
+}
+
+std::string Formula::to_latex(const std::vector<std::string>& names) const {
+    if (max_variable() >= static_cast<int>(names.size())) throw std::invalid_argument("formula uses a variable with no name");
+    std::vector<Printed> st;
+    auto group = [](const Printed& p, bool parens) { return parens ? "\\left(" + p.text + "\\right)" : p.text; };
+    for (Token t : code_) {
+        const int p = precedence(t.op);
+        if (t.op == Op::Var) {
+            st.push_back({names[t.arg], 4});
+            continue;
+        }
+        if (arity(t.op) == 1) {
+            Printed x = std::move(st.back());
+            st.pop_back();
+            std::string s;
+            switch (t.op) {
+                case Op::Square: s = group(x, x.prec < 4) + "^{2}"; break;
+                case Op::Cube: s = group(x, x.prec < 4) + "^{3}"; break;
+                case Op::Pow6: s = group(x, x.prec < 4) + "^{6}"; break;
+                case Op::Inv: s = group(x, x.prec < 4) + "^{-1}"; break;
+                case Op::Sqrt: s = "\\sqrt{" + x.text + "}"; break;
+                case Op::SqrtAbs: s = "\\sqrt{\\left|" + x.text + "\\right|}"; break;
+                case Op::Cbrt: s = "\\sqrt[3]{" + x.text + "}"; break;
+                case Op::Exp: s = "e^{" + x.text + "}"; break;
+                case Op::ExpNeg: s = "e^{-" + group(x, x.prec < 3) + "}"; break;
+                case Op::Log: s = "\\ln" + group(x, true); break;
+                case Op::Abs: s = "\\left|" + x.text + "\\right|"; break;
+                case Op::Sin: s = "\\sin" + group(x, true); break;
+                case Op::Cos: s = "\\cos" + group(x, true); break;
+                default: break;
+            }
+            st.push_back({std::move(s), p});
+            continue;
+        }
+        Printed b = std::move(st.back());
+        st.pop_back();
+        Printed a = std::move(st.back());
+        st.pop_back();
+        std::string s;
+        switch (t.op) {
+            case Op::Add: s = group(a, a.prec < p) + " + " + group(b, b.prec <= p); break;
+            case Op::Sub: s = group(a, a.prec < p) + " - " + group(b, b.prec <= p); break;
+            case Op::Mul: s = group(a, a.prec < p) + " \\cdot " + group(b, b.prec <= p); break;
+            case Op::Div: s = "\\frac{" + a.text + "}{" + b.text + "}"; break;
+            case Op::AbsDiff: s = "\\left|" + a.text + " - " + group(b, b.prec <= 1) + "\\right|"; break;
+            default: break;
+        }
+        // A fraction reads as one block.
+        st.push_back({std::move(s), t.op == Op::Div ? 4 : p});
+    }
+    return st.empty() ? std::string() : st.back().text;
 }
 
 Formula Formula::from_postfix(std::string_view text, const std::vector<std::string>& names) {

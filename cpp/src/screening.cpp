@@ -13,7 +13,7 @@ namespace {
 
 using detail::lane_sum;
 
-enum Status : unsigned char { kKept, kNonFinite, kLowVariance };
+enum Status : unsigned char { kKept, kNotGenerated, kNonFinite, kOutOfRange, kLowVariance };
 
 struct Verdict {
     Status status;
@@ -42,48 +42,74 @@ std::uint64_t value_hash(const double* x, std::size_t n, double mean, double inv
     return h;
 }
 
-Verdict judge(const double* x, std::size_t n, const double* yc, double syy, const ScreenOptions& opt) {
+// The centred targets: one for a plain screen, several for SIS on residuals.
+struct Targets {
+    std::vector<std::vector<double>> centred;
+    std::vector<double> ss;  // sum of squares of each
+};
+
+Verdict judge(const double* x, std::size_t n, const Targets& targets, const ScreenOptions& opt) {
     // A non-finite value anywhere makes the sum non-finite (so does overflow,
     // which makes the candidate useless all the same).
     const double sum = lane_sum(n, [&](std::size_t s) { return x[s]; });
     if (!std::isfinite(sum)) return {kNonFinite, 0, 0};
+    if (opt.max_abs < std::numeric_limits<double>::infinity() || opt.min_abs > 0) {
+        double big = 0;
+        for (std::size_t s = 0; s < n; ++s) big = std::max(big, std::fabs(x[s]));
+        if (big > opt.max_abs || big < opt.min_abs) return {kOutOfRange, 0, 0};
+    }
     const double mean = sum / static_cast<double>(n);
     const double sxx = lane_sum(n, [&](std::size_t s) { double d = x[s] - mean; return d * d; });
-    const double sxy = lane_sum(n, [&](std::size_t s) { return (x[s] - mean) * yc[s]; });
     const double std_dev = std::sqrt(sxx / static_cast<double>(n));
     if (!std::isfinite(sxx)) return {kNonFinite, 0, 0};
     if (std_dev == 0 || std::fabs(std_dev / mean) < opt.variance_filter) return {kLowVariance, 0, 0};
-    const double r2 = sxy * sxy / (sxx * syy);
+    double r2 = 0;
+    for (std::size_t t = 0; t < targets.centred.size(); ++t) {
+        const double* yc = targets.centred[t].data();
+        const double sxy = lane_sum(n, [&](std::size_t s) { return (x[s] - mean) * yc[s]; });
+        r2 = std::max(r2, sxy * sxy / (sxx * targets.ss[t]));
+    }
     const std::uint64_t h = opt.dedup == Dedup::Value ? value_hash(x, n, mean, 1.0 / std::sqrt(sxx)) : 0;
     return {kKept, r2, h};
 }
 
 }  // namespace
 
-ScreenResult screen(const CandidateSource& source, const std::vector<double>& target,
+ScreenResult screen(const CandidateSource& source, const std::vector<double>& target, const ScreenOptions& opt,
+                    Progress* progress) {
+    return screen(source, std::vector<std::vector<double>>{target}, opt, progress);
+}
+
+ScreenResult screen(const CandidateSource& source, const std::vector<std::vector<double>>& targets,
                     const ScreenOptions& opt, Progress* progress) {
     const std::size_t n = source.n_samples();
-    if (target.size() != n) throw std::invalid_argument("target length does not match the number of samples");
+    if (targets.empty()) throw std::invalid_argument("no target to screen against");
     if (n < 3) throw std::invalid_argument("need at least 3 samples to fit a line and judge it");
     if (opt.block == 0) throw std::invalid_argument("block size must be positive");
-    double ymean = 0;
-    for (double v : target) ymean += v;
-    ymean /= static_cast<double>(n);
-    std::vector<double> yc(n);
-    for (std::size_t s = 0; s < n; ++s) yc[s] = target[s] - ymean;
-    const double syy = lane_sum(n, [&](std::size_t s) { return yc[s] * yc[s]; });
-    if (!(syy > 0)) throw std::invalid_argument("the target is constant: nothing to fit");
+    Targets tg;
+    for (const auto& target : targets) {
+        if (target.size() != n) throw std::invalid_argument("target length does not match the number of samples");
+        double ymean = 0;
+        for (double v : target) ymean += v;
+        ymean /= static_cast<double>(n);
+        std::vector<double> yc(n);
+        for (std::size_t s = 0; s < n; ++s) yc[s] = target[s] - ymean;
+        const double syy = lane_sum(n, [&](std::size_t s) { return yc[s] * yc[s]; });
+        if (!(syy > 0)) throw std::invalid_argument("the target is constant: nothing to fit");
+        tg.centred.push_back(std::move(yc));
+        tg.ss.push_back(syy);
+    }
 
     ScreenResult res;
-    res.n_candidates = source.size();
+    const std::uint64_t n_indices = source.size();
     TopK<ScoredCandidate> top(opt.keep);
     std::unordered_set<std::uint64_t> seen_strings, seen_values;
     const bool check_strings = source.has_string_duplicates();
     std::vector<Verdict> verdicts;
     constexpr std::uint64_t kChunk = 32;  // candidates evaluated together by one thread
 
-    for (std::uint64_t begin = 0; begin < res.n_candidates; begin += opt.block) {
-        const std::uint64_t end = std::min<std::uint64_t>(res.n_candidates, begin + opt.block);
+    for (std::uint64_t begin = 0; begin < n_indices; begin += opt.block) {
+        const std::uint64_t end = std::min<std::uint64_t>(n_indices, begin + opt.block);
         verdicts.resize(end - begin);
         const auto n_chunks = static_cast<long long>((end - begin + kChunk - 1) / kChunk);
 #pragma omp parallel
@@ -95,13 +121,17 @@ ScreenResult screen(const CandidateSource& source, const std::vector<double>& ta
                 const std::uint64_t hi = std::min(end, lo + kChunk);
                 source.evaluate_range(lo, hi, values.data());
                 for (std::uint64_t i = lo; i < hi; ++i)
-                    verdicts[i - begin] = judge(values.data() + (i - lo) * n, n, yc.data(), syy, opt);
+                    verdicts[i - begin] = source.generated(i) ? judge(values.data() + (i - lo) * n, n, tg, opt)
+                                                              : Verdict{kNotGenerated, 0, 0};
             }
         }
         // In generation order, so the first of a group of duplicates survives.
         for (std::uint64_t i = begin; i < end; ++i) {
             const Verdict& v = verdicts[i - begin];
+            if (v.status == kNotGenerated) continue;
+            ++res.n_candidates;
             if (v.status == kNonFinite) { ++res.n_nonfinite; continue; }
+            if (v.status == kOutOfRange) { ++res.n_out_of_range; continue; }
             if (v.status == kLowVariance) { ++res.n_low_variance; continue; }
             if (check_strings && !seen_strings.insert(source.string_key(i)).second) { ++res.n_string_duplicates; continue; }
             if (opt.dedup == Dedup::Value && !seen_values.insert(v.value_hash).second) { ++res.n_value_duplicates; continue; }
@@ -109,8 +139,8 @@ ScreenResult screen(const CandidateSource& source, const std::vector<double>& ta
             top.push({v.r2, i});
         }
         res.n_screened = end;
-        if (!keep_going(progress, "screening", end, res.n_candidates)) {
-            res.cancelled = end < res.n_candidates;
+        if (!keep_going(progress, "screening", end, n_indices)) {
+            res.cancelled = end < n_indices;
             break;
         }
     }

@@ -34,22 +34,40 @@ class DataConfig:
 class FeaturesConfig:
     """[features]: how candidate formulas are generated."""
 
-    generator: str = "paper"  #: the grammar of Gajera et al.
-    method: int = 1  #: paper generation 1, 2, 3 or 4
-    variant: str = "paper"  #: generation 3: "paper" (no class rule) or "classes"
-    classes: dict[str, list[str]] | None = None  #: property classes (default: the dataset's)
-    variance_filter: float = 0.05  #: drop formulas with |std/mean| below this
+    generator: str = "paper"  #: "paper" (Gajera et al.'s grammar) or "sisso" (operators, rung by rung)
+    method: int = 1  #: paper: generation 1, 2, 3 or 4
+    variant: str = "paper"  #: paper generation 3: "paper" (no class rule) or "classes"
+    classes: dict[str, list[str]] | None = None  #: paper: property classes (default: the dataset's)
+    variance_filter: float | None = None  #: drop |std/mean| below this (default: paper 0.05, sisso 0)
     dedup: str = "value"  #: "string" (the authors' rule) or "value" (also equal values up to sign/scale)
+    # The SISSO generator:
+    primaries: list[str] | None = None  #: primary variables, e.g. ["IP_A", "IP_B"] (default: all)
+    ops: list | None = None  #: operator names, one list for all rungs or one list per rung
+    rung: int = 2  #: 1..3 (more needs memory_budget_mb)
+    max_complexity: int = 0  #: operators per feature at most (0: no limit)
+    units: dict[str, str] | None = None  #: unit per property, e.g. {IP = "eV"} (default: the dataset's)
+    strict_units: bool = False  #: exp/log/sin/cos only of dimensionless features
+    max_abs: float = 1e5  #: drop features whose largest |value| is above this (SISSO's fmax_max)
+    min_abs: float = 1e-3  #: or below this (SISSO's fmax_min)
+    memory_budget_mb: float | None = None  #: limit on stored rungs; required for rung > 3
+
+
+SISSO_OPS = ("+", "-", "*", "/", "|-|", "exp", "exp-", "log", "sqrt", "cbrt", "^-1", "^2", "^3", "^6", "abs",
+             "sin", "cos", "sqrt|")
+DEFAULT_SISSO_OPS = ["+", "-", "*", "/", "|-|", "exp", "^2", "^3", "sqrt", "^-1"]
 
 
 @dataclass
 class SearchConfig:
     """[search]: the least-squares search."""
 
+    method: str | None = None  #: "exhaustive" (paper default) or "sis-l0" (sisso default)
     max_dim: int = 3  #: largest number of formulas in one model (1-3)
     top_2d: int | str = 5000  #: pairs among this many best 1D formulas; "all": every kept formula (exact)
     top_3d: int = 1000  #: triples among this many
-    max_pair_corr: float = 0.90  #: members of a model need pairwise |r| below this (1.0: no limit)
+    max_pair_corr: float | None = None  #: pairwise |r| limit inside a model (default: paper 0.90, sisso none = 1.0)
+    n_sis: int = 1000  #: sis-l0: features kept by each screening (SISSO's subs_sis)
+    n_residual: int = 1  #: sis-l0: screen against the residuals of this many best models
     keep: int = 10  #: models reported per dimension
     threads: int = 0  #: worker threads (0: all cores)
 
@@ -142,11 +160,25 @@ class Config:
                 raise ConfigError("[data] needs either dataset = \"octet\" or all of compounds, atoms and target")
         elif d.dataset != "octet":
             raise ConfigError(f"[data] dataset = {d.dataset!r} is not a built-in dataset (known: octet)")
-        _choice("features", "generator", f.generator, ("paper",))
+        _choice("features", "generator", f.generator, ("paper", "sisso"))
+        sisso = f.generator == "sisso"
+        if f.variance_filter is None:
+            f.variance_filter = 0.0 if sisso else 0.05
+        if s.method is None:
+            s.method = "sis-l0" if sisso else "exhaustive"
+        if s.max_pair_corr is None:
+            s.max_pair_corr = 1.0 if sisso else 0.90
+        _choice("search", "method", s.method, ("exhaustive", "sis-l0"))
+        if s.method == "sis-l0" and not sisso:
+            raise ConfigError("[search] method = \"sis-l0\" needs [features] generator = \"sisso\"")
+        if sisso:
+            self._validate_sisso()
         if f.method not in (1, 2, 3, 4):
             raise ConfigError(f"[features] method must be 1, 2, 3 or 4, not {f.method}")
         _choice("features", "variant", f.variant, ("paper", "classes"))
         _choice("features", "dedup", f.dedup, ("string", "value"))
+        if s.n_sis < 1 or s.n_residual < 1:
+            raise ConfigError("[search] n_sis and n_residual must be at least 1")
         if not 0 <= f.variance_filter < 1e6:
             raise ConfigError(f"[features] variance_filter must be >= 0, not {f.variance_filter}")
         if f.classes is not None:
@@ -170,6 +202,38 @@ class Config:
         _choice("distributed", "backend", dist.backend, ("local", "dask"))
         if dist.n_workers < 1 or dist.tasks_per_worker < 1:
             raise ConfigError("[distributed] n_workers and tasks_per_worker must be at least 1")
+
+
+    def ops_per_rung(self) -> list[list[str]]:
+        """The SISSO operators of each rung, as given or defaulted."""
+        ops = self.features.ops if self.features.ops is not None else DEFAULT_SISSO_OPS
+        if ops and all(isinstance(o, list) for o in ops):
+            return [list(o) for o in ops]
+        return [list(ops) for _ in range(self.features.rung)]
+
+    def _validate_sisso(self) -> None:
+        f = self.features
+        if f.rung < 1:
+            raise ConfigError(f"[features] rung must be at least 1, not {f.rung}")
+        if f.rung > 3 and f.memory_budget_mb is None:
+            raise ConfigError(f"[features] rung = {f.rung} grows the feature space beyond what fits in memory "
+                              "without a limit: set memory_budget_mb, or use rung <= 3")
+        if f.ops is not None:
+            nested = [o for o in f.ops if isinstance(o, list)]
+            if nested and len(nested) != len(f.ops):
+                raise ConfigError("[features] ops must be a list of operator names or a list of lists (one per rung)")
+            if nested and len(nested) != f.rung:
+                raise ConfigError(f"[features] ops gives {len(nested)} lists of operators for rung = {f.rung}")
+        for rung_ops in self.ops_per_rung():
+            if not rung_ops:
+                raise ConfigError("[features] ops: every rung needs at least one operator")
+            for op in rung_ops:
+                if op not in SISSO_OPS:
+                    raise ConfigError(f"[features] ops: unknown operator {op!r} (known: {' '.join(SISSO_OPS)})")
+        if f.max_complexity < 0:
+            raise ConfigError("[features] max_complexity must be >= 0 (0: no limit)")
+        if not 0 <= f.min_abs < f.max_abs:
+            raise ConfigError("[features] need 0 <= min_abs < max_abs")
 
 
 def _choice(section: str, key: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -200,6 +264,15 @@ def _coerce(section: str, key: str, value: Any, annotation: str) -> Any:
     if annotation == "int | str":  # a count, or a keyword such as "all"
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise ConfigError(f"{where} must be an integer or a string, not {value!r}")
+        return value
+    if annotation.startswith("bool"):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, not {value!r}")
+        return value
+    if annotation.startswith("list | None") or annotation == "list":
+        if not isinstance(value, list) or not all(
+                isinstance(v, str) or (isinstance(v, list) and all(isinstance(w, str) for w in v)) for v in value):
+            raise ConfigError(f"{where} must be a list of names (or of lists of names), not {value!r}")
         return value
     if annotation.startswith("int"):
         if isinstance(value, bool) or not isinstance(value, int):

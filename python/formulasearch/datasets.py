@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .units import split_header
 
 __all__ = ["Dataset", "octet", "load_dataset"]
 
@@ -376,6 +377,19 @@ def _check_atoms(df: pd.DataFrame, where: str) -> pd.DataFrame:
     return df
 
 
+def _units_from_headers(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename "name (unit)" columns to "name" and return their units."""
+    renames, units = {}, {}
+    for col in df.columns:
+        name, unit = split_header(col)
+        if unit is not None:
+            renames[col] = name
+            units[name] = unit
+    if len(set(renames.values())) < len(renames) or set(renames.values()) & (set(map(str, df.columns)) - set(renames)):
+        raise InputError(f"two columns have the same name once their units are taken off: {sorted(renames)}")
+    return (df.rename(columns=renames) if renames else df), units
+
+
 def _check_units(units: Any, compounds: pd.DataFrame, atoms: pd.DataFrame) -> dict[str, str]:
     out: dict[str, str] = {str(c): "" for c in compounds.columns}
     out.update({str(c): "" for c in atoms.columns})
@@ -419,6 +433,10 @@ def load_dataset(
         raise InputError(f"the dataset name must be a non-empty string, got {name!r}")
     comp_df, comp_where = _read_table(compounds, "compounds")
     atom_df, atom_where = _read_table(atoms, "atoms")
+    # Headers such as "IP (eV)" name the column IP and give its unit.
+    comp_df, comp_header_units = _units_from_headers(comp_df)
+    atom_df, atom_header_units = _units_from_headers(atom_df)
+    target = split_header(target)[0] if isinstance(target, str) else target
 
     comp_df = _check_compounds(comp_df, comp_where, target)
     atom_df = _check_atoms(atom_df, atom_where)
@@ -428,6 +446,9 @@ def load_dataset(
             atom_df[prop] = _numeric_column(atom_df, prop)
     _check_elements(comp_df, atom_df.index)
     unit_map = _check_units(units, comp_df, atom_df)
+    for col, unit in {**comp_header_units, **atom_header_units}.items():
+        if not unit_map.get(col):
+            unit_map[col] = unit
     return Dataset(
         compounds=comp_df,
         atoms=atom_df,

@@ -14,10 +14,10 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from . import _core
+from . import _core, sisso
 from .config import Config
 from .datasets import Dataset, load_dataset, octet
-from .errors import InputError
+from .errors import ConfigError, InputError
 from .primaries import Primaries, build_primaries
 from .results import Model, Result
 from .tasks import SearchSpec, merge_slices, search_slice
@@ -51,7 +51,8 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
         ds = _resolve_dataset(cfg, dataset)
         prim = build_primaries(ds, cfg.data.properties)
         lap("data")
-        result = _search(cfg, prim, progress, lap)
+        search = _sisso_search if cfg.features.generator == "sisso" else _search
+        result = search(cfg, prim, progress, lap)
         result.threads = _core.max_threads()
     finally:
         _core.set_threads(previous_threads)
@@ -91,7 +92,7 @@ def _search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Call
         messages.append(f"{scr['n_value_duplicates']:,} formulas dropped as value duplicates "
                         "(equal to an earlier formula up to sign and scale); dedup = \"string\" keeps them")
 
-    models = [_model(generator, prim, y, [int(i)]) for i in top[: s.keep]]
+    models = [_model(generator, prim.names, y, [int(i)]) for i in top[: s.keep]]
     lap("1D")
     stats: dict[str, dict[str, float]] = {}
     with _search_backend(cfg) as search:
@@ -109,7 +110,7 @@ def _search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Call
             if not found["members"]:
                 messages.append(f"{dim}D: no combination of the top {len(pool):,} formulas has every pairwise "
                                 f"|r| < {s.max_pair_corr:g}; no {dim}D model")
-            dim_models = [_model(generator, prim, y, [int(pool[m]) for m in members]) for members in found["members"]]
+            dim_models = [_model(generator, prim.names, y, [int(pool[m]) for m in members]) for members in found["members"]]
             # The Gram score ranked them; the reported order follows the QR refit
             # (stable, so exact ties keep the search's tie-break).
             models.extend(sorted(dim_models, key=lambda m: m.rmse))
@@ -123,6 +124,27 @@ def _search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Call
     return Result(config=cfg.to_dict(), n_candidates=int(scr["n_candidates"]), n_kept=int(scr["n_kept"]),
                   models=models, target=prim.target_name, variables=list(prim.names), screening=screening,
                   messages=messages, backend=backend, search_stats=stats)
+
+
+def _sisso_search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Callable[[str], None]) -> Result:
+    """Operator feature space (stored rungs, last rung streamed), then SIS + l0."""
+    if cfg.distributed.backend != "local":
+        raise ConfigError("[distributed] backend = \"dask\" runs the paper route's searches; "
+                          "the SISSO route runs locally for now")
+    space, names, info = sisso.build_space(cfg, prim, progress)
+    lap("generation")
+    y = np.ascontiguousarray(prim.target, dtype=float)
+    unit_of = lambda i: space.unit(i, info.base_units)  # noqa: E731
+    models, stats, messages, scr = sisso.sis_l0(cfg, space, y, lambda c: _model(space, names, y, c, unit_of), progress)
+    lap("SIS + l0")
+    info.rungs.append({"rung": space.lazy_rung, "generated": int(scr["n_candidates"]) - space.n_stored,
+                       "kept": int(scr["n_kept"]) - space.n_stored + 0, "streamed": True})
+    feature_space = {"rungs": info.rungs, "size": int(scr["n_candidates"]), "kept": int(scr["n_kept"]),
+                     "stored_mb": info.stored_mb, "base_units": info.base_units}
+    screening = {k: int(v) for k, v in scr.items() if k.startswith("n_") and k not in ("n_candidates", "n_kept")}
+    return Result(config=cfg.to_dict(), n_candidates=int(scr["n_candidates"]), n_kept=int(scr["n_kept"]),
+                  models=models, target=prim.target_name, variables=names, screening=screening,
+                  messages=messages, search_stats=stats, feature_space=feature_space)
 
 
 @contextmanager
@@ -149,17 +171,44 @@ def _search_stats(found: dict[str, Any], pool: int, wall: float) -> dict[str, fl
             "gram_gflops_per_second": found["gram_flops"] / wall / 1e9 if wall > 0 else 0.0}
 
 
-def _model(generator, prim: Primaries, y: np.ndarray, candidates: list[int]) -> Model:
-    formulas = [generator.formula(i) for i in candidates]
-    values = generator.evaluate(candidates)
+def _model(source, names: list[str], y: np.ndarray, candidates: list[int],
+           unit_of: Callable[[int], str] | None = None) -> Model:
+    formulas = [source.formula(i) for i in candidates]
+    values = source.evaluate(candidates)
     try:
         fit = _core.fit_linear(values, y)
     except ValueError as exc:
-        raise InputError(f"cannot refit model {[f.to_string(prim.names) for f in formulas]}: {exc}") from None
-    return Model(dimension=len(candidates), formulas=[f.to_string(prim.names) for f in formulas],
-                 codes=[f.to_postfix(prim.names) for f in formulas], intercept=fit["intercept"],
-                 coefficients=list(fit["coefficients"]), rmse=fit["rmse"], mae=fit["mae"], maxae=fit["maxae"],
-                 r2=fit["r2"], candidates=candidates)
+        raise InputError(f"cannot refit model {[f.to_string(names) for f in formulas]}: {exc}") from None
+    codes = [f.to_postfix(names) for f in formulas]
+    latex_names = [latex_name(n) for n in names]
+    return Model(dimension=len(candidates), formulas=[f.to_string(names) for f in formulas], codes=codes,
+                 intercept=fit["intercept"], coefficients=list(fit["coefficients"]), rmse=fit["rmse"],
+                 mae=fit["mae"], maxae=fit["maxae"], r2=fit["r2"], candidates=candidates,
+                 latex=[f.to_latex(latex_names) for f in formulas],
+                 units=[unit_of(i) for i in candidates] if unit_of else [],
+                 trees=[expression_tree(c) for c in codes])
+
+
+def latex_name(name: str) -> str:
+    """'IP_A' -> '\\mathrm{IP}_{A}'."""
+    base, _, site = name.rpartition("_")
+    return f"\\mathrm{{{base}}}_{{{site}}}" if base else f"\\mathrm{{{name}}}"
+
+
+def expression_tree(code: str) -> Any:
+    """Nested {"op": token, "args": [...]} from postfix code; variables are their names."""
+    arity = {"+": 2, "-": 2, "*": 2, "/": 2, "|-|": 2}
+    unary = {"^2", "^3", "^6", "^-1", "sqrt", "sqrt|", "cbrt", "exp", "exp-", "log", "abs", "sin", "cos"}
+    stack: list[Any] = []
+    for token in code.split():
+        if token in arity:
+            b, a = stack.pop(), stack.pop()
+            stack.append({"op": token, "args": [a, b]})
+        elif token in unary:
+            stack.append({"op": token, "args": [stack.pop()]})
+        else:
+            stack.append(token)
+    return stack[0]
 
 
 def peak_memory_mb() -> float:

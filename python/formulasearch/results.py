@@ -29,6 +29,9 @@ class Model:
     maxae: float
     r2: float
     candidates: list[int] = field(default_factory=list)  #: generation-order index of each formula
+    latex: list[str] = field(default_factory=list)  #: LaTeX of each formula
+    units: list[str] = field(default_factory=list)  #: unit of each formula (SISSO route), "" if dimensionless
+    trees: list[Any] = field(default_factory=list)  #: expression tree of each formula: {"op": ..., "args": [...]}
 
     def equation(self, target: str = "y", digits: int = 4) -> str:
         terms = [f"{self.intercept:.{digits}f}"]
@@ -53,6 +56,7 @@ class Result:
     threads: int = 1
     backend: dict[str, Any] = field(default_factory=lambda: {"name": "local"})  #: where the searches ran
     search_stats: dict[str, dict[str, float]] = field(default_factory=dict)  #: per search stage: work and speed
+    feature_space: dict[str, Any] = field(default_factory=dict)  #: SISSO route: rungs, sizes, memory
     messages: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
@@ -132,7 +136,18 @@ class Result:
             lines.extend(f"note: {msg}" for msg in self.messages)
         timing = ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
         lines.append("")
+        for rung in self.feature_space.get("rungs", []):
+            lines.append(f"rung {rung['rung']}: {rung['generated']:,} features generated, {rung['kept']:,} kept"
+                         + (f" ({rung['seconds']:.2f} s)" if rung.get("seconds") else ""))
+        if self.feature_space:
+            lines.append(f"feature space: {self.feature_space['size']:,} features; stored rungs "
+                         f"{self.feature_space['stored_mb']:.1f} MB")
         for stage, st in self.search_stats.items():
+            if "l0_seconds" in st:
+                lines.append(f"{stage} SIS + l0: {st['combinations']:,} combinations of {st['candidates']:,} screened "
+                             f"features; SIS {st['sis_seconds']:.2f} s, l0 {st['l0_seconds']:.2f} s "
+                             f"({st['models_per_second']:.3g} models/s)")
+                continue
             lines.append(f"{stage} search: {st['combinations']:,} combinations of {st['candidates']:,} formulas in "
                          f"{st['seconds']:.2f} s ({st['models_per_second']:.3g} models/s, "
                          f"cross-products {st['gram_gflops_per_second']:.1f} GFLOP/s)")

@@ -22,6 +22,9 @@ public:
     // whose strings are unique by construction report has_string_duplicates() = false.
     virtual bool has_string_duplicates() const = 0;
     virtual std::uint64_t string_key(std::uint64_t index) const = 0;
+    // False for an index of the enumeration that the grammar's rules exclude
+    // (units, complexity, redundancy); such indices are not candidates at all.
+    virtual bool generated(std::uint64_t /*index*/) const { return true; }
 };
 
 }  // namespace formulasearch

@@ -39,6 +39,11 @@ enum class Op : std::uint8_t {
 };
 
 int arity(Op op);
+// Apply one operator element-wise: out = op(x) or op(x, y) over n samples
+// (out may alias x). The single definition of every operator's arithmetic.
+void apply_op(Op op, const double* x, const double* y, double* out, std::size_t n);
+// Operator by its postfix spelling ("^2", "exp", "|-|", ...); throws if unknown.
+Op op_from_token(std::string_view token);
 
 struct Token {
     Op op = Op::Var;
@@ -72,6 +77,10 @@ public:
 
     // Readable infix, e.g. "(rp_B^3 - exp(rs_B))/rp_A^2".
     std::string to_string(const std::vector<std::string>& names) const;
+    // LaTeX, e.g. "\frac{r_{p,B}^{3} - e^{r_{s,B}}}{r_{p,A}^{2}}" given LaTeX names.
+    std::string to_latex(const std::vector<std::string>& latex_names) const;
+    // The operands of the last operator, as formulas (empty for a variable).
+    std::vector<Formula> operands() const;
     // Stable serialisation: space-separated postfix tokens, variables by name,
     // e.g. "rp_B ^3 rs_B exp - rp_A ^2 /". from_postfix() inverts it.
     std::string to_postfix(const std::vector<std::string>& names) const;

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "formulasearch/candidate_source.hpp"
@@ -20,12 +21,18 @@ enum class Dedup {
 
 struct ScreenOptions {
     double variance_filter = 0.05;  // drop when |std/mean| < this (population std)
+    // Drop when the largest |value| is above max_abs or below min_abs
+    // (SISSO's fmax_max / fmax_min); defaults keep everything.
+    double max_abs = std::numeric_limits<double>::infinity();
+    double min_abs = 0.0;
     Dedup dedup = Dedup::Value;
     std::size_t keep = 5000;        // size of the returned top list
     std::size_t block = 16384;      // candidates per streaming block
 };
 
 // r2 of the 1D OLS fit with intercept; ranking by r2 is ranking by RMSE.
+// With several targets (residuals of earlier models, as in SISSO's SIS), the
+// largest r2 over the targets.
 struct ScoredCandidate {
     double r2;
     std::uint64_t index;
@@ -36,8 +43,9 @@ struct ScoredCandidate {
 };
 
 struct ScreenResult {
-    std::uint64_t n_candidates = 0;
-    std::uint64_t n_screened = 0;  // < n_candidates only when cancelled
+    std::uint64_t n_candidates = 0;  // candidates generated (enumerated indices the rules allow)
+    std::uint64_t n_screened = 0;    // indices examined: the whole enumeration unless cancelled
+    std::uint64_t n_out_of_range = 0;
     std::uint64_t n_nonfinite = 0;
     std::uint64_t n_low_variance = 0;
     std::uint64_t n_string_duplicates = 0;
@@ -48,6 +56,8 @@ struct ScreenResult {
 };
 
 ScreenResult screen(const CandidateSource& source, const std::vector<double>& target,
+                    const ScreenOptions& options, Progress* progress = nullptr);
+ScreenResult screen(const CandidateSource& source, const std::vector<std::vector<double>>& targets,
                     const ScreenOptions& options, Progress* progress = nullptr);
 
 // Values of the given candidates, row-major (indices.size() x n_samples).

@@ -1,0 +1,60 @@
+"""Units of primary variables: parsing "eV", "angstrom^2", "eV/angstrom",
+"eV^(1/2)" or column headers like "IP (eV)" into exponent vectors over named
+base units, which is the form the C++ core checks (in sixths of a power).
+
+Any word is a base unit, so a class label ("energy", "radius") works like a
+unit: features of different labels cannot be added.
+"""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import numpy as np
+
+from .errors import ConfigError
+
+MAX_BASE_UNITS = 8  # as in the core (Unit::kDims)
+_HEADER = re.compile(r"^\s*(?P<name>[^()]+?)\s*\((?P<unit>[^()]*)\)\s*$")
+_FACTOR = re.compile(r"^(?P<base>[A-Za-z_][A-Za-z0-9_]*)(\^(?P<exp>-?\d+(/\d+)?|\(-?\d+(/\d+)?\)))?$")
+
+
+def split_header(column: str) -> tuple[str, str | None]:
+    """'IP (eV)' -> ('IP', 'eV'); 'IP' -> ('IP', None)."""
+    m = _HEADER.match(str(column))
+    return (m.group("name"), m.group("unit").strip()) if m else (str(column), None)
+
+
+def parse_unit(text: str | None) -> dict[str, Fraction]:
+    """'eV^2/angstrom' -> {'eV': 2, 'angstrom': -1}; '', '1' or None: dimensionless."""
+    if text is None or text.strip() in ("", "1", "-", "dimensionless"):
+        return {}
+    powers: dict[str, Fraction] = {}
+    # Split on / (everything after a / is in the denominator) and on spaces or *.
+    parts = text.replace("*", " ").split("/")
+    for k, part in enumerate(parts):
+        for factor in part.split():
+            m = _FACTOR.match(factor)
+            if not m:
+                raise ConfigError(f"cannot read unit {text!r}: {factor!r} is not 'name' or 'name^power'")
+            exp = Fraction(m.group("exp").strip("()")) if m.group("exp") else Fraction(1)
+            sign = 1 if k == 0 else -1
+            powers[m.group("base")] = powers.get(m.group("base"), Fraction(0)) + sign * exp
+    return {b: e for b, e in powers.items() if e != 0}
+
+
+def unit_matrix(variable_units: list[str | None]) -> tuple[np.ndarray, list[str]]:
+    """Exponents in sixths, one row per variable, and the base unit names."""
+    parsed = [parse_unit(u) for u in variable_units]
+    base: list[str] = []
+    for p in parsed:
+        base.extend(b for b in p if b not in base)
+    if len(base) > MAX_BASE_UNITS:
+        raise ConfigError(f"at most {MAX_BASE_UNITS} base units are supported, got {len(base)}: {', '.join(base)}")
+    sixths = np.zeros((len(parsed), MAX_BASE_UNITS), dtype=np.int32)
+    for v, p in enumerate(parsed):
+        for b, e in p.items():
+            if (e * 6).denominator != 1:
+                raise ConfigError(f"unit power {e} of {b} is not a multiple of 1/6")
+            sixths[v, base.index(b)] = int(e * 6)
+    return sixths, base
