@@ -137,6 +137,11 @@ def _sisso_search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap
     unit_of = lambda i: space.unit(i, info.base_units)  # noqa: E731
     models, stats, messages, scr = sisso.sis_l0(cfg, space, y, lambda c: _model(space, names, y, c, unit_of), progress)
     lap("SIS + l0")
+    if cfg.features.strict_units and any(op in ("exp", "exp-", "log", "sin", "cos") for ops in cfg.ops_per_rung() for op in ops):
+        messages.append("strict_units: exp, exp-, log, sin and cos were applied to dimensionless features only")
+    if scr.get("n_value_duplicates"):
+        messages.append(f"{scr['n_value_duplicates']:,} features dropped as value duplicates of earlier ones "
+                        "(equal up to sign and scale)")
     info.rungs.append({"rung": space.lazy_rung, "generated": int(scr["n_candidates"]) - space.n_stored,
                        "kept": int(scr["n_kept"]) - space.n_stored + 0, "streamed": True})
     feature_space = {"rungs": info.rungs, "size": int(scr["n_candidates"]), "kept": int(scr["n_kept"]),

@@ -21,7 +21,7 @@ from . import _core
 from .config import Config
 from .errors import ConfigError, InputError
 from .primaries import Primaries
-from .units import unit_matrix
+from .units import parse_unit, unit_matrix
 
 
 @dataclass
@@ -48,10 +48,19 @@ def select_primaries(prim: Primaries, names: list[str] | None) -> tuple[np.ndarr
 def variable_units(cfg: Config, names: list[str], dataset_units: list[str]) -> list[str]:
     """Unit of each variable: [features] units by property (P of P_A), else the dataset's."""
     given = cfg.features.units or {}
+    strict = cfg.features.strict_units
     out = []
     for name, unit in zip(names, dataset_units):
         prop = name.rsplit("_", 1)[0]
-        out.append(given.get(name, given.get(prop, unit)))
+        chosen = given.get(name, given.get(prop, unit))
+        # Strict units are checked units: none may be missing or contradict the data's own.
+        if strict and not (chosen or "").strip():
+            raise ConfigError(f"strict_units = true needs the unit of every primary variable, and {name} has none: "
+                              f"set [features] units = {{ {prop} = \"...\" }} (\"1\" for dimensionless)")
+        if strict and unit and chosen != unit and parse_unit(chosen) != parse_unit(unit):
+            raise ConfigError(f"[features] units gives {prop} the unit {chosen!r}, but the data says {unit!r} "
+                              "(strict_units = true)")
+        out.append(chosen)
     unknown = set(given) - set(names) - {n.rsplit("_", 1)[0] for n in names}
     if unknown:
         raise ConfigError(f"[features] units: {sorted(unknown)[0]!r} is not a property of the chosen primaries")
