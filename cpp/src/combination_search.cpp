@@ -30,10 +30,13 @@ double pair_limit(const SearchOptions& o) {
     return (o.max_pair_corr <= 0 || o.max_pair_corr >= 1) ? std::numeric_limits<double>::infinity() : o.max_pair_corr;
 }
 
-struct PerThread {
+// One per thread, each on its own cache lines so that counters and the top-k
+// of one thread never share a line with another's (no false sharing).
+struct alignas(64) PerThread {
     explicit PerThread(std::size_t k) : top(k) {}
     TopK<Combination> top;
     std::uint64_t scored = 0;
+    std::uint64_t blocks = 0;  // Gram blocks computed
     double threshold() const { return top.full() ? top.worst().r2 * kSafety : -1.0; }
 };
 
@@ -157,7 +160,6 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
         throw std::invalid_argument("a slice of the pair search must start and end on tile boundaries");
     const std::size_t I_begin = opt.first / T, I_end = std::min(n_tiles, (std::min(opt.last, m) + T - 1) / T);
     std::vector<PerThread> threads(static_cast<std::size_t>(omp_get_max_threads()), PerThread(opt.keep));
-    std::vector<std::uint64_t> blocks(threads.size(), 0);
     bool cancelled = false;
 
     // Tiles of T x T candidates, I <= J: the J tile's panels stay in L2 while
@@ -197,7 +199,7 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
                     for (std::size_t j = J * T; j < j_end; j += kPanel) {
                         if (j + kPanel - 1 <= i) continue;  // wholly on or below the diagonal
                         detail::gram_block(a, set.panel(j / kPanel), n, blk);
-                        ++blocks[t];
+                        ++me.blocks;
                         if (j + kPanel > m || j <= i + kRows - 1 || i + kRows > m)
                             score_edge_block(me, blk, b, i, j, m, lim2, tol);
                         else
@@ -211,7 +213,7 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
     }
     SearchResult res = merge(threads, opt.keep);
     res.n_combinations = count_combinations(m, 2, opt.first, opt.last);
-    for (auto c : blocks) res.gram_flops += c * kRows * kPanel * n * 2;
+    for (const auto& t : threads) res.gram_flops += t.blocks * kRows * kPanel * n * 2;
     res.cancelled = cancelled;
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
