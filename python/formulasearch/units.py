@@ -16,7 +16,10 @@ from .errors import ConfigError
 
 MAX_BASE_UNITS = 8  # as in the core (Unit::kDims)
 _HEADER = re.compile(r"^\s*(?P<name>[^()]+?)\s*\((?P<unit>[^()]*)\)\s*$")
-_FACTOR = re.compile(r"^(?P<base>[A-Za-z_][A-Za-z0-9_]*)(\^(?P<exp>-?\d+(/\d+)?|\(-?\d+(/\d+)?\)))?$")
+# A factor is a name with an optional power: eV, eV^2, eV^-1/2, eV^(1/2). A "/"
+# right after a power's digits belongs to the power; any other "/" divides.
+_TOKEN = re.compile(r"\s*(?:(?P<div>/)|(?P<mul>\*)|(?P<base>[A-Za-z_][A-Za-z0-9_]*)"
+                    r"(?:\^(?P<exp>\(\s*-?\d+\s*(?:/\s*\d+\s*)?\)|-?\d+(?:/\d+)?))?)")
 
 
 def split_header(column: str) -> tuple[str, str | None]:
@@ -30,15 +33,16 @@ def parse_unit(text: str | None) -> dict[str, Fraction]:
     if text is None or text.strip() in ("", "1", "-", "dimensionless"):
         return {}
     powers: dict[str, Fraction] = {}
-    # Split on / (everything after a / is in the denominator) and on spaces or *.
-    parts = text.replace("*", " ").split("/")
-    for k, part in enumerate(parts):
-        for factor in part.split():
-            m = _FACTOR.match(factor)
-            if not m:
-                raise ConfigError(f"cannot read unit {text!r}: {factor!r} is not 'name' or 'name^power'")
-            exp = Fraction(m.group("exp").strip("()")) if m.group("exp") else Fraction(1)
-            sign = 1 if k == 0 else -1
+    sign, pos, text = 1, 0, text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise ConfigError(f"cannot read unit {text!r} at {text[pos:]!r}: expected 'name', 'name^power' or '/'")
+        pos = m.end()
+        if m.group("div"):
+            sign = -1  # everything after a "/" is in the denominator
+        elif m.group("base"):
+            exp = Fraction(m.group("exp").strip("()").replace(" ", "")) if m.group("exp") else Fraction(1)
             powers[m.group("base")] = powers.get(m.group("base"), Fraction(0)) + sign * exp
     return {b: e for b, e in powers.items() if e != 0}
 

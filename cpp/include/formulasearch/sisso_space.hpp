@@ -4,7 +4,8 @@
 // The space is built in stages. At each stage the features kept so far are
 // stored (values included) and the next rung is a lazy block of candidates:
 //   unary:  u(f)     for f of the newest stored rung, u a unary operator
-//   binary: f op g   for f of the newest rung, g any stored feature
+//   binary: f op g   for f of the newest rung, g any stored feature, and
+//           g / f    for g of an older rung (both quotients exist)
 // A candidate of the block is "generated" only if it obeys the unit rules,
 // the complexity limit and the redundancy rules (below); screening evaluates
 // the block in streams, and advance() stores the survivors as the next rung.
@@ -69,8 +70,13 @@ private:
     };
     struct Lazy {
         bool unary;
-        std::size_t i, j;  // stored feature(s)
+        std::size_t i, j;       // stored feature(s); i of the newest rung
         Op op;
+        bool reversed = false;  // j op i (a quotient by a newer feature)
+    };
+    struct BinaryOp {
+        Op op;
+        bool reversed;
     };
     Lazy decode(std::uint64_t index) const;
     bool allowed(const Lazy& c, Unit* unit_out, int* complexity_out) const;
@@ -83,7 +89,8 @@ private:
     std::vector<Feature> features_;  // stored, in generation order
     std::vector<double> values_;     // stored values, n per feature
     std::size_t prev_begin_ = 0;     // newest stored rung: [prev_begin_, n_stored())
-    std::vector<Op> unary_, binary_; // operators of the lazy rung
+    std::vector<Op> unary_;          // operators of the lazy rung
+    std::vector<BinaryOp> binary_;
     std::uint64_t n_unary_ = 0, n_binary_ = 0;
     int lazy_rung_ = 1;
 };
