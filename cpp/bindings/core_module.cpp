@@ -193,6 +193,14 @@ PYBIND11_MODULE(_core, m) {
         .def("to_postfix", &Formula::to_postfix, py::arg("names"), "Stable postfix serialisation.")
         .def("to_latex", &Formula::to_latex, py::arg("latex_names"), "LaTeX form, given LaTeX names of the variables.")
         .def_property_readonly("complexity", &Formula::complexity)
+        .def_property_readonly("constants", &Formula::constants, "The formula's numeric constants, in code order.")
+        .def_static("constant", &Formula::constant, py::arg("value"))
+        .def_static("variable", &Formula::variable, py::arg("index"))
+        .def_static("binary", [](const std::string& op, const Formula& a, const Formula& b) {
+            return Formula::binary(op_from_token(op), a, b);
+        }, py::arg("op"), py::arg("a"), py::arg("b"), "Combine two formulas with a binary operator ('+', '*', ...).")
+        .def_static("unary", [](const std::string& op, const Formula& x) { return Formula::unary(op_from_token(op), x); },
+                    py::arg("op"), py::arg("x"))
         .def("evaluate", [](const Formula& f, const Array& primaries) {
             if (primaries.ndim() != 2) throw std::invalid_argument("primaries must be 2-D (variables x samples)");
             const auto nv = static_cast<std::size_t>(primaries.shape(0)), n = static_cast<std::size_t>(primaries.shape(1));
@@ -205,6 +213,7 @@ PYBIND11_MODULE(_core, m) {
         .def("__hash__", [](const Formula& f) {
             std::size_t h = 1469598103934665603ULL;
             for (Token t : f.code()) h = (h ^ (static_cast<std::size_t>(t.op) << 16 | t.arg)) * 1099511628211ULL;
+            for (double c : f.constants()) h = (h ^ std::hash<double>{}(c)) * 1099511628211ULL;
             return h;
         });
 

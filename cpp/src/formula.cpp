@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
@@ -16,14 +18,14 @@ struct OpInfo {
     int arity;
 };
 
-constexpr std::array<OpInfo, 19> kOps{{
+constexpr std::array<OpInfo, 20> kOps{{
     {Op::Var, "", 0},          {Op::Square, "^2", 1},   {Op::Cube, "^3", 1},
     {Op::Pow6, "^6", 1},       {Op::Inv, "^-1", 1},     {Op::Sqrt, "sqrt", 1},
     {Op::SqrtAbs, "sqrt|", 1}, {Op::Cbrt, "cbrt", 1},   {Op::Exp, "exp", 1},
     {Op::ExpNeg, "exp-", 1},   {Op::Log, "log", 1},     {Op::Abs, "abs", 1},
     {Op::Sin, "sin", 1},       {Op::Cos, "cos", 1},     {Op::Add, "+", 2},
     {Op::Sub, "-", 2},         {Op::Mul, "*", 2},       {Op::Div, "/", 2},
-    {Op::AbsDiff, "|-|", 2},
+    {Op::AbsDiff, "|-|", 2},   {Op::Const, "", 0},
 }};
 
 const OpInfo& info(Op op) { return kOps[static_cast<std::size_t>(op)]; }
@@ -50,6 +52,13 @@ struct Printed {
 
 std::string wrap(const Printed& p, bool parens) { return parens ? "(" + p.text + ")" : p.text; }
 
+// Readable constant: 6 significant digits; a negative one binds like a sum.
+Printed constant_text(double c) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", c);
+    return {buf, c < 0 ? 1 : 4};
+}
+
 }  // namespace
 
 int arity(Op op) { return info(op).arity; }
@@ -74,12 +83,13 @@ void apply_op(Op op, const double* x, const double* y, double* out, std::size_t 
         case Op::Mul: for (std::size_t i = 0; i < n; ++i) out[i] = x[i] * y[i]; break;
         case Op::Div: for (std::size_t i = 0; i < n; ++i) out[i] = x[i] / y[i]; break;
         case Op::AbsDiff: for (std::size_t i = 0; i < n; ++i) out[i] = std::fabs(x[i] - y[i]); break;
-        case Op::Var: throw std::invalid_argument("apply_op: a variable is not an operator");
+        case Op::Var:
+        case Op::Const: throw std::invalid_argument("apply_op: a variable or constant is not an operator");
     }
 }
 
 Op op_from_token(std::string_view token) {
-    auto op = std::find_if(kOps.begin() + 1, kOps.end(), [&](const OpInfo& o) { return token == o.token; });
+    auto op = std::find_if(kOps.begin() + 1, kOps.end(), [&](const OpInfo& o) { return o.token[0] && token == o.token; });
     if (op == kOps.end()) throw std::invalid_argument("unknown operator '" + std::string(token) + "'");
     return op->op;
 }
@@ -94,6 +104,14 @@ Formula Formula::variable(int index) {
     return f;
 }
 
+Formula Formula::constant(double value) {
+    if (!std::isfinite(value)) throw std::invalid_argument("a formula constant must be finite");
+    Formula f;
+    f.constants_.push_back(value);
+    f.code_.push_back({Op::Const, 0});
+    return f;
+}
+
 Formula Formula::unary(Op op, const Formula& x) {
     if (arity(op) != 1) throw std::invalid_argument("not a unary operator");
     Formula f = x;
@@ -103,10 +121,11 @@ Formula Formula::unary(Op op, const Formula& x) {
 
 Formula Formula::binary(Op op, const Formula& a, const Formula& b) {
     if (arity(op) != 2) throw std::invalid_argument("not a binary operator");
-    Formula f;
+    Formula f = a;
     f.code_.reserve(a.size() + b.size() + 1);
-    f.code_.insert(f.code_.end(), a.code_.begin(), a.code_.end());
-    f.code_.insert(f.code_.end(), b.code_.begin(), b.code_.end());
+    const auto shift = static_cast<std::uint16_t>(a.constants_.size());
+    for (Token t : b.code_) f.code_.push_back(t.op == Op::Const ? Token{Op::Const, static_cast<std::uint16_t>(t.arg + shift)} : t);
+    f.constants_.insert(f.constants_.end(), b.constants_.begin(), b.constants_.end());
     f.code_.push_back({op, 0});
     return f;
 }
@@ -115,6 +134,7 @@ void Formula::check_well_formed() const {
     int depth = 0;
     for (Token t : code_) {
         if (static_cast<std::size_t>(t.op) >= kOps.size()) throw std::invalid_argument("unknown operator code");
+        if (t.op == Op::Const && t.arg >= constants_.size()) throw std::invalid_argument("malformed formula: missing constant");
         int a = arity(t.op);
         if (depth < a) throw std::invalid_argument("malformed formula: operator lacks operands");
         depth += 1 - a;
@@ -123,7 +143,8 @@ void Formula::check_well_formed() const {
 }
 
 int Formula::complexity() const {
-    return static_cast<int>(std::count_if(code_.begin(), code_.end(), [](Token t) { return t.op != Op::Var; }));
+    return static_cast<int>(
+        std::count_if(code_.begin(), code_.end(), [](Token t) { return t.op != Op::Var && t.op != Op::Const; }));
 }
 
 int Formula::max_variable() const {
@@ -134,6 +155,7 @@ int Formula::max_variable() const {
 }
 
 bool operator<(const Formula& a, const Formula& b) {
+    if (a.code_ == b.code_) return a.constants_ < b.constants_;
     return std::lexicographical_compare(
         a.code_.begin(), a.code_.end(), b.code_.begin(), b.code_.end(), [](Token x, Token y) {
             return x.op != y.op ? x.op < y.op : x.arg < y.arg;
@@ -150,7 +172,10 @@ void Formula::evaluate(const double* primaries, std::size_t n_vars, std::size_t 
         const int a = arity(t.op);
         if (a == 0) {
             stack.resize(std::max(stack.size(), (depth + 1) * n));
-            std::copy_n(primaries + t.arg * n, n, stack.data() + depth * n);
+            if (t.op == Op::Const)
+                std::fill_n(stack.data() + depth * n, n, constants_[t.arg]);
+            else
+                std::copy_n(primaries + t.arg * n, n, stack.data() + depth * n);
             ++depth;
             continue;
         }
@@ -168,6 +193,10 @@ std::string Formula::to_string(const std::vector<std::string>& names) const {
         const int p = precedence(t.op);
         if (t.op == Op::Var) {
             st.push_back({names[t.arg], 4});
+            continue;
+        }
+        if (t.op == Op::Const) {
+            st.push_back(constant_text(constants_[t.arg]));
             continue;
         }
         if (arity(t.op) == 1) {
@@ -218,29 +247,43 @@ std::string Formula::to_postfix(const std::vector<std::string>& names) const {
     std::string s;
     for (Token t : code_) {
         if (!s.empty()) s += ' ';
-        s += t.op == Op::Var ? std::string_view(names[t.arg]) : op_token(t.op);
+        if (t.op == Op::Const) {
+            char buf[40];
+            std::snprintf(buf, sizeof buf, "%.17g", constants_[t.arg]);
+            s += buf;
+        } else {
+            s += t.op == Op::Var ? std::string_view(names[t.arg]) : op_token(t.op);
+        }
     }
     return s;
 }
 
-std::vector<Formula> Formula::operands() const {
-    if (code_.empty() || code_.back().op == Op::Var) return {};
-    // Walk back from the end: the right operand is the shortest suffix (before
-    // the operator) that forms one complete expression.
-    const std::size_t end = code_.size() - 1;
-    auto subtree_start = [&](std::size_t stop) {
-        int need = 1;
-        std::size_t k = stop;
-        while (need > 0) {
-            --k;
-            need += arity(code_[k].op) - 1;
+Formula Formula::slice(std::size_t begin, std::size_t end) const {
+    Formula f;
+    for (std::size_t k = begin; k < end; ++k) {
+        Token t = code_[k];
+        if (t.op == Op::Const) {
+            t.arg = static_cast<std::uint16_t>(f.constants_.size());
+            f.constants_.push_back(constants_[code_[k].arg]);
         }
-        return k;
-    };
-    if (arity(code_.back().op) == 1) return {Formula(std::vector<Token>(code_.begin(), code_.begin() + static_cast<std::ptrdiff_t>(end)))};
-    const std::size_t right = subtree_start(end);
-    return {Formula(std::vector<Token>(code_.begin(), code_.begin() + static_cast<std::ptrdiff_t>(right))),
-            Formula(std::vector<Token>(code_.begin() + static_cast<std::ptrdiff_t>(right), code_.begin() + static_cast<std::ptrdiff_t>(end)))};
+        f.code_.push_back(t);
+    }
+    return f;
+}
+
+std::vector<Formula> Formula::operands() const {
+    if (code_.empty() || arity(code_.back().op) == 0) return {};
+    // The right operand is the shortest suffix (before the operator) that
+    // forms one complete expression.
+    const std::size_t end = code_.size() - 1;
+    if (arity(code_.back().op) == 1) return {slice(0, end)};
+    int need = 1;
+    std::size_t right = end;
+    while (need > 0) {
+        --right;
+        need += arity(code_[right].op) - 1;
+    }
+    return {slice(0, right), slice(right, end)};
 }
 
 std::string Formula::to_latex(const std::vector<std::string>& names) const {
@@ -251,6 +294,10 @@ std::string Formula::to_latex(const std::vector<std::string>& names) const {
         const int p = precedence(t.op);
         if (t.op == Op::Var) {
             st.push_back({names[t.arg], 4});
+            continue;
+        }
+        if (t.op == Op::Const) {
+            st.push_back(constant_text(constants_[t.arg]));
             continue;
         }
         if (arity(t.op) == 1) {
@@ -296,21 +343,32 @@ std::string Formula::to_latex(const std::vector<std::string>& names) const {
 }
 
 Formula Formula::from_postfix(std::string_view text, const std::vector<std::string>& names) {
-    std::vector<Token> code;
+    Formula f;
     std::istringstream in{std::string(text)};
     std::string word;
     while (in >> word) {
-        auto op = std::find_if(kOps.begin() + 1, kOps.end(), [&](const OpInfo& o) { return word == o.token; });
-        if (op != kOps.end()) {
-            code.push_back({op->op, 0});
+        auto name = std::find(names.begin(), names.end(), word);
+        if (name != names.end()) {
+            f.code_.push_back({Op::Var, static_cast<std::uint16_t>(name - names.begin())});
             continue;
         }
-        auto name = std::find(names.begin(), names.end(), word);
-        if (name == names.end()) throw std::invalid_argument("unknown variable or operator '" + word + "' in formula code");
-        code.push_back({Op::Var, static_cast<std::uint16_t>(name - names.begin())});
+        auto op = std::find_if(kOps.begin() + 1, kOps.end(), [&](const OpInfo& o) { return o.token[0] && word == o.token; });
+        if (op != kOps.end()) {
+            f.code_.push_back({op->op, 0});
+            continue;
+        }
+        char* end = nullptr;
+        const double value = std::strtod(word.c_str(), &end);
+        if (end == word.c_str() + word.size() && std::isfinite(value)) {
+            f.code_.push_back({Op::Const, static_cast<std::uint16_t>(f.constants_.size())});
+            f.constants_.push_back(value);
+            continue;
+        }
+        throw std::invalid_argument("unknown variable or operator '" + word + "' in formula code");
     }
-    if (code.empty()) throw std::invalid_argument("empty formula code");
-    return Formula(std::move(code));
+    if (f.code_.empty()) throw std::invalid_argument("empty formula code");
+    f.check_well_formed();
+    return f;
 }
 
 }  // namespace formulasearch

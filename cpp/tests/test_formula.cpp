@@ -43,6 +43,24 @@ int main() {
         CHECK(Formula::from_postfix(g.to_postfix(names), names) == g);
     }
 
+    // Constants: merged operands keep their own numbers, the text round-trips
+    // exactly, and evaluation uses them.
+    Formula k = Formula::binary(Op::Sub, Formula::binary(Op::Mul, Formula::constant(2.25), a),
+                                Formula::binary(Op::Mul, Formula::constant(-0.1), b));
+    CHECK(k.constants().size() == 2 && k.constants()[0] == 2.25 && k.constants()[1] == -0.1);
+    CHECK(k.to_string(names) == "2.25*rp_A - (-0.1)*rp_B");
+    CHECK(Formula::from_postfix(k.to_postfix(names), names) == k);
+    CHECK(Formula::from_postfix("rp_A 0.1 *", names) != Formula::from_postfix("rp_A 0.2 *", names));
+    const double third = 1.0 / 3.0;
+    Formula t = Formula::binary(Op::Mul, Formula::constant(third), c);
+    CHECK(Formula::from_postfix(t.to_postfix(names), names).constants()[0] == third);  // 17 digits: exact
+    k.evaluate(prim.data(), 3, n, out.data());
+    for (std::size_t s = 0; s < n; ++s) CHECK(out[s] == 2.25 * prim[s] - (-0.1) * prim[n + s]);
+    CHECK(k.complexity() == 3);
+    auto parts = k.operands();
+    CHECK(parts.size() == 2 && parts[1] == Formula::binary(Op::Mul, Formula::constant(-0.1), b));
+    CHECK_THROWS(Formula::constant(std::nan("")));
+
     CHECK_THROWS(Formula::from_postfix("rp_A +", names));        // missing operand
     CHECK_THROWS(Formula::from_postfix("rp_A rp_B", names));     // leftover operand
     CHECK_THROWS(Formula::from_postfix("rp_A nosuch +", names)); // unknown name

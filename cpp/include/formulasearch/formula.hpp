@@ -36,6 +36,7 @@ enum class Op : std::uint8_t {
     Mul,
     Div,
     AbsDiff,  // |a - b|
+    Const,    // push the formula's constant number `arg` (refined coefficients)
 };
 
 int arity(Op op);
@@ -58,10 +59,12 @@ public:
     explicit Formula(std::vector<Token> code);
 
     static Formula variable(int index);
+    static Formula constant(double value);
     static Formula unary(Op op, const Formula& x);
     static Formula binary(Op op, const Formula& a, const Formula& b);
 
     const std::vector<Token>& code() const { return code_; }
+    const std::vector<double>& constants() const { return constants_; }
     bool empty() const { return code_.empty(); }
     std::size_t size() const { return code_.size(); }
     // Number of operators (SISSO's "complexity").
@@ -82,17 +85,22 @@ public:
     // The operands of the last operator, as formulas (empty for a variable).
     std::vector<Formula> operands() const;
     // Stable serialisation: space-separated postfix tokens, variables by name,
+    // constants as numbers with 17 significant digits (exact round trip),
     // e.g. "rp_B ^3 rs_B exp - rp_A ^2 /". from_postfix() inverts it.
     std::string to_postfix(const std::vector<std::string>& names) const;
     static Formula from_postfix(std::string_view text, const std::vector<std::string>& names);
 
-    friend bool operator==(const Formula& a, const Formula& b) { return a.code_ == b.code_; }
+    friend bool operator==(const Formula& a, const Formula& b) {
+        return a.code_ == b.code_ && a.constants_ == b.constants_;
+    }
     friend bool operator!=(const Formula& a, const Formula& b) { return !(a == b); }
     friend bool operator<(const Formula& a, const Formula& b);
 
 private:
     void check_well_formed() const;
+    Formula slice(std::size_t begin, std::size_t end) const;  // a sub-expression, constants re-indexed
     std::vector<Token> code_;
+    std::vector<double> constants_;
 };
 
 // The postfix spelling of an operator ("^2", "sqrt|", "+", ...).
