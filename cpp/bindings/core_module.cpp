@@ -17,6 +17,7 @@
 #include "formulasearch/paper_generator.hpp"
 #include "formulasearch/screening.hpp"
 #include "formulasearch/sisso_space.hpp"
+#include "formulasearch/validation.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -282,7 +283,8 @@ PYBIND11_MODULE(_core, m) {
         .def("rung", &SissoSpace::rung, py::arg("index"));
 
     m.def("screen", [](const CandidateSource& source, const Array& target, std::size_t keep, double variance_filter,
-                       const std::string& dedup, std::size_t block, double max_abs, double min_abs, py::object progress) {
+                       const std::string& dedup, std::size_t block, double max_abs, double min_abs,
+                       std::optional<TestSets> splits, py::object progress) {
         if (target.ndim() != 1 && target.ndim() != 2) throw std::invalid_argument("target must be 1-D (or 2-D: one row per target)");
         ScreenOptions opt;
         opt.keep = keep;
@@ -291,6 +293,7 @@ PYBIND11_MODULE(_core, m) {
         opt.block = block;
         opt.max_abs = max_abs;
         opt.min_abs = min_abs;
+        if (splits) opt.rank_splits = &*splits;
         const std::size_t rows = target.ndim() == 1 ? 1 : static_cast<std::size_t>(target.shape(0));
         const std::size_t len = static_cast<std::size_t>(target.shape(target.ndim() - 1));
         std::vector<std::vector<double>> ys;
@@ -306,7 +309,7 @@ PYBIND11_MODULE(_core, m) {
         py::array_t<double> r2(r.top.size());
         for (std::size_t i = 0; i < r.top.size(); ++i) {
             indices.mutable_at(i) = r.top[i].index;
-            r2.mutable_at(i) = r.top[i].r2;
+            r2.mutable_at(i) = r.top[i].score;
         }
         py::dict out;
         out["n_candidates"] = r.n_candidates;
@@ -318,12 +321,14 @@ PYBIND11_MODULE(_core, m) {
         out["n_value_duplicates"] = r.n_value_duplicates;
         out["n_kept"] = r.n_kept;
         out["indices"] = indices;
-        out["r2"] = r2;
+        out["score"] = r2;
+        if (!splits) out["r2"] = r2;  // the score is R^2 unless ranking by splits
         out["cancelled"] = r.cancelled;
         return out;
     }, py::arg("source"), py::arg("target"), py::arg("keep") = 5000, py::arg("variance_filter") = 0.05,
        py::arg("dedup") = "value", py::arg("block") = 16384,
-       py::arg("max_abs") = std::numeric_limits<double>::infinity(), py::arg("min_abs") = 0.0, py::arg("progress") = py::none(),
+       py::arg("max_abs") = std::numeric_limits<double>::infinity(), py::arg("min_abs") = 0.0,
+       py::arg("rank_splits") = py::none(), py::arg("progress") = py::none(),
        "Stream over all candidates: filter, deduplicate, keep the best `keep` by 1D fit.");
 
     py::class_<StandardizedSet>(m, "StandardizedSet",
@@ -364,6 +369,25 @@ PYBIND11_MODULE(_core, m) {
            py::arg("tile") = 256, py::arg("singular_tol") = 1e-10, py::arg("first") = 0, py::arg("last") = py::none(),
            py::arg("progress") = py::none(), "The same search over rows of `values` (candidates x samples).");
     }
+
+    auto design = [](const Array& features, const Array& target) {
+        if (features.ndim() != 2) throw std::invalid_argument("features must be 2-D (features x samples)");
+        if (target.ndim() != 1 || target.shape(0) != features.shape(1))
+            throw std::invalid_argument("target length does not match the samples of features");
+        return std::make_pair(static_cast<std::size_t>(features.shape(0)), static_cast<std::size_t>(features.shape(1)));
+    };
+    m.def("loo_residuals", [design](const Array& features, const Array& target) {
+        auto [d, n] = design(features, target);
+        return loo_residuals(features.data(), d, n, target.data());
+    }, py::arg("features"), py::arg("target"), "Leave-one-out residuals from the hat matrix diagonal (no refits).");
+    m.def("test_set_mse", [design](const Array& features, const Array& target, const TestSets& tests) {
+        auto [d, n] = design(features, target);
+        py::gil_scoped_release release;
+        return test_set_mse(features.data(), d, n, target.data(), tests);
+    }, py::arg("features"), py::arg("target"), py::arg("tests"), "Refit without each test set; its test MSE.");
+    m.def("kfold_sets", &kfold_sets, py::arg("n"), py::arg("k"), py::arg("seed") = 0);
+    m.def("random_splits", &random_splits, py::arg("n"), py::arg("n_splits"), py::arg("test_fraction") = 0.1,
+          py::arg("seed") = 0);
 
     m.def("fit_linear", [](const Array& features, const Array& target) {
         if (features.ndim() != 2) throw std::invalid_argument("features must be 2-D (features x samples)");

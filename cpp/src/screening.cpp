@@ -17,7 +17,7 @@ enum Status : unsigned char { kKept, kNotGenerated, kNonFinite, kOutOfRange, kLo
 
 struct Verdict {
     Status status;
-    double r2;
+    double score;
     std::uint64_t value_hash;
 };
 
@@ -48,6 +48,39 @@ struct Targets {
     std::vector<double> ss;  // sum of squares of each
 };
 
+// Mean test MSE of the 1D OLS fit over train/test splits, in closed form:
+// each split's training sums are the full sums minus its test part, so no
+// refit touches the training samples. Works on centred values for accuracy.
+double mean_split_mse(const double* x, std::size_t n, double mean, double sxx, const Targets& targets,
+                      const std::vector<std::vector<std::uint32_t>>& splits) {
+    const double* yc = targets.centred[0].data();
+    double sx = 0, sy = 0, sxy = 0;
+    for (std::size_t s = 0; s < n; ++s) {
+        const double d = x[s] - mean;
+        sx += d, sy += yc[s], sxy += d * yc[s];
+    }
+    double total = 0;
+    for (const auto& test : splits) {
+        double tx = 0, ty = 0, txx = 0, txy = 0;
+        for (auto t : test) {
+            const double d = x[t] - mean;
+            tx += d, ty += yc[t], txx += d * d, txy += d * yc[t];
+        }
+        const double m = static_cast<double>(n - test.size());
+        const double mx = (sx - tx) / m, my = (sy - ty) / m;
+        const double vxx = (sxx - txx) - m * mx * mx, vxy = (sxy - txy) - m * mx * my;
+        const double slope = vxx > 0 ? vxy / vxx : 0.0;
+        const double icpt = my - slope * mx;
+        double sse = 0;
+        for (auto t : test) {
+            const double e = yc[t] - icpt - slope * (x[t] - mean);
+            sse += e * e;
+        }
+        total += sse / static_cast<double>(test.size());
+    }
+    return total / static_cast<double>(splits.size());
+}
+
 Verdict judge(const double* x, std::size_t n, const Targets& targets, const ScreenOptions& opt) {
     // A non-finite value anywhere makes the sum non-finite (so does overflow,
     // which makes the candidate useless all the same).
@@ -70,6 +103,7 @@ Verdict judge(const double* x, std::size_t n, const Targets& targets, const Scre
         r2 = std::max(r2, sxy * sxy / (sxx * targets.ss[t]));
     }
     const std::uint64_t h = opt.dedup == Dedup::Value ? value_hash(x, n, mean, 1.0 / std::sqrt(sxx)) : 0;
+    if (opt.rank_splits) return {kKept, -mean_split_mse(x, n, mean, sxx, targets, *opt.rank_splits), h};
     return {kKept, r2, h};
 }
 
@@ -84,6 +118,15 @@ ScreenResult screen(const CandidateSource& source, const std::vector<std::vector
                     const ScreenOptions& opt, Progress* progress) {
     const std::size_t n = source.n_samples();
     if (targets.empty()) throw std::invalid_argument("no target to screen against");
+    if (opt.rank_splits) {
+        if (targets.size() != 1) throw std::invalid_argument("ranking by splits needs a single target");
+        if (opt.rank_splits->empty()) throw std::invalid_argument("ranking by splits needs at least one split");
+        for (const auto& t : *opt.rank_splits) {
+            if (t.empty() || t.size() + 3 > n) throw std::invalid_argument("each split needs a test part and 3 training samples");
+            for (auto i : t)
+                if (i >= n) throw std::out_of_range("split sample index out of range");
+        }
+    }
     if (n < 3) throw std::invalid_argument("need at least 3 samples to fit a line and judge it");
     if (opt.block == 0) throw std::invalid_argument("block size must be positive");
     Targets tg;
@@ -136,7 +179,7 @@ ScreenResult screen(const CandidateSource& source, const std::vector<std::vector
             if (check_strings && !seen_strings.insert(source.string_key(i)).second) { ++res.n_string_duplicates; continue; }
             if (opt.dedup == Dedup::Value && !seen_values.insert(v.value_hash).second) { ++res.n_value_duplicates; continue; }
             ++res.n_kept;
-            top.push({v.r2, i});
+            top.push({v.score, i});
         }
         res.n_screened = end;
         if (!keep_going(progress, "screening", end, n_indices)) {

@@ -94,7 +94,7 @@ int main() {
             o.block = block;
             ScreenResult b = screen(g1, y, o);
             CHECK(b.n_kept == a.n_kept && b.top.size() == a.top.size());
-            for (std::size_t k = 0; k < a.top.size(); ++k) CHECK(b.top[k].index == a.top[k].index && b.top[k].r2 == a.top[k].r2);
+            for (std::size_t k = 0; k < a.top.size(); ++k) CHECK(b.top[k].index == a.top[k].index && b.top[k].score == a.top[k].score);
         }
     }
     return fs_test::report("test_paper_generator");

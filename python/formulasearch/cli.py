@@ -42,11 +42,23 @@ def main(argv: list[str] | None = None) -> int:
     p_show = sub.add_parser("show", help="print the tables of a saved results file")
     p_show.add_argument("results", help="results JSON written by `formulasearch run -o`")
     p_show.add_argument("-n", "--top", type=int, default=None, help="models printed per dimension")
+    p_pred = sub.add_parser("predict", help="predict the target for new compounds with a saved run's models")
+    p_pred.add_argument("results", help="results JSON written by `formulasearch run -o`")
+    p_pred.add_argument("compounds", help="CSV with columns A and B, or a column 'formula' (e.g. GaN, MgO, C)")
+    p_pred.add_argument("--atoms", help="atomic table CSV (default: the table the results were trained on)")
+    p_pred.add_argument("--dimension", type=int, default=None, help="only the best model of this dimension")
+    p_pred.add_argument("--model", type=int, default=None, help="only this model (index into the results' models)")
+    p_pred.add_argument("--site-rule", choices=("electronegativity", "as_written"), default="electronegativity",
+                        help="site A of a binary formula: the less electronegative element (default) "
+                        "or the first written")
+    p_pred.add_argument("-o", "--output", help="also write the predictions as CSV here")
     args = parser.parse_args(argv)
 
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "predict":
+            return _predict(args)
         from .results import load_result
 
         print(load_result(args.results).summary(args.top))
@@ -80,6 +92,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.output:
         result.to_json(args.output)
         print(f"\nresults written to {args.output}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .predict import predict
+
+    table = predict(args.results, args.compounds, atoms=args.atoms, dimension=args.dimension, model=args.model,
+                    site_rule=args.site_rule)
+    if args.output:
+        table.to_csv(args.output, index=False)
+    print(table.to_string(index=False))
+    if args.output:
+        print(f"\npredictions written to {args.output}")
     return 0
 
 

@@ -82,8 +82,35 @@ class DistributedConfig:
     tasks_per_worker: int = 4  #: slices per worker and search (more: finer load balance and retries)
 
 
+@dataclass
+class ValidationConfig:
+    """[validation]: out-of-sample errors of the kept models and of the search itself."""
+
+    method: str = "loo"  #: per kept model: "loo", "kfold", "splits" or "none"
+    k: int = 10  #: kfold: number of folds
+    n_splits: int = 50  #: splits: number of random train/test splits (the paper: 50)
+    test_fraction: float = 0.1  #: splits: held-out fraction (the paper: 0.1)
+    seed: int = 0  #: folds and splits are the same for every model, given the seed
+    rank_1d: str = "fit"  #: 1D screening ranked by full-set "fit" or by mean test MSE over the "splits"
+    nested: bool = True  #: repeat the whole search inside outer folds (the honest error of the method)
+    outer_folds: int = 10  #: nested: number of outer folds
+
+
+@dataclass
+class RefineConfig:
+    """[refine]: tune a coefficient on each term of the kept formulas (grid, then continuous)."""
+
+    enabled: bool = False
+    models: str = "best"  #: "best" (the best model of each dimension) or "all" kept models
+    lower: float = -10.0  #: grid of each coefficient: [lower, upper) ...
+    upper: float = 10.0
+    step: float | None = None  #: ... in steps of this (default, as the paper: 0.1 for one coefficient, 0.4 for two, 1.0 beyond)
+    continuous: bool = True  #: polish the grid optimum with scipy.optimize
+    max_coefficients: int = 3  #: at most this many coefficients per formula (the first terms)
+
+
 _SECTIONS = {"data": DataConfig, "features": FeaturesConfig, "search": SearchConfig,
-             "distributed": DistributedConfig}
+             "distributed": DistributedConfig, "validation": ValidationConfig, "refine": RefineConfig}
 
 
 @dataclass
@@ -92,6 +119,8 @@ class Config:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+    refine: RefineConfig = field(default_factory=RefineConfig)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], base_dir: str | Path | None = None) -> "Config":
@@ -198,6 +227,18 @@ class Config:
             raise ConfigError(f"[search] max_pair_corr must be in (0, 1], not {s.max_pair_corr}")
         if s.threads < 0:
             raise ConfigError(f"[search] threads must be >= 0, not {s.threads}")
+        v, r = self.validation, self.refine
+        _choice("validation", "method", v.method, ("loo", "kfold", "splits", "none"))
+        _choice("validation", "rank_1d", v.rank_1d, ("fit", "splits"))
+        if v.k < 2 or v.n_splits < 1 or v.outer_folds < 2:
+            raise ConfigError("[validation] needs k >= 2, n_splits >= 1 and outer_folds >= 2")
+        if not 0 < v.test_fraction < 1:
+            raise ConfigError(f"[validation] test_fraction must be in (0, 1), not {v.test_fraction}")
+        if v.rank_1d == "splits" and f.generator != "paper":
+            raise ConfigError("[validation] rank_1d = \"splits\" ranks the paper route's 1D screening")
+        _choice("refine", "models", r.models, ("best", "all"))
+        if not r.lower < r.upper or (r.step is not None and r.step <= 0) or r.max_coefficients < 1:
+            raise ConfigError("[refine] needs lower < upper, step > 0 and max_coefficients >= 1")
         dist = self.distributed
         _choice("distributed", "backend", dist.backend, ("local", "dask"))
         if dist.n_workers < 1 or dist.tasks_per_worker < 1:

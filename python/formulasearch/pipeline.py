@@ -9,12 +9,14 @@ import resource
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from . import _core, sisso
+from . import _core, refine, sisso, validation
+from ._core import Formula
 from .config import Config
 from .datasets import Dataset, load_dataset, octet
 from .errors import ConfigError, InputError
@@ -53,12 +55,106 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
         lap("data")
         search = _sisso_search if cfg.features.generator == "sisso" else _search
         result = search(cfg, prim, progress, lap)
+        _record_data(result, ds, dataset is not None)
+        _validate_models(cfg, prim, result)
+        lap("validation")
+        if cfg.refine.enabled:
+            _refine_models(cfg, prim, result)
+            lap("refinement")
+        if cfg.validation.nested:
+            result.validation["nested"] = _nested_cv(cfg, prim, search, progress)
+            lap("nested CV")
         result.threads = _core.max_threads()
     finally:
         _core.set_threads(previous_threads)
     result.timings = timings
     result.peak_memory_mb = peak_memory_mb()
     return result
+
+
+def _primary_rows(prim: Primaries, variables: list[str]) -> np.ndarray:
+    return np.ascontiguousarray(prim.matrix[[prim.names.index(v) for v in variables]])
+
+
+def _record_data(result: Result, ds: Dataset, in_memory: bool) -> None:
+    """Save with the models what prediction needs: the atomic values of the
+    properties they use, and the training compounds' A/B orientation."""
+    props = sorted({v.rsplit("_", 1)[0] for v in result.variables})
+    used = ds.atoms[[p for p in props if p in ds.atoms.columns]]
+    result.atoms = {str(sym): {k: float(v) for k, v in row.items()} for sym, row in used.iterrows()}
+    result.compounds = [[str(a), str(b)] for a, b in zip(ds.compounds["A"], ds.compounds["B"])]
+    if in_memory:  # the config's [data] did not supply this data
+        result.config["data"] = {"dataset": f"in-memory: {ds.name}"}
+
+
+def _validate_models(cfg: Config, prim: Primaries, result: Result) -> None:
+    """Out-of-sample RMSE of every kept model (its formulas fixed), same folds for all."""
+    v = cfg.validation
+    result.validation["method"] = v.method
+    result.validation["settings"] = {"k": v.k, "n_splits": v.n_splits, "test_fraction": v.test_fraction,
+                                     "seed": v.seed, "rank_1d": v.rank_1d}
+    if v.method == "none":
+        return
+    if v.method == "kfold" and v.k > prim.target.size:
+        result.messages.append(f"validation: k = {v.k} folds for {prim.target.size} samples; using leave-one-out instead")
+        v = replace(v, method="loo")
+    matrix = _primary_rows(prim, result.variables)
+    for m in result.models:
+        values = np.vstack([Formula.from_postfix(code, result.variables).evaluate(matrix) for code in m.codes])
+        try:
+            m.cv_rmse = validation.model_cv(values, prim.target, v)
+        except ValueError as exc:  # e.g. a sample with leverage 1
+            m.notes["cv_error"] = str(exc)
+        m.cv_method = v.method
+
+
+def _refine_models(cfg: Config, prim: Primaries, result: Result) -> None:
+    """Tune a coefficient on each term of the chosen models; refined models are
+    added after the others, with refined_from pointing at their source."""
+    matrix = _primary_rows(prim, result.variables)
+    y = np.ascontiguousarray(prim.target, dtype=float)
+    chosen = [i for i, m in enumerate(result.models)
+              if cfg.refine.models == "all" or m is result.best(m.dimension)]
+    for i in chosen:
+        out = refine.refine_model(result.models[i], matrix, result.variables, y, cfg.refine, cfg.validation,
+                                  [latex_name(v) for v in result.variables])
+        if not out["refined"]:
+            result.messages.append(f"refine: model {i} ({result.models[i].dimension}D) not improved")
+            continue
+        model = out["model"]
+        model.refined_from = i
+        model.cv_rmse, model.cv_method = out["cv_rmse"], result.models[i].cv_method
+        model.notes = {"constants": out["constants"], "mse_unrefined": out["mse_unrefined"],
+                       "cv_rmse_unrefined": out["cv_rmse_unrefined"], "steps": out["notes"]}
+        result.models.append(model)
+
+
+def _nested_cv(cfg: Config, prim: Primaries, search, progress: ProgressFn | None) -> dict[str, Any]:
+    """The whole search redone on the training part of each outer fold."""
+    inner = Config.from_dict(cfg.to_dict())
+    inner.validation.method, inner.validation.nested = "none", False
+    inner.refine.enabled = False
+    inner.distributed.backend = "local"
+    inner.search.keep = 1
+
+    def subset(samples: np.ndarray) -> Primaries:
+        return replace(prim, matrix=np.ascontiguousarray(prim.matrix[:, samples]),
+                       target=np.ascontiguousarray(prim.target[samples]),
+                       labels=[prim.labels[i] for i in samples])
+
+    def run_search(train: np.ndarray):
+        return search(inner, subset(train), None, lambda stage: None).models
+
+    def evaluate(model: Model, test: np.ndarray) -> np.ndarray:
+        matrix = _primary_rows(prim, variables)[:, test]
+        values = np.vstack([Formula.from_postfix(code, variables).evaluate(matrix) for code in model.codes])
+        return model.intercept + np.asarray(model.coefficients) @ values
+
+    variables = list(sisso.select_primaries(prim, cfg.features.primaries)[1]) if cfg.features.generator == "sisso" \
+        else list(prim.names)
+    v = cfg.validation
+    return validation.nested_cv(run_search, evaluate, np.asarray(prim.target, dtype=float), v.outer_folds, v.seed,
+                                cfg.search.max_dim, progress)
 
 
 def _resolve_dataset(cfg: Config, dataset: Dataset | None) -> Dataset:
@@ -83,8 +179,10 @@ def _search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Call
     y = np.ascontiguousarray(prim.target, dtype=float)
     top_2d = len(generator) if s.top_2d == "all" else s.top_2d
     need = max(s.keep, top_2d if s.max_dim >= 2 else 0, s.top_3d if s.max_dim >= 3 else 0)
+    v = cfg.validation
+    splits = _core.random_splits(y.size, v.n_splits, v.test_fraction, v.seed) if v.rank_1d == "splits" else None
     scr = _core.screen(generator, y, keep=need, variance_filter=f.variance_filter, dedup=f.dedup,
-                       progress=progress)
+                       rank_splits=splits, progress=progress)
     lap("screening")
     top = scr["indices"]
     messages: list[str] = []

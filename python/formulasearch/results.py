@@ -32,6 +32,10 @@ class Model:
     latex: list[str] = field(default_factory=list)  #: LaTeX of each formula
     units: list[str] = field(default_factory=list)  #: unit of each formula (SISSO route), "" if dimensionless
     trees: list[Any] = field(default_factory=list)  #: expression tree of each formula: {"op": ..., "args": [...]}
+    cv_rmse: float | None = None  #: out-of-sample RMSE of this fixed model ([validation] method)
+    cv_method: str = ""  #: "loo", "kfold", "splits" or "" (not validated)
+    refined_from: int | None = None  #: for a refined model: the index of the model it refines
+    notes: dict[str, Any] = field(default_factory=dict)  #: e.g. refinement details
 
     def equation(self, target: str = "y", digits: int = 4) -> str:
         terms = [f"{self.intercept:.{digits}f}"]
@@ -57,6 +61,9 @@ class Result:
     backend: dict[str, Any] = field(default_factory=lambda: {"name": "local"})  #: where the searches ran
     search_stats: dict[str, dict[str, float]] = field(default_factory=dict)  #: per search stage: work and speed
     feature_space: dict[str, Any] = field(default_factory=dict)  #: SISSO route: rungs, sizes, memory
+    validation: dict[str, Any] = field(default_factory=dict)  #: settings and the nested-CV report
+    atoms: dict[str, dict[str, float]] = field(default_factory=dict)  #: atomic values the models use, by element
+    compounds: list[list[str]] = field(default_factory=list)  #: training compounds as [A, B]
     messages: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
@@ -64,14 +71,20 @@ class Result:
         ms = [m for m in self.models if m.dimension == dimension]
         return ms[0] if ms else None
 
+    def predict(self, compounds, **kwargs) -> pd.DataFrame:
+        """Predictions for new compounds (A/B columns or formulas like "GaN"); see formulasearch.predict.predict."""
+        from .predict import predict
+
+        return predict(self, compounds, **kwargs)
+
     def table(self, dimension: int | None = None) -> pd.DataFrame:
         """Models as a DataFrame (one row per model), optionally of one dimension."""
         rows = []
         for m in self.models:
             if dimension is not None and m.dimension != dimension:
                 continue
-            row = {"dimension": m.dimension, "rmse": m.rmse, "mae": m.mae, "maxae": m.maxae, "r2": m.r2,
-                   "intercept": m.intercept}
+            row = {"dimension": m.dimension, "rmse": m.rmse, "cv_rmse": m.cv_rmse, "mae": m.mae, "maxae": m.maxae,
+                   "r2": m.r2, "intercept": m.intercept, "refined_from": m.refined_from}
             for i, (f, c) in enumerate(zip(m.formulas, m.coefficients), start=1):
                 row[f"formula_{i}"] = f
                 row[f"coef_{i}"] = c
@@ -125,12 +138,30 @@ class Result:
             if not ms:
                 lines.append("  (none)")
                 continue
-            if per_dimension:
-                ms = ms[:per_dimension]
-            lines.append(f"  {'rank':>4}  {'RMSE':>8}  {'MAE':>8}  {'MaxAE':>8}  {'R2':>7}  model")
+            ranked = [m for m in ms if m.refined_from is None]
+            ms = (ranked[:per_dimension] if per_dimension else ranked) + [m for m in ms if m.refined_from is not None]
+            cv = next((m.cv_method for m in ms if m.cv_method), "")
+            cv_head = f"CV-{cv.upper()}" if cv else ""
+            lines.append(f"  {'rank':>4}  {'RMSE':>8}  {cv_head:>8}  {'MAE':>8}  {'MaxAE':>8}  {'R2':>7}  model")
             for rank, m in enumerate(ms, start=1):
-                lines.append(f"  {rank:>4}  {m.rmse:8.5f}  {m.mae:8.5f}  {m.maxae:8.5f}  {m.r2:7.4f}  "
+                cv_text = f"{m.cv_rmse:8.5f}" if m.cv_rmse is not None else " " * 8
+                label = f"r{self.models[m.refined_from].dimension}.{self._rank(m.refined_from)}" \
+                    if m.refined_from is not None else str(rank)
+                lines.append(f"  {label:>4}  {m.rmse:8.5f}  {cv_text}  {m.mae:8.5f}  {m.maxae:8.5f}  {m.r2:7.4f}  "
                              f"{m.equation(self.target)}")
+        if any(m.refined_from is not None for m in self.models):
+            lines.append("")
+            lines.append("rD.k: model k of dimension D with tuned coefficients on its terms ([refine]); "
+                         "its CV error is next to the unrefined one's")
+        nested = self.validation.get("nested")
+        if nested and nested.get("dimensions"):
+            lines.append("")
+            lines.append(f"Nested CV of the whole search ({nested['folds']} outer folds; the search is redone in each):")
+            for dim, rep in nested["dimensions"].items():
+                lines.append(f"  {dim}: outer-fold RMSE {rep['mean_rmse']:.5f} +- {rep['std_rmse']:.5f} "
+                             f"(min {rep['min_rmse']:.5f}, max {rep['max_rmse']:.5f}, {rep['folds_with_model']} folds)")
+                for formula, count in rep["most_selected"][:3]:
+                    lines.append(f"      selected in {count:>2}/{nested['folds']} folds: {formula}")
         if self.messages:
             lines.append("")
             lines.extend(f"note: {msg}" for msg in self.messages)
@@ -156,6 +187,12 @@ class Result:
             where = f"dask ({self.backend.get('address')}, {self.backend.get('n_workers')} workers)"
         lines.append(f"time: {timing}; peak memory {self.peak_memory_mb:.0f} MB; {self.threads} threads; backend {where}")
         return "\n".join(lines)
+
+    def _rank(self, index: int) -> int:
+        """1-based rank of models[index] among the unrefined models of its dimension."""
+        d = self.models[index].dimension
+        ranked = [i for i, m in enumerate(self.models) if m.dimension == d and m.refined_from is None]
+        return ranked.index(index) + 1
 
     def __repr__(self) -> str:
         return f"Result({len(self.models)} models, {self.n_candidates:,} candidates, {self.n_kept:,} kept)"

@@ -27,18 +27,23 @@ struct ScreenOptions {
     double min_abs = 0.0;
     Dedup dedup = Dedup::Value;
     std::size_t keep = 5000;        // size of the returned top list
+    // Rank by the mean test MSE of a 1D fit over these train/test splits (the
+    // paper's protocol, e.g. 50 random 90/10 splits) instead of by R^2.
+    // Null: rank by R^2. Needs a single target.
+    const std::vector<std::vector<std::uint32_t>>* rank_splits = nullptr;
     std::size_t block = 16384;      // candidates per streaming block
 };
 
-// r2 of the 1D OLS fit with intercept; ranking by r2 is ranking by RMSE.
-// With several targets (residuals of earlier models, as in SISSO's SIS), the
-// largest r2 over the targets.
+// The ranking score of a candidate, larger is better: R^2 of the 1D OLS fit
+// with intercept (ranking by R^2 is ranking by RMSE); with several targets
+// (residuals of earlier models, as in SISSO's SIS) the largest R^2 over them;
+// with rank_splits, minus the mean test MSE over the splits.
 struct ScoredCandidate {
-    double r2;
+    double score;
     std::uint64_t index;
-    // Better fit first; equal fits in generation order.
+    // Better score first; equal scores in generation order.
     friend bool better(const ScoredCandidate& a, const ScoredCandidate& b) {
-        return a.r2 != b.r2 ? a.r2 > b.r2 : a.index < b.index;
+        return a.score != b.score ? a.score > b.score : a.index < b.index;
     }
 };
 

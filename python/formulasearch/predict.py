@@ -1,0 +1,421 @@
+"""Predict the target for new compounds with the models of a run.
+
+    >>> from formulasearch.predict import predict
+    >>> predict(result, pd.DataFrame({"formula": ["GaN", "MgO", "C"]}))
+        A  B formula   pred_1D   pred_2D   pred_3D
+    0  Ga  N     GaN  ...
+
+A model is evaluated from its stored postfix codes (``Model.codes``) and the
+variable names of the run (``Result.variables``, e.g. ``IP_A``, ``rs_B``): the
+primary matrix of the new compounds is built from an atomic table (the row
+``P_A`` holds property ``P`` of the element on site A of each compound), each
+formula is read back with :meth:`formulasearch.Formula.from_postfix` and
+evaluated, and the prediction is ``intercept + sum(coefficients * values)``.
+The readable formula strings are never parsed.
+
+Compound formulas (a ``formula`` column, e.g. "GaN") are read with pymatgen,
+imported only when such a column is used.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Sequence, Union
+
+import numpy as np
+import pandas as pd
+
+from ._core import Formula
+from .datasets import (
+    SITES,
+    SYMBOL,
+    TableSource,
+    _check_atoms,
+    _is_missing,
+    _numeric_column,
+    _one_line,
+    _read_table,
+    _short_list,
+    _site_column,
+    _units_from_headers,
+    octet,
+)
+from .errors import InputError
+from .results import Model, Result, load_result
+
+__all__ = ["predict", "formula_sites", "SITE_RULES"]
+
+#: How a binary formula's two elements are put on sites A and B (see :func:`formula_sites`).
+SITE_RULES = ("electronegativity", "as_written")
+
+FORMULA = "formula"
+
+ResultSource = Union[Result, str, "os.PathLike[str]"]
+
+
+def predict(
+    result: ResultSource,
+    compounds: TableSource,
+    atoms: TableSource | None = None,
+    dimension: int | None = None,
+    model: int | Sequence[int] | None = None,
+    site_rule: str = "electronegativity",
+) -> pd.DataFrame:
+    """Predictions of the target for new compounds by the models of ``result``.
+
+    Parameters
+    ----------
+    result
+        A :class:`Result` (from :func:`formulasearch.run` or
+        :func:`formulasearch.load_result`) or the path of a results JSON.
+    compounds
+        A DataFrame or CSV path with either columns ``A`` and ``B`` (element
+        symbols on each site) or a column ``formula`` with formulas such as
+        "GaN", "MgO" or "C". When ``A`` and ``B`` are present they are used and
+        a ``formula`` column is only carried to the output.
+        A formula must have one element (then A = B, e.g. "C" is C-C) or two
+        elements in equal amounts ("GaAs", "Ga2As2"); see :func:`formula_sites`
+        for which element goes on site A (``site_rule``).
+    atoms
+        The atomic table (DataFrame or CSV with a ``symbol`` column, like the
+        one given to :func:`formulasearch.load_dataset`). Default: the table the
+        result was trained on, re-read from ``result.config["data"]`` (the
+        built-in octet table, or the ``atoms`` CSV path; a relative path that
+        does not exist from the working directory is also tried next to the
+        results file when ``result`` is a path). A run made with
+        ``run(dataset=...)`` records no data source: pass ``atoms`` then.
+    dimension
+        Use the best model of this dimension only.
+    model
+        Use ``result.models[model]`` (an index, or a list of indices) only.
+    site_rule
+        "electronegativity" (default: lower Pauling electronegativity on A; a pair the models were trained on keeps its training orientation, e.g. Ge-Si) or "as_written"; see :func:`formula_sites`.
+
+    Returns
+    -------
+    One row per compound, in input order: columns ``A``, ``B`` (and
+    ``formula`` if given), then one column per model: ``pred_1D``,
+    ``pred_2D``, ... for the best model of each dimension; the model ranked
+    k > 1 within its dimension is named ``pred_{d}D_{k}``. Default: the best
+    model of every dimension present. A formula undefined for a compound (e.g.
+    the log of a negative value) gives NaN or inf there, as the core computes it.
+
+    Raises
+    ------
+    InputError
+        One line, for an element with no atomic data (or no finite value of a
+        property a chosen model uses), an unreadable formula, a formula with
+        other than one or two distinct elements, a missing column, or a model
+        or dimension the results do not hold.
+    """
+    base_dir: Path | None = None
+    if isinstance(result, (str, os.PathLike)):
+        base_dir = Path(result).parent
+        result = load_result(result)
+    if not isinstance(result, Result):
+        raise TypeError(f"predict needs a Result or the path of a results JSON, got {type(result).__name__}")
+    if site_rule not in SITE_RULES:
+        raise InputError(f"site_rule must be one of {', '.join(SITE_RULES)}, got {site_rule!r}")
+
+    variables = [str(v) for v in result.variables]
+    if not variables:
+        raise InputError("the results list no variables (Result.variables), so their formula codes cannot be read")
+    chosen = _choose_models(result, dimension, model)
+    parsed = [(column, m, _read_codes(m, variables, index)) for column, index, m in chosen]
+
+    table, from_formulas = _compound_table(compounds, site_rule)
+    if from_formulas and site_rule == "electronegativity":
+        table = _training_orientation(table, result)
+    atom_table = _atom_table(result, atoms, base_dir)
+    used = _used_variables([m for _, _, m in chosen], variables)
+    matrix = _primary_matrix(table, atom_table, variables, used)
+
+    out = table.copy()
+    for column, m, formulas in parsed:
+        out[column] = _evaluate(m, formulas, matrix)
+    return out
+
+
+# --------------------------------------------------------------------------
+# formulas of compounds
+
+
+def formula_sites(formula: str, site_rule: str = "electronegativity") -> tuple[str, str]:
+    """The elements (A, B) of an AB compound given as a formula string.
+
+    * One element ("C", "Si2"): A = B = that element.
+    * Two elements in equal amounts ("GaAs", "Ga2As2", "(NaCl)2"):
+      ``site_rule="electronegativity"`` (default) puts on site A the element
+      with the lower Pauling electronegativity (pymatgen ``Element.X``); equal
+      electronegativities are ordered by atomic number, the lower Z on site A.
+      So "GaAs" and "AsGa" both give (Ga, As). ``site_rule="as_written"`` puts
+      the first element of the string on site A ("AsGa" gives (As, Ga)).
+      Note: the octet table itself has GeSi and SnSi with the more
+      electronegative element (Ge, Sn) on site A; "as_written" or explicit A/B
+      columns reproduce that orientation.
+    * Anything else (three or more elements, unequal amounts, not a chemical
+      element, unreadable text) is an :class:`InputError`.
+
+    pymatgen is imported on the first call.
+    """
+    if site_rule not in SITE_RULES:
+        raise InputError(f"site_rule must be one of {', '.join(SITE_RULES)}, got {site_rule!r}")
+    if not isinstance(formula, str) or not formula.strip():
+        raise InputError(f"a compound formula must be a non-empty string, got {formula!r}")
+    text = formula.strip()
+    try:
+        from pymatgen.core import Composition, Element
+    except ImportError:
+        raise InputError(
+            "reading compound formulas needs pymatgen (pip install pymatgen); "
+            "or give the elements in columns 'A' and 'B'"
+        ) from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            comp = Composition(text)
+            elements = list(comp.elements)
+        except Exception as exc:  # pymatgen raises ValueError, KeyError, ... for bad text
+            raise InputError(f"cannot read the formula {text!r}: {_one_line(exc)}") from None
+        for el in elements:
+            if not isinstance(el, Element):
+                raise InputError(f"formula {text!r}: {getattr(el, 'symbol', str(el))!r} is not a chemical element")
+        if len(elements) == 1:
+            symbol = elements[0].symbol
+            return symbol, symbol
+        if len(elements) != 2:
+            raise InputError(
+                f"formula {text!r} has {len(elements)} elements ({', '.join(e.symbol for e in elements)}); "
+                "an AB compound has one or two"
+            )
+        a, b = elements
+        amount_a, amount_b = float(comp[a]), float(comp[b])
+        if not np.isclose(amount_a, amount_b, rtol=1e-9, atol=0.0):
+            raise InputError(
+                f"formula {text!r} is not an AB compound: {a.symbol}:{b.symbol} = {amount_a:g}:{amount_b:g}, "
+                "not 1:1"
+            )
+        if site_rule == "as_written":
+            return a.symbol, b.symbol
+        for el in (a, b):
+            if not np.isfinite(el.X):
+                raise InputError(
+                    f"formula {text!r}: {el.symbol} has no Pauling electronegativity to choose its site; "
+                    "give columns 'A' and 'B' or use site_rule='as_written'"
+                )
+        first, second = sorted((a, b), key=lambda el: (float(el.X), int(el.Z)))
+        return first.symbol, second.symbol
+
+
+def _compound_table(compounds: TableSource, site_rule: str) -> tuple[pd.DataFrame, bool]:
+    """A fresh DataFrame with A, B (and formula) of each compound, and whether
+    the sites came from formulas (rather than A/B columns)."""
+    df, where = _read_table(compounds, "compounds")
+    columns = [str(c) for c in df.columns]
+    has_sites = all(site in df.columns for site in SITES)
+    if not has_sites and FORMULA not in df.columns:
+        raise InputError(
+            f"{where} needs columns 'A' and 'B' or a column 'formula' "
+            f"(it has: {_short_list(columns) or 'no columns'})"
+        )
+    if len(df) == 0:
+        raise InputError(f"{where} is empty: it has a header but no compound rows")
+    df = df.reset_index(drop=True)
+    out = pd.DataFrame(index=df.index)
+    if has_sites:
+        for site in SITES:
+            out[site] = _site_column(df, site)
+        if FORMULA in df.columns:
+            out[FORMULA] = df[FORMULA]
+        return out, False
+    sites = []
+    texts = []
+    for i, cell in enumerate(df[FORMULA].tolist()):
+        if _is_missing(cell):
+            raise InputError(f"compound row {i + 1}: the formula is empty")
+        text = str(cell).strip()
+        try:
+            sites.append(formula_sites(text, site_rule))
+        except InputError as exc:
+            raise InputError(f"compound row {i + 1}: {exc}") from None
+        texts.append(text)
+    out["A"] = pd.Series([a for a, _ in sites], index=df.index, dtype=object)
+    out["B"] = pd.Series([b for _, b in sites], index=df.index, dtype=object)
+    out[FORMULA] = pd.Series(texts, index=df.index, dtype=object)
+    return out, True
+
+
+# --------------------------------------------------------------------------
+# the atomic table
+
+
+def _training_orientation(table: pd.DataFrame, result: Result) -> pd.DataFrame:
+    """A pair the model was trained on keeps the training table's A/B order
+    (e.g. Ge-Si and Sn-Si in the octet data, against the electronegativity rule)."""
+    trained = {(a, b) for a, b in result.compounds}
+    swap = [(b, a) in trained and (a, b) not in trained for a, b in zip(table["A"], table["B"])]
+    if any(swap):
+        table = table.copy()
+        a_col, b_col = table["A"].copy(), table["B"].copy()
+        table.loc[swap, "A"], table.loc[swap, "B"] = b_col[swap], a_col[swap]
+    return table
+
+
+def _atom_table(result: Result, atoms: TableSource | None, base_dir: Path | None) -> pd.DataFrame:
+    if atoms is not None:
+        df, where = _read_table(atoms, "atoms")
+        df, _ = _units_from_headers(df)
+        return _check_atoms(df, where)
+    if result.atoms:  # the values the models were trained on, saved with them
+        return pd.DataFrame.from_dict(result.atoms, orient="index").rename_axis(SYMBOL)
+    data = (result.config.get("data") or {}) if isinstance(result.config, dict) else {}
+    path = data.get("atoms")
+    if path:
+        p = Path(path)
+        if not p.exists() and not p.is_absolute() and base_dir is not None and (base_dir / p).exists():
+            p = base_dir / p
+        if not p.exists():
+            raise InputError(
+                f"the atoms file the results were trained on, '{path}', is not found; "
+                "give the atomic table (atoms=..., or --atoms)"
+            )
+        df, where = _read_table(p, "atoms")
+        df, _ = _units_from_headers(df)
+        return _check_atoms(df, where)
+    name = data.get("dataset", "octet")
+    if name == "octet":
+        return octet().atoms
+    raise InputError(f"the results name an unknown built-in dataset {name!r}; give the atomic table (atoms=...)")
+
+
+# --------------------------------------------------------------------------
+# models
+
+
+def _choose_models(result: Result, dimension: Any, model: Any) -> list[tuple[str, int, Model]]:
+    """(column name, index in result.models, model) of each model to evaluate."""
+    models = result.models
+    if not models:
+        raise InputError("the results hold no models")
+    if dimension is not None and model is not None:
+        raise InputError("give either a dimension or a model index, not both")
+    rank: list[int] = []
+    seen: dict[int, int] = {}
+    for m in models:
+        seen[m.dimension] = seen.get(m.dimension, 0) + 1
+        rank.append(seen[m.dimension])
+
+    def column(i: int) -> str:
+        d = models[i].dimension
+        return f"pred_{d}D" if rank[i] == 1 else f"pred_{d}D_{rank[i]}"
+
+    dims = sorted(seen)
+    if model is not None:
+        indices = [model] if isinstance(model, (int, np.integer)) and not isinstance(model, bool) else model
+        try:
+            indices = list(indices)
+        except TypeError:
+            raise InputError(f"model must be an index into result.models (or a list of them), got {model!r}") from None
+        out = []
+        for i in indices:
+            if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+                raise InputError(f"model indices must be integers, got {i!r}")
+            if not -len(models) <= i < len(models):
+                raise InputError(
+                    f"model {i} does not exist: the results hold {len(models)} models (0-{len(models) - 1})"
+                )
+            i = int(i) % len(models)
+            out.append((column(i), i, models[i]))
+        if not out:
+            raise InputError("no model index given")
+        return out
+    if dimension is not None:
+        if isinstance(dimension, bool) or not isinstance(dimension, (int, np.integer)):
+            raise InputError(f"dimension must be an integer, got {dimension!r}")
+        if int(dimension) not in seen:
+            raise InputError(
+                f"the results hold no {int(dimension)}D model (dimensions: {', '.join(str(d) for d in dims)})"
+            )
+        dims = [int(dimension)]
+    out = []
+    for d in dims:
+        i = next(k for k, m in enumerate(models) if m.dimension == d)
+        out.append((column(i), i, models[i]))
+    return out
+
+
+def _read_codes(m: Model, variables: list[str], index: int) -> list[Formula]:
+    if len(m.codes) != len(m.coefficients) or not m.codes:
+        raise InputError(
+            f"model {index} is malformed: {len(m.codes)} formula codes but {len(m.coefficients)} coefficients"
+        )
+    formulas = []
+    for code in m.codes:
+        try:
+            formulas.append(Formula.from_postfix(code, variables))
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise InputError(f"model {index}: cannot read the formula code {code!r}: {_one_line(exc)}") from None
+    return formulas
+
+
+def _used_variables(models: list[Model], variables: list[str]) -> list[int]:
+    """Indices of the variables the models' codes refer to, in variable order."""
+    names = {tok for m in models for code in m.codes for tok in str(code).split()}
+    return [i for i, v in enumerate(variables) if v in names]
+
+
+def _split_variable(name: str) -> tuple[str, str]:
+    prop, sep, site = name.rpartition("_")
+    if not sep or not prop or site not in SITES:
+        raise InputError(f"variable {name!r} of the results is not a site property of the form P_A or P_B")
+    return prop, site
+
+
+def _primary_matrix(table: pd.DataFrame, atoms: pd.DataFrame, variables: list[str], used: list[int]) -> np.ndarray:
+    """(variables x compounds) matrix; rows of variables no chosen model uses are NaN."""
+    labels = table[FORMULA].astype(str).tolist() if FORMULA in table.columns else [
+        f"{a}{b}" for a, b in zip(table["A"], table["B"])
+    ]
+    symbols = atoms.index.astype(str)
+    rows: dict[str, np.ndarray] = {}
+    for site in SITES:
+        rows[site] = symbols.get_indexer(table[site].astype(str))
+    missing = np.flatnonzero((rows["A"] < 0) | (rows["B"] < 0))
+    if missing.size:
+        i = int(missing[0])
+        element = table["A"].iloc[i] if rows["A"][i] < 0 else table["B"].iloc[i]
+        known = [str(k) for k in symbols]
+        more = f"; {missing.size - 1} more compound(s) have elements with no atomic data" if missing.size > 1 else ""
+        raise InputError(
+            f"compound {labels[i]!r} (row {i + 1}): element {element!r} has no atomic data "
+            f"(the atomic table has {_short_list(known)}){more}"
+        )
+    matrix = np.full((len(variables), len(table)), np.nan)
+    columns = [str(c) for c in atoms.columns]
+    for k in used:
+        prop, site = _split_variable(variables[k])
+        if prop not in atoms.columns:
+            raise InputError(
+                f"the atomic table has no property {prop!r}, which the models use (columns: {_short_list(columns)})"
+            )
+        values = _numeric_column(atoms, prop)[rows[site]]
+        bad = ~np.isfinite(values)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"compound {labels[i]!r} (row {i + 1}): element {table[site].iloc[i]!r} has no value of "
+                f"property {prop!r} ({values[i]}), which the models use"
+            )
+        matrix[k] = values
+    return np.ascontiguousarray(matrix)
+
+
+def _evaluate(m: Model, formulas: list[Formula], matrix: np.ndarray) -> np.ndarray:
+    def number(x: Any) -> float:
+        return float("nan") if x is None else float(x)
+
+    pred = np.full(matrix.shape[1], number(m.intercept))
+    for c, f in zip(m.coefficients, formulas):
+        pred = pred + number(c) * np.asarray(f.evaluate(matrix), dtype=np.float64)
+    return pred
