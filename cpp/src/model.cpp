@@ -1,6 +1,8 @@
 #include "formulasearch/model.hpp"
 
 #include <Eigen/Dense>
+
+#include "design_qr.hpp"
 #include <cmath>
 #include <stdexcept>
 
@@ -9,15 +11,10 @@ namespace formulasearch {
 LinearFit fit_linear(const double* features, std::size_t d, std::size_t n, const double* y) {
     if (n < d + 1) throw std::invalid_argument("fewer samples than parameters");
     const auto rows = static_cast<Eigen::Index>(n), cols = static_cast<Eigen::Index>(d + 1);
-    Eigen::MatrixXd X(rows, cols);
-    X.col(0).setOnes();
-    for (std::size_t f = 0; f < d; ++f)
-        X.col(static_cast<Eigen::Index>(f + 1)) = Eigen::Map<const Eigen::VectorXd>(features + f * n, rows);
+    const detail::DesignQR dq = detail::design_qr(features, d, n, y);
+    const Eigen::MatrixXd& X = dq.X;
+    const auto& qr = dq.qr;
     const Eigen::Map<const Eigen::VectorXd> Y(y, rows);
-    if (!X.allFinite() || !Y.allFinite()) throw std::invalid_argument("singular fit: non-finite feature or target values");
-
-    Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(X);
-    if (qr.rank() < cols) throw std::invalid_argument("singular fit: the features (with an intercept) are linearly dependent");
     const Eigen::VectorXd beta = qr.solve(Y);
     const Eigen::VectorXd resid = Y - X * beta;
 

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "design_qr.hpp"
 #include "formulasearch/model.hpp"
 
 namespace formulasearch {
@@ -37,13 +38,10 @@ std::vector<std::uint32_t> permutation(std::size_t n, SplitMix& rng) {
 std::vector<double> loo_residuals(const double* features, std::size_t d, std::size_t n, const double* y) {
     if (n < d + 2) throw std::invalid_argument("leave-one-out needs more samples than parameters plus one");
     const auto rows = static_cast<Eigen::Index>(n), cols = static_cast<Eigen::Index>(d + 1);
-    Eigen::MatrixXd X(rows, cols);
-    X.col(0).setOnes();
-    for (std::size_t f = 0; f < d; ++f)
-        X.col(static_cast<Eigen::Index>(f + 1)) = Eigen::Map<const Eigen::VectorXd>(features + f * n, rows);
+    const detail::DesignQR dq = detail::design_qr(features, d, n, y);
+    const Eigen::MatrixXd& X = dq.X;
+    const auto& qr = dq.qr;
     const Eigen::Map<const Eigen::VectorXd> Y(y, rows);
-    Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(X);
-    if (qr.rank() < cols) throw std::invalid_argument("singular fit: the features (with an intercept) are linearly dependent");
     const Eigen::VectorXd resid = Y - X * qr.solve(Y);
     // Thin Q: the hat matrix is Q Q^T, so h_ii is the squared norm of row i of Q.
     const Eigen::MatrixXd Q = qr.householderQ() * Eigen::MatrixXd::Identity(rows, cols);
