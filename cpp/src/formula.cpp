@@ -59,6 +59,36 @@ Printed constant_text(double c) {
     return {buf, c < 0 ? 1 : 4};
 }
 
+Printed pop(std::vector<Printed>& st) {
+    Printed p = std::move(st.back());
+    st.pop_back();
+    return p;
+}
+
+// Print postfix code bottom-up, one notation for both text and LaTeX:
+// `unary(op, x)` and `binary(op, a, b)` give each node's text and precedence;
+// variables and constants are atoms.
+template <class Unary, class Binary>
+std::string print_tree(const std::vector<Token>& code, const std::vector<double>& constants,
+                       const std::vector<std::string>& names, Unary unary, Binary binary) {
+    std::vector<Printed> st;
+    for (Token t : code) {
+        if (t.op == Op::Var) {
+            st.push_back({names[t.arg], 4});
+        } else if (t.op == Op::Const) {
+            st.push_back(constant_text(constants[t.arg]));
+        } else if (arity(t.op) == 1) {
+            Printed x = pop(st);
+            st.push_back(unary(t.op, x));
+        } else {
+            Printed b = pop(st);
+            Printed a = pop(st);
+            st.push_back(binary(t.op, a, b));
+        }
+    }
+    return st.empty() ? std::string() : st.back().text;
+}
+
 }  // namespace
 
 int arity(Op op) { return info(op).arity; }
@@ -188,48 +218,32 @@ void Formula::evaluate(const double* primaries, std::size_t n_vars, std::size_t 
 
 std::string Formula::to_string(const std::vector<std::string>& names) const {
     if (max_variable() >= static_cast<int>(names.size())) throw std::invalid_argument("formula uses a variable with no name");
-    std::vector<Printed> st;
-    for (Token t : code_) {
-        const int p = precedence(t.op);
-        if (t.op == Op::Var) {
-            st.push_back({names[t.arg], 4});
-            continue;
-        }
-        if (t.op == Op::Const) {
-            st.push_back(constant_text(constants_[t.arg]));
-            continue;
-        }
-        if (arity(t.op) == 1) {
-            Printed x = std::move(st.back());
-            st.pop_back();
-            std::string s;
-            switch (t.op) {
-                case Op::Square: s = wrap(x, x.prec < 4) + "^2"; break;
-                case Op::Cube: s = wrap(x, x.prec < 4) + "^3"; break;
-                case Op::Pow6: s = wrap(x, x.prec < 4) + "^6"; break;
-                case Op::Inv: s = wrap(x, x.prec < 4) + "^-1"; break;
-                case Op::Sqrt: s = "sqrt(" + x.text + ")"; break;
-                case Op::SqrtAbs: s = "sqrt(|" + x.text + "|)"; break;
-                case Op::Cbrt: s = "cbrt(" + x.text + ")"; break;
-                case Op::Exp: s = "exp(" + x.text + ")"; break;
-                case Op::ExpNeg: s = "exp(-" + wrap(x, x.prec < 3) + ")"; break;
-                case Op::Log: s = "log(" + x.text + ")"; break;
-                case Op::Abs: s = "|" + x.text + "|"; break;
-                case Op::Sin: s = "sin(" + x.text + ")"; break;
-                case Op::Cos: s = "cos(" + x.text + ")"; break;
-                default: break;
-            }
-            st.push_back({std::move(s), p});
-            continue;
-        }
-        Printed b = std::move(st.back());
-        st.pop_back();
-        Printed a = std::move(st.back());
-        st.pop_back();
+    auto unary = [](Op op, const Printed& x) -> Printed {
         std::string s;
-        // Left operand needs parentheses below this precedence, the right one at
-        // or below it, so that the printed text keeps the tree's shape.
-        switch (t.op) {
+        switch (op) {
+            case Op::Square: s = wrap(x, x.prec < 4) + "^2"; break;
+            case Op::Cube: s = wrap(x, x.prec < 4) + "^3"; break;
+            case Op::Pow6: s = wrap(x, x.prec < 4) + "^6"; break;
+            case Op::Inv: s = wrap(x, x.prec < 4) + "^-1"; break;
+            case Op::Sqrt: s = "sqrt(" + x.text + ")"; break;
+            case Op::SqrtAbs: s = "sqrt(|" + x.text + "|)"; break;
+            case Op::Cbrt: s = "cbrt(" + x.text + ")"; break;
+            case Op::Exp: s = "exp(" + x.text + ")"; break;
+            case Op::ExpNeg: s = "exp(-" + wrap(x, x.prec < 3) + ")"; break;
+            case Op::Log: s = "log(" + x.text + ")"; break;
+            case Op::Abs: s = "|" + x.text + "|"; break;
+            case Op::Sin: s = "sin(" + x.text + ")"; break;
+            case Op::Cos: s = "cos(" + x.text + ")"; break;
+            default: break;
+        }
+        return {std::move(s), precedence(op)};
+    };
+    // Left operand needs parentheses below this precedence, the right one at
+    // or below it, so that the printed text keeps the tree's shape.
+    auto binary = [](Op op, const Printed& a, const Printed& b) -> Printed {
+        const int p = precedence(op);
+        std::string s;
+        switch (op) {
             case Op::Add: s = wrap(a, a.prec < p) + " + " + wrap(b, b.prec <= p); break;
             case Op::Sub: s = wrap(a, a.prec < p) + " - " + wrap(b, b.prec <= p); break;
             case Op::Mul: s = wrap(a, a.prec < p) + "*" + wrap(b, b.prec <= p); break;
@@ -237,9 +251,9 @@ std::string Formula::to_string(const std::vector<std::string>& names) const {
             case Op::AbsDiff: s = "|" + a.text + " - " + wrap(b, b.prec <= 1) + "|"; break;
             default: break;
         }
-        st.push_back({std::move(s), p});
-    }
-    return st.empty() ? std::string() : st.back().text;
+        return {std::move(s), p};
+    };
+    return print_tree(code_, constants_, names, unary, binary);
 }
 
 std::string Formula::to_postfix(const std::vector<std::string>& names) const {
@@ -288,47 +302,31 @@ std::vector<Formula> Formula::operands() const {
 
 std::string Formula::to_latex(const std::vector<std::string>& names) const {
     if (max_variable() >= static_cast<int>(names.size())) throw std::invalid_argument("formula uses a variable with no name");
-    std::vector<Printed> st;
     auto group = [](const Printed& p, bool parens) { return parens ? "\\left(" + p.text + "\\right)" : p.text; };
-    for (Token t : code_) {
-        const int p = precedence(t.op);
-        if (t.op == Op::Var) {
-            st.push_back({names[t.arg], 4});
-            continue;
-        }
-        if (t.op == Op::Const) {
-            st.push_back(constant_text(constants_[t.arg]));
-            continue;
-        }
-        if (arity(t.op) == 1) {
-            Printed x = std::move(st.back());
-            st.pop_back();
-            std::string s;
-            switch (t.op) {
-                case Op::Square: s = group(x, x.prec < 4) + "^{2}"; break;
-                case Op::Cube: s = group(x, x.prec < 4) + "^{3}"; break;
-                case Op::Pow6: s = group(x, x.prec < 4) + "^{6}"; break;
-                case Op::Inv: s = group(x, x.prec < 4) + "^{-1}"; break;
-                case Op::Sqrt: s = "\\sqrt{" + x.text + "}"; break;
-                case Op::SqrtAbs: s = "\\sqrt{\\left|" + x.text + "\\right|}"; break;
-                case Op::Cbrt: s = "\\sqrt[3]{" + x.text + "}"; break;
-                case Op::Exp: s = "e^{" + x.text + "}"; break;
-                case Op::ExpNeg: s = "e^{-" + group(x, x.prec < 3) + "}"; break;
-                case Op::Log: s = "\\ln" + group(x, true); break;
-                case Op::Abs: s = "\\left|" + x.text + "\\right|"; break;
-                case Op::Sin: s = "\\sin" + group(x, true); break;
-                case Op::Cos: s = "\\cos" + group(x, true); break;
-                default: break;
-            }
-            st.push_back({std::move(s), p});
-            continue;
-        }
-        Printed b = std::move(st.back());
-        st.pop_back();
-        Printed a = std::move(st.back());
-        st.pop_back();
+    auto unary = [&](Op op, const Printed& x) -> Printed {
         std::string s;
-        switch (t.op) {
+        switch (op) {
+            case Op::Square: s = group(x, x.prec < 4) + "^{2}"; break;
+            case Op::Cube: s = group(x, x.prec < 4) + "^{3}"; break;
+            case Op::Pow6: s = group(x, x.prec < 4) + "^{6}"; break;
+            case Op::Inv: s = group(x, x.prec < 4) + "^{-1}"; break;
+            case Op::Sqrt: s = "\\sqrt{" + x.text + "}"; break;
+            case Op::SqrtAbs: s = "\\sqrt{\\left|" + x.text + "\\right|}"; break;
+            case Op::Cbrt: s = "\\sqrt[3]{" + x.text + "}"; break;
+            case Op::Exp: s = "e^{" + x.text + "}"; break;
+            case Op::ExpNeg: s = "e^{-" + group(x, x.prec < 3) + "}"; break;
+            case Op::Log: s = "\\ln" + group(x, true); break;
+            case Op::Abs: s = "\\left|" + x.text + "\\right|"; break;
+            case Op::Sin: s = "\\sin" + group(x, true); break;
+            case Op::Cos: s = "\\cos" + group(x, true); break;
+            default: break;
+        }
+        return {std::move(s), precedence(op)};
+    };
+    auto binary = [&](Op op, const Printed& a, const Printed& b) -> Printed {
+        const int p = precedence(op);
+        std::string s;
+        switch (op) {
             case Op::Add: s = group(a, a.prec < p) + " + " + group(b, b.prec <= p); break;
             case Op::Sub: s = group(a, a.prec < p) + " - " + group(b, b.prec <= p); break;
             case Op::Mul: s = group(a, a.prec < p) + " \\cdot " + group(b, b.prec <= p); break;
@@ -336,10 +334,9 @@ std::string Formula::to_latex(const std::vector<std::string>& names) const {
             case Op::AbsDiff: s = "\\left|" + a.text + " - " + group(b, b.prec <= 1) + "\\right|"; break;
             default: break;
         }
-        // A fraction reads as one block.
-        st.push_back({std::move(s), t.op == Op::Div ? 4 : p});
-    }
-    return st.empty() ? std::string() : st.back().text;
+        return {std::move(s), op == Op::Div ? 4 : p};  // a fraction reads as one block
+    };
+    return print_tree(code_, constants_, names, unary, binary);
 }
 
 Formula Formula::from_postfix(std::string_view text, const std::vector<std::string>& names) {
