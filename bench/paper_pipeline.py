@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import sys
 import time
 from dataclasses import dataclass, field
@@ -32,6 +31,11 @@ import numpy as np
 import formulasearch
 from formulasearch import _core, build_primaries
 from formulasearch.datasets import octet
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_common, wherever this runs from
+from bench_common import (blas_name, cpu_model, fmt_x, log, lstsq_rmse, python_platform,  # noqa: E402
+                          standardise, usable_cpus, write_report)
+from bench_common import fmt_t as _fmt_t  # noqa: E402
 
 TOP_2D = 5000
 TOP_3D = 1000
@@ -45,10 +49,6 @@ RMSE_TOL = 1e-9  # eV: cross-check tolerance between formulasearch and baseline 
 TARGET_PIPELINE_S = 20.0
 TARGET_VS_B = 20.0
 TARGET_3D_VS_A = 1000.0
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -279,14 +279,6 @@ def baseline_b_screen(gr: Grammar, cand: Candidates, prim, chunk: int):
     return best_r2, best_idx, counts, N, D
 
 
-def standardise(V: np.ndarray, y: np.ndarray):
-    Vc = V - V.mean(axis=1, keepdims=True)
-    Z = Vc / np.linalg.norm(Vc, axis=1, keepdims=True)
-    yc = y - y.mean()
-    t = yc / np.linalg.norm(yc)
-    return Z, Z @ t
-
-
 def pairs_numpy(Z: np.ndarray, b: np.ndarray, rows: int = 256):
     """Best pair by closed-form R^2 over all i < j with |G_ij| < limit; (r2, (i, j), n_valid)."""
     m = len(b)
@@ -344,12 +336,6 @@ def triples_numpy(Z: np.ndarray, b: np.ndarray, i_stop: int | None = None):
     return best, arg, n_valid
 
 
-def refit_rmse(values: np.ndarray, y: np.ndarray) -> float:
-    A = np.column_stack([np.ones(len(y))] + list(values))
-    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
-    return float(np.sqrt(np.mean((A @ coef - y) ** 2)))
-
-
 def run_baseline_b(gr: Grammar, prim, generation: int, chunk: int, budget_3d: float) -> NumpyRun:
     y = prim.target
     cand = Candidates(gr, generation)
@@ -359,7 +345,7 @@ def run_baseline_b(gr: Grammar, prim, generation: int, chunk: int, budget_3d: fl
     times["gen+1D"] = time.perf_counter() - t0
     R = D if generation <= 2 else N
     li, ri = cand.parts(top)
-    rmse[1] = refit_rmse((N[li[:1]] / R[ri[:1]]), y)
+    rmse[1] = lstsq_rmse((N[li[:1]] / R[ri[:1]]), y)
     pools = {}
     for dim, limit in ((2, TOP_2D), (3, TOP_3D)):
         t0 = time.perf_counter()
@@ -385,7 +371,7 @@ def run_baseline_b(gr: Grammar, prim, generation: int, chunk: int, budget_3d: fl
         if fractions[f"{dim}D"] < 1.0:
             times[f"{dim}D"] /= fractions[f"{dim}D"]
         counts[f"valid_{dim}D"] = n_valid
-        rmse[dim] = None if arg is None else refit_rmse(V[list(arg)], y)
+        rmse[dim] = None if arg is None else lstsq_rmse(V[list(arg)], y)
         pools[dim] = V
     return NumpyRun(times, rmse, counts, top, pools, fractions)
 
@@ -490,27 +476,8 @@ def run_baseline_a(gr: Grammar, prim, generation: int, pools: dict, sample: int,
 # Report
 # --------------------------------------------------------------------------------------
 def fmt_t(s: float | None) -> str:
-    if s is None:
-        return "n/a"
-    if s < 1e-6:
-        return f"{s * 1e9:.0f} ns"
-    if s < 1e-3:
-        return f"{s * 1e6:.1f} µs" if s < 1e-5 else f"{s * 1e6:.0f} µs"
-    if s < 1:
-        return f"{s * 1e3:.1f} ms"
-    if s < 600:
-        return f"{s:.2f} s"
-    if s < 3 * 86400:
-        return f"{s / 3600:.2f} h"
-    return f"{s / 86400:.1f} d"
-
-
-def fmt_x(r: float | None) -> str:
-    if r is None or not math.isfinite(r):
-        return "n/a"
-    if r >= 100:
-        return f"{r:,.0f}x"
-    return f"{r:.1f}x"
+    """Down to ns: per-model costs of baseline (a) are a few µs."""
+    return _fmt_t(s, fine=True)
 
 
 def fmt_rmse(v: float | None) -> str:
@@ -518,31 +485,11 @@ def fmt_rmse(v: float | None) -> str:
 
 
 def machine_info(threads: int) -> list[str]:
-    model = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    blas = "unknown"
-    try:
-        cfg = np.show_config(mode="dicts")
-        info = cfg["Build Dependencies"]["blas"]
-        blas = f"{info.get('name', '?')} {info.get('version', '')}".strip()
-    except Exception:
-        pass
     return [
-        f"- CPU: {model}; logical CPUs: {os.cpu_count()} (usable by this process: {usable})",
+        f"- CPU: {cpu_model()}; logical CPUs: {os.cpu_count()} (usable by this process: {usable_cpus()})",
         f"- formulasearch {formulasearch.__version__}: threads used by the core (_core.max_threads()): {threads}",
-        f"- numpy {np.__version__} (BLAS: {blas}; elementwise numpy runs on one thread, matmul/lstsq use BLAS threads)",
-        f"- Python {platform.python_version()}, {platform.system()} {platform.release()}",
+        f"- numpy {np.__version__} (BLAS: {blas_name()}; elementwise numpy runs on one thread, matmul/lstsq use BLAS threads)",
+        f"- {python_platform()}",
     ]
 
 
@@ -747,11 +694,7 @@ def main(argv=None) -> int:
     out.append("")
     out.append(f"Script runtime: {time.perf_counter() - script_t0:.1f} s.")
 
-    text = "\n".join(out) + "\n"
-    print(text)
-    if args.output:
-        with open(args.output, "w") as fh:
-            fh.write(text)
+    write_report(out, args.output)
     return 0
 
 

@@ -27,18 +27,20 @@ import ctypes
 import glob
 import math
 import os
-import platform
-import resource
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
 
 import numpy as np
 
 import formulasearch
 from formulasearch import _core, build_primaries
 from formulasearch.datasets import octet
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_common, wherever this runs from
+from bench_common import (Timed, best_of, blas_name, cpu_model, fmt_n, log, met, peak_rss_mb,  # noqa: E402
+                          python_platform, usable_cpus, write_report)
+from bench_common import fmt_t as _fmt_t  # noqa: E402
 
 MAX_PAIR_CORR = 0.9
 KEEP = 10
@@ -72,57 +74,12 @@ QUICK = Sizes(dgemm_n=2000, dgemm_reps=3, product_k=5000, octet_pool=20_000, oct
               top_3d=500, threads_k=5000, ks=(1000, 3000, 10_000), k_for_n=1000, ns=(82, 1000, 10_000))
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 # --------------------------------------------------------------------------------------
-# timing and formatting helpers
+# formatting helpers
 # --------------------------------------------------------------------------------------
-@dataclass
-class Timed:
-    best: float  # seconds, minimum over the runs
-    runs: list[float]
-    result: Any  # the return value of the fastest run
-
-    @property
-    def n(self) -> int:
-        return len(self.runs)
-
-
-def best_of(fn: Callable[[], Any], reps: int, budget_s: float = float("inf")) -> Timed:
-    """Run fn up to `reps` times (fewer once `budget_s` seconds are spent; at least once)."""
-    runs: list[float] = []
-    best_result, best = None, math.inf
-    for _ in range(max(1, reps)):
-        t0 = time.perf_counter()
-        out = fn()
-        dt = time.perf_counter() - t0
-        runs.append(dt)
-        if dt < best:
-            best, best_result = dt, out
-        if sum(runs) >= budget_s:
-            break
-    return Timed(best, runs, best_result)
-
-
 def fmt_t(s: float) -> str:
-    if s < 1e-3:
-        return f"{s * 1e6:.0f} µs"
-    if s < 1:
-        return f"{s * 1e3:.1f} ms"
-    return f"{s:.2f} s"
-
-
-def fmt_n(x: float) -> str:
-    """Large counts and rates: 1.33e9 style above a million."""
-    if x >= 1e6:
-        return f"{x:.3g}".replace("e+0", "e").replace("e+", "e")
-    return f"{x:,.0f}"
-
-
-def fmt_runs(t: Timed) -> str:
-    return f"best of {t.n}" if t.n > 1 else "1 run"
+    """In seconds however long (no hours)."""
+    return _fmt_t(s, hours=False)
 
 
 def fmt_bytes(b: float) -> str:
@@ -132,19 +89,11 @@ def fmt_bytes(b: float) -> str:
     return f"{b:.0f} B"
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def slope(x0: float, x1: float, t0: float, t1: float) -> str:
     """Exponent p of t ~ x^p between two rows."""
     if min(x0, x1, t0, t1) <= 0 or x0 == x1:
         return ""
     return f"{math.log(t1 / t0) / math.log(x1 / x0):.2f}"
-
-
-def met(ok: bool) -> str:
-    return "MET" if ok else "MISSED"
 
 
 # --------------------------------------------------------------------------------------
@@ -202,17 +151,6 @@ def gflops(res: dict) -> float:
 # --------------------------------------------------------------------------------------
 # machine
 # --------------------------------------------------------------------------------------
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def cpu_flags_mhz() -> tuple[set[str], float, str]:
     flags, mhz, family = set(), 0.0, "?"
     try:
@@ -278,14 +216,6 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def blas_name() -> str:
-    try:
-        info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return f"{info.get('name', '?')} {info.get('version', '')}".strip()
-    except Exception:
-        return "unknown"
-
-
 def nominal_peak(cores: int) -> tuple[float, str]:
     """cores x clock x DP flops/cycle, ASSUMING two FMA pipes of the widest vector width the CPU
     advertises (true for Zen 5 and Xeon SP with AVX-512; Zen 4 runs AVX-512 at half that)."""
@@ -314,10 +244,7 @@ def main(argv=None) -> int:
     load_start = os.getloadavg()
     rng = np.random.default_rng(args.seed)
     threads = _core.max_threads()
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 1
+    usable = usable_cpus() or 1
 
     out: list[str] = []
     add = out.append
@@ -463,20 +390,20 @@ def main(argv=None) -> int:
     peak1 = dg_flops / dg1.best / 1e9 if dg1 is not None else None
     if dg1 is not None:
         add(f"| the same dgemm with 1 BLAS thread (per-core yardstick) | same | {fmt_n(dg_flops)} | {fmt_t(dg1.best)} | "
-            f"{peak1:.1f} | {fmt_runs(dg1)} |")
+            f"{peak1:.1f} | {dg1.label} |")
     add(f"| numpy `Z @ Zt` written to memory | {sz.product_k:,} x 82 @ 82 x {sz.product_k:,} "
         f"(output {fmt_bytes(8.0 * sz.product_k ** 2)}) | {fmt_n(prod_flops)} | {fmt_t(prod.best)} | "
-        f"{prod_flops / prod.best / 1e9:.1f} | {fmt_runs(prod)}, into a preallocated output |")
+        f"{prod_flops / prod.best / 1e9:.1f} | {prod.label}, into a preallocated output |")
     add(f"| the same, first call (allocates and faults in the output) | | {fmt_n(prod_flops)} | {fmt_t(prod_cold)} | "
         f"{prod_flops / prod_cold / 1e9:.1f} | 1 run |")
     thr_best = thread_rows[-1][1]
     add(f"| formulasearch `search_pairs`, K = {sz.threads_k:,} random, n = 82 (half of the Gram matrix + scoring, "
         f"nothing written) | same K | {fmt_n(thr_best.result['gram_flops'])} | {fmt_t(thr_best.best)} | "
-        f"{gflops(thr_best.result):.1f} | {fmt_runs(thr_best)}, {thread_rows[-1][0]} threads |")
+        f"{gflops(thr_best.result):.1f} | {thr_best.label}, {thread_rows[-1][0]} threads |")
     thr_one = thread_rows[0][1]
     if len(thread_rows) > 1:
         add(f"| the same search on 1 thread | same K | {fmt_n(thr_one.result['gram_flops'])} | {fmt_t(thr_one.best)} | "
-            f"{gflops(thr_one.result):.1f} | {fmt_runs(thr_one)}, 1 thread |")
+            f"{gflops(thr_one.result):.1f} | {thr_one.label}, 1 thread |")
     add("")
     core = openblas_core()
     add(f"numpy's BLAS: {blas_name()}, runtime kernel `{core}`. The yardstick for \"% of peak\" below "
@@ -502,9 +429,9 @@ def main(argv=None) -> int:
     gf = gflops(res_2d)
     add("| step | time | runs |")
     add("|---|---:|---|")
-    add(f"| generate + screen (keep all) | {fmt_t(t_screen.best)} | {fmt_runs(t_screen)} |")
-    add(f"| StandardizedSet.from_candidates (K = {len(pool):,}) | {fmt_t(t_set.best)} | {fmt_runs(t_set)} |")
-    add(f"| search_pairs | {fmt_t(t_2d.best)} | {fmt_runs(t_2d)} (runs: "
+    add(f"| generate + screen (keep all) | {fmt_t(t_screen.best)} | {t_screen.label} |")
+    add(f"| StandardizedSet.from_candidates (K = {len(pool):,}) | {fmt_t(t_set.best)} | {t_set.label} |")
+    add(f"| search_pairs | {fmt_t(t_2d.best)} | {t_2d.label} (runs: "
         f"{', '.join(fmt_t(r) for r in t_2d.runs)}) |")
     add(f"| **end to end, first pass** (generate, screen, standardise, search) | **{fmt_t(cold_wall)}** | 1 run |")
     add("")
@@ -559,7 +486,7 @@ def main(argv=None) -> int:
         ftxt = "; ".join(gen.formula(i).to_string(names) for i in members) if members else ""
         add(f"| {'< ' + format(lim, 'g') if lim < 1 else 'none (1.0)'} | {fmt_n(r['n_combinations'])} | "
             f"{fmt_n(r['n_scored'])} | {fmt_t(t.best)} | {fmt_n(r['n_combinations'] / t.best)} | {rmse} | {ftxt} | "
-            f"{fmt_runs(t)} |")
+            f"{t.label} |")
     add("")
     worst_3d = max(t.best for t in t_3d.values())
     if args.quick:
@@ -581,7 +508,7 @@ def main(argv=None) -> int:
         ok = found_first(t.result, pair_thr)
         thr_ok &= ok
         add(f"| {nt} | {fmt_t(t.best)} | {fmt_n(t.result['n_combinations'] / t.best)} | {gflops(t.result):.1f} | "
-            f"{base / t.best:.2f}x | {'OK' if ok else 'MISMATCH'} | {fmt_runs(t)} |")
+            f"{base / t.best:.2f}x | {'OK' if ok else 'MISMATCH'} | {t.label} |")
     same = all(np.array_equal(t.result["members"], thread_rows[0][1].result["members"]) and
                np.array_equal(t.result["r2"], thread_rows[0][1].result["r2"]) for _, t in thread_rows)
     thr_ok &= same
@@ -604,7 +531,7 @@ def main(argv=None) -> int:
         r = t.result
         add(f"| {k:,} | {fmt_n(r['n_combinations'])} | {fmt_t(ts.best)} | {fmt_t(t.best)} | "
             f"{fmt_n(r['n_combinations'] / t.best)} | {gflops(r):.1f} | {1e9 * t.best / r['n_combinations']:.3f} | "
-            f"{slope(prev[0], k, prev[1], t.best) if prev else ''} | {'OK' if ok else 'MISMATCH'} | {fmt_runs(t)} |")
+            f"{slope(prev[0], k, prev[1], t.best) if prev else ''} | {'OK' if ok else 'MISMATCH'} | {t.label} |")
         prev = (k, t.best)
     add("")
     add(f"### (c) Number of samples n, 2D, K = {sz.k_for_n:,} (expect time ~ n; memory K x n doubles)")
@@ -617,7 +544,7 @@ def main(argv=None) -> int:
         r = t.result
         add(f"| {n:,} | {fmt_bytes(raw)} | {fmt_bytes(setb)} | {rss:,.0f} MB | {fmt_t(ts.best)} | {fmt_t(t.best)} | "
             f"{fmt_n(r['n_combinations'] / t.best)} | {gflops(r):.1f} | "
-            f"{slope(prev[0], n, prev[1], t.best) if prev else ''} | {'OK' if ok else 'MISMATCH'} | {fmt_runs(t)} |")
+            f"{slope(prev[0], n, prev[1], t.best) if prev else ''} | {'OK' if ok else 'MISMATCH'} | {t.label} |")
         prev = (n, t.best)
     add("")
     all_planted = thr_ok and all(row[3] for row in k_rows) and all(row[5] for row in n_rows)
@@ -629,18 +556,14 @@ def main(argv=None) -> int:
     add(f"- CPU: {cpu_model()}; logical CPUs {os.cpu_count()} (usable by this process: {usable})")
     add(f"- threads used by the core (`_core.max_threads()`): {threads}; numpy/BLAS threads: BLAS default")
     add(f"- numpy {np.__version__} (BLAS: {blas_name()}, kernel `{openblas_core()}`); formulasearch "
-        f"{formulasearch.__version__}; Python {platform.python_version()}, {platform.system()} {platform.release()}")
+        f"{formulasearch.__version__}; {python_platform()}")
     load_end = os.getloadavg()
     add(f"- load average (1 min) at start / end: {load_start[0]:.2f} / {load_end[0]:.2f}; peak RSS {peak_rss_mb():,.0f} MB")
     add("")
     add(f"Script runtime: {time.perf_counter() - script_t0:.1f} s{' (--quick)' if args.quick else ''}. "
         "Timings are best-of-N as stated per row.")
 
-    text = "\n".join(out) + "\n"
-    print(text)
-    if args.output:
-        with open(args.output, "w") as fh:
-            fh.write(text)
+    write_report(out, args.output)
     return 0
 
 

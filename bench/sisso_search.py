@@ -27,12 +27,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
-import resource
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +38,10 @@ import formulasearch
 from formulasearch import Config, _core, build_primaries, sisso
 from formulasearch.datasets import octet
 from formulasearch.units import unit_matrix
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_common, wherever this runs from
+from bench_common import (best_of, blas_name, cpu_model, fmt_n, fmt_t, fmt_x, log, lstsq_rmse, met,  # noqa: E402
+                          peak_rss_mb, python_platform, standardise, usable_cpus, write_report)
 
 OPS_FULL = ["+", "-", "*", "/", "exp", "^2", "^3", "sqrt", "^-1", "|-|"]
 OPS_PRL = ["+", "|-|", "exp", "^2", "/"]
@@ -74,77 +76,6 @@ PRL_DESCRIPTORS = [
     ("|rs_A - rp_B|/exp(rs_A)", lambda v: np.abs(v["rs_A"] - v["rp_B"]) / np.exp(v["rs_A"])),
     ("|rp_B - rs_B|/exp(rd_A)", lambda v: np.abs(v["rp_B"] - v["rs_B"]) / np.exp(v["rd_A"])),
 ]
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------
-@dataclass
-class Timed:
-    best: float  # seconds: the minimum over the runs
-    runs: list[float]
-    result: Any  # what the fastest run returned
-
-    @property
-    def label(self) -> str:
-        return f"best of {len(self.runs)}" if len(self.runs) > 1 else "1 run"
-
-
-def timed(fn: Callable[[], Any], repeats: int) -> Timed:
-    runs, best, best_out = [], math.inf, None
-    for _ in range(max(1, repeats)):
-        t0 = time.perf_counter()
-        out = fn()
-        dt = time.perf_counter() - t0
-        runs.append(dt)
-        if dt < best:
-            best, best_out = dt, out
-    return Timed(best, runs, best_out)
-
-
-def fmt_t(s: float | None) -> str:
-    if s is None or not math.isfinite(s):
-        return "n/a"
-    if s < 1e-3:
-        return f"{s * 1e6:.0f} µs"
-    if s < 1:
-        return f"{s * 1e3:.1f} ms"
-    if s < 600:
-        return f"{s:.2f} s"
-    if s < 3 * 86400:
-        return f"{s / 3600:.2f} h"
-    return f"{s / 86400:.1f} d"
-
-
-def fmt_rate(x: float) -> str:
-    return f"{x:.3g}".replace("e+0", "e").replace("e+", "e") if x >= 1e6 else f"{x:,.0f}"
-
-
-def fmt_x(r: float) -> str:
-    if not math.isfinite(r):
-        return "n/a"
-    return f"{r:,.0f}x" if r >= 100 else f"{r:.1f}x"
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (MB; Linux reports kB)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024.0
-
-
-def lstsq_rmse(columns: list[np.ndarray], y: np.ndarray) -> float:
-    """RMSE of the OLS fit of y on an intercept and the given columns (numpy lstsq)."""
-    A = np.column_stack([np.ones(len(y))] + list(columns))
-    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
-    return float(np.sqrt(np.mean((A @ coef - y) ** 2)))
-
-
-def verdict(ok: bool) -> str:
-    return "MET" if ok else "MISSED"
 
 
 # --------------------------------------------------------------------------------------
@@ -236,10 +167,7 @@ def numpy_lstsq_loop(V: np.ndarray, y: np.ndarray, triples: np.ndarray) -> float
 def numpy_closed_form_triples(V: np.ndarray, y: np.ndarray) -> tuple[float, tuple[int, int, int] | None, int]:
     """Every triple scored with the closed-form R^2 of its 3x3 correlation matrix, vectorised
     over (j, k) for each i. Returns (best R^2, its triple, number of non-singular triples)."""
-    Vc = V - V.mean(axis=1, keepdims=True)
-    Z = Vc / np.linalg.norm(Vc, axis=1, keepdims=True)
-    yc = y - y.mean()
-    b = Z @ (yc / np.linalg.norm(yc))
+    Z, b = standardise(V, y)
     G = Z @ Z.T
     m = len(b)
     best, arg, n_valid = -np.inf, None, 0
@@ -267,25 +195,6 @@ def numpy_closed_form_triples(V: np.ndarray, y: np.ndarray) -> tuple[float, tupl
 # machine
 # --------------------------------------------------------------------------------------
 def machine_info(threads: int, load_start: tuple, load_end: tuple) -> list[str]:
-    model = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    blas = "unknown"
-    try:
-        info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        blas = f"{info.get('name', '?')} {info.get('version', '')}".strip()
-    except Exception:
-        pass
     mem = "unknown"
     try:
         with open("/proc/meminfo") as fh:
@@ -296,12 +205,12 @@ def machine_info(threads: int, load_start: tuple, load_end: tuple) -> list[str]:
     except OSError:
         pass
     return [
-        f"- CPU: {model}; logical CPUs: {os.cpu_count()} (usable by this process: {usable}); memory {mem}",
+        f"- CPU: {cpu_model()}; logical CPUs: {os.cpu_count()} (usable by this process: {usable_cpus()}); memory {mem}",
         f"- load average (1 min) at start / end of the script: {load_start[0]:.2f} / {load_end[0]:.2f} "
         "(above ~0.3 means other processes shared the cores during the timings)",
         f"- formulasearch {formulasearch.__version__}: core threads (_core.max_threads()) {threads}",
-        f"- numpy {np.__version__} (BLAS: {blas})",
-        f"- Python {platform.python_version()}, {platform.system()} {platform.release()}",
+        f"- numpy {np.__version__} (BLAS: {blas_name()})",
+        f"- {python_platform()}",
     ]
 
 
@@ -395,7 +304,7 @@ def main(argv=None) -> int:
     out.append(f"| 2D: SIS subspace (union of 2 x n_sis) | {st2['candidates']:,} features | |")
     out.append(f"| 2D: SIS time | {fmt_t(t1['2D:sis'])} | |")
     out.append(f"| 2D: l0 time ({st2['combinations']:,} pairs; standardise + search + QR refit of {KEEP}) | "
-               f"**{fmt_t(l0_2d)}** ({fmt_rate(st2['combinations'] / l0_2d)} models/s) | ~{SISSO_L0_2D_S / 60:.0f} min |")
+               f"**{fmt_t(l0_2d)}** ({fmt_n(st2['combinations'] / l0_2d)} models/s) | ~{SISSO_L0_2D_S / 60:.0f} min |")
     out.append(f"| 2D RMSE (eV) | **{best2.rmse:.5f}** | {SISSO_RMSE_2D:.5f} |")
     out.append(f"| `formulasearch.run()` wall, whole job (1D + 2D) | {fmt_t(t1['wall'])} (runs: "
                f"{', '.join(fmt_t(w) for w in walls1)}) | |")
@@ -403,14 +312,14 @@ def main(argv=None) -> int:
     out.append(f"Best 2D model: `{best2.equation(digits=4)}`; best 1D RMSE {res1.best(1).rmse:.5f} "
                f"(`{res1.best(1).formulas[0]}`).")
     out.append("")
-    out.append(f"- Goal: 2D RMSE <= {GOAL_RMSE_2D}: {best2.rmse:.5f} -> **{verdict(best2.rmse <= GOAL_RMSE_2D)}**")
+    out.append(f"- Goal: 2D RMSE <= {GOAL_RMSE_2D}: {best2.rmse:.5f} -> **{met(best2.rmse <= GOAL_RMSE_2D)}**")
     out.append(f"- l0 step of 2D vs SISSO 3.5 (reported ~6 min): {fmt_x(SISSO_L0_2D_S / l0_2d)} faster "
                "(different machines' loads and codes; the SISSO time is not ours)")
     out.append("")
 
     # ------------------------------------------------------------------ (2)
     log("(2) the rung-1 space, 3D l0 ...")
-    build = timed(lambda: build_rung1(prim), args.repeats)
+    build = best_of(lambda: build_rung1(prim), args.repeats)
     r1 = build.result
     m = len(r1.indices)
     n_rung1_kept = m - r1.counts["n_rung0"]
@@ -451,15 +360,15 @@ def main(argv=None) -> int:
     out.append("|---|---:|---:|---:|---:|")
     out.append(f"| formulasearch l0: standardise {fmt_t(fs_best['set_s'])} + search {fmt_t(fs_best['search_s'])} "
                f"+ QR refit of {KEEP} {fmt_t(fs_best['refit_s'])} | {n_comb:,} | **{fmt_t(fs_best['total_s'])}** | "
-               f"{fmt_rate(n_comb / fs_best['total_s'])} | 1x |")
+               f"{fmt_n(n_comb / fs_best['total_s'])} | 1x |")
     out.append(f"| plain numpy, one `np.linalg.lstsq` per model; {len(triples):,} random triples timed "
                f"({fmt_t(per_model)} each), *extrapolated* | {n_comb:,} | {fmt_t(numpy_all)} | "
-               f"{fmt_rate(1 / per_model)} | {fmt_x(numpy_all / fs_best['total_s'])} slower |")
+               f"{fmt_n(1 / per_model)} | {fmt_x(numpy_all / fs_best['total_s'])} slower |")
     out.append(f"| vectorised numpy, closed-form R^2 of every triple (1 run, in full) | {n_comb:,} | "
-               f"{fmt_t(numpy_cf_s)} | {fmt_rate(n_comb / numpy_cf_s)} | {fmt_x(numpy_cf_s / fs_best['total_s'])} slower |")
+               f"{fmt_t(numpy_cf_s)} | {fmt_n(n_comb / numpy_cf_s)} | {fmt_x(numpy_cf_s / fs_best['total_s'])} slower |")
     out.append(f"| SISSO 3.5, reported (one core, {SISSO_RUNG1_FEATURES} features) | "
                f"{math.comb(SISSO_RUNG1_FEATURES, 3):,} | {SISSO_L0_3D_RUNG1_S:.0f} s | "
-               f"{fmt_rate(math.comb(SISSO_RUNG1_FEATURES, 3) / SISSO_L0_3D_RUNG1_S)} | "
+               f"{fmt_n(math.comb(SISSO_RUNG1_FEATURES, 3) / SISSO_L0_3D_RUNG1_S)} | "
                f"{fmt_x(SISSO_L0_3D_RUNG1_S / fs_best['total_s'])} slower |")
     out.append("")
     fs_runs = ", ".join(fmt_t(run["total_s"]) for run in l0)
@@ -480,7 +389,7 @@ def main(argv=None) -> int:
                f"({'OK, same triple' if same_triple and check_np else ('OK, same RMSE' if check_np else 'MISMATCH')}) |")
     out.append("")
     out.append(f"- Goal: l0 of the rung-1 3D search under {GOAL_L0_3D_S} s on this 2-core machine: "
-               f"{fmt_t(fs_best['total_s'])} -> **{verdict(fs_best['total_s'] < GOAL_L0_3D_S)}**")
+               f"{fmt_t(fs_best['total_s'])} -> **{met(fs_best['total_s'] < GOAL_L0_3D_S)}**")
     out.append("")
 
     # ------------------------------------------------------------------ (3)
@@ -540,7 +449,7 @@ def main(argv=None) -> int:
         out.append("")
     main_n = args.n_sis_prl[0]
     out.append(f"- Goal: each dimension at or below the PRL 2015 refit (n_sis {main_n}): "
-               f"**{verdict(all(goal3[main_n]) and len(goal3[main_n]) == 3)}**")
+               f"**{met(all(goal3[main_n]) and len(goal3[main_n]) == 3)}**")
     out.append("")
 
     # ------------------------------------------------------------------ (4)
@@ -567,7 +476,7 @@ def main(argv=None) -> int:
     out.append("| threads | best | median | models/s | speed-up vs 1 |")
     out.append("|---:|---:|---:|---:|---:|")
     for th, bt in ((1, b1), (2, b2)):
-        out.append(f"| {th} | {fmt_t(bt)} | {fmt_t(float(np.median(per_threads[th])))} | {fmt_rate(n_comb / bt)} | "
+        out.append(f"| {th} | {fmt_t(bt)} | {fmt_t(float(np.median(per_threads[th])))} | {fmt_n(n_comb / bt)} | "
                    f"{b1 / bt:.2f}x |")
     out.append("")
     out.append(f"Thread count restored to {previous}: {'OK' if restored else 'NOT RESTORED'}. "
@@ -586,11 +495,11 @@ def main(argv=None) -> int:
     load_end = loadavg()
     out.append("## Goals")
     out.append("")
-    out.append(f"- (1) 2D RMSE <= {GOAL_RMSE_2D}: {best2.rmse:.5f} -> **{verdict(best2.rmse <= GOAL_RMSE_2D)}**")
+    out.append(f"- (1) 2D RMSE <= {GOAL_RMSE_2D}: {best2.rmse:.5f} -> **{met(best2.rmse <= GOAL_RMSE_2D)}**")
     out.append(f"- (2) 3D l0 over the rung-1 space < {GOAL_L0_3D_S} s: {fmt_t(fs_best['total_s'])} -> "
-               f"**{verdict(fs_best['total_s'] < GOAL_L0_3D_S)}**")
+               f"**{met(fs_best['total_s'] < GOAL_L0_3D_S)}**")
     out.append(f"- (3) RMSE at or below the PRL 2015 refit in 1D, 2D and 3D (n_sis {main_n}): "
-               f"**{verdict(all(goal3[main_n]) and len(goal3[main_n]) == 3)}**")
+               f"**{met(all(goal3[main_n]) and len(goal3[main_n]) == 3)}**")
     out.append(f"- Cross-checks: best triple lstsq refit {'OK' if check_refit else 'MISMATCH'}; "
                f"vectorised numpy finds {'the same triple' if same_triple else 'a different triple'} "
                f"({'OK' if check_np else 'MISMATCH'})")
@@ -601,11 +510,7 @@ def main(argv=None) -> int:
     out.append("")
     out.append(f"Script runtime: {time.perf_counter() - script_t0:.1f} s.")
 
-    text = "\n".join(out) + "\n"
-    print(text)
-    if args.output:
-        with open(args.output, "w") as fh:
-            fh.write(text)
+    write_report(out, args.output)
     return 0
 
 
