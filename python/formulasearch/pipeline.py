@@ -28,12 +28,15 @@ ProgressFn = Callable[[str, int, int], Any]
 
 
 def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
-        dataset: Dataset | None = None, progress: ProgressFn | None = None) -> Result:
+        dataset: Dataset | None = None, primaries: Primaries | None = None,
+        progress: ProgressFn | None = None) -> Result:
     """Generate candidates, rank them in 1D and search pairs and triples.
 
     `config` is a Config, a dict of tables ({"search": {"max_dim": 2}}), a TOML
     path, or None for the default job (paper generation 1 on the octet data).
-    `dataset` overrides [data] with a Dataset already in memory. `progress` is
+    `dataset` overrides [data] with a Dataset already in memory; `primaries`
+    gives the primary variables directly (any samples, not only AB compounds;
+    prediction from atomic tables is then not available). `progress` is
     called as progress(stage, done, total) during long steps.
     """
     cfg = Config.load(config)
@@ -50,12 +53,17 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
     if cfg.search.threads:
         _core.set_threads(cfg.search.threads)
     try:
-        ds = _resolve_dataset(cfg, dataset)
-        prim = build_primaries(ds, cfg.data.properties)
+        ds = None if primaries is not None else _resolve_dataset(cfg, dataset)
+        prim = primaries if primaries is not None else build_primaries(ds, cfg.data.properties)
         lap("data")
         search = _sisso_search if cfg.features.generator == "sisso" else _search
         result = search(cfg, prim, progress, lap)
-        _record_data(result, ds, dataset is not None)
+        result.labels = [str(label) for label in prim.labels]
+        result.target_values = [float(v) for v in prim.target]
+        if ds is not None:
+            _record_data(result, ds, dataset is not None)
+        else:
+            result.config["data"] = {"dataset": "in-memory: primaries"}
         _validate_models(cfg, prim, result)
         lap("validation")
         if cfg.refine.enabled:

@@ -64,6 +64,9 @@ class Result:
     validation: dict[str, Any] = field(default_factory=dict)  #: settings and the nested-CV report
     atoms: dict[str, dict[str, float]] = field(default_factory=dict)  #: atomic values the models use, by element
     compounds: list[list[str]] = field(default_factory=list)  #: training compounds as [A, B]
+    labels: list[str] = field(default_factory=list)  #: training sample labels (e.g. "GaAs")
+    target_values: list[float] = field(default_factory=list)  #: training target, in sample order
+    interrupted: bool = False  #: the run was stopped (Ctrl-C) and holds the best models found until then
     messages: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
