@@ -67,13 +67,21 @@ public:
         }
         return true;
     }
+    // Re-raise a Python error from the callback, except Ctrl-C: then the
+    // kernel's partial result is returned and interrupted() says so.
     void rethrow() {
         if (error_) {
+            if (error_->matches(PyExc_KeyboardInterrupt)) {
+                interrupted_ = true;
+                error_.reset();
+                return;
+            }
             py::error_already_set e = std::move(*error_);
             error_.reset();
             throw e;
         }
     }
+    bool interrupted() const { return interrupted_; }
     ~PyProgress() override {
         if (error_) {
             py::gil_scoped_acquire gil;
@@ -84,6 +92,7 @@ public:
 private:
     py::object fn_;
     std::optional<py::error_already_set> error_;
+    bool interrupted_ = false;
 };
 
 Dedup dedup_of(const std::string& s) {
@@ -136,7 +145,9 @@ py::dict search_set(const StandardizedSet& set, int dim, const SearchOptions& op
         r = dim == 2 ? search_pairs(set, opt, &p) : search_triples(set, opt, &p);
     }
     p.rethrow();
-    return search_result_dict(r, dim);
+    py::dict out = search_result_dict(r, dim);
+    out["interrupted"] = p.interrupted();
+    return out;
 }
 
 std::unique_ptr<StandardizedSet> set_of(const Array& values, const Array& target) {
@@ -305,6 +316,7 @@ PYBIND11_MODULE(_core, m) {
             r = screen(source, ys, opt, &p);
         }
         p.rethrow();
+        const bool interrupted = p.interrupted();
         py::array_t<std::uint64_t> indices(r.top.size());
         py::array_t<double> r2(r.top.size());
         for (std::size_t i = 0; i < r.top.size(); ++i) {
@@ -324,6 +336,7 @@ PYBIND11_MODULE(_core, m) {
         out["score"] = r2;
         if (!splits) out["r2"] = r2;  // the score is R^2 unless ranking by splits
         out["cancelled"] = r.cancelled;
+        out["interrupted"] = interrupted;
         return out;
     }, py::arg("source"), py::arg("target"), py::arg("keep") = 5000, py::arg("variance_filter") = 0.05,
        py::arg("dedup") = "value", py::arg("block") = 16384,
@@ -335,12 +348,21 @@ PYBIND11_MODULE(_core, m) {
                                 "Candidates centred and scaled to unit norm, in the panel layout of the Gram kernel.")
         .def(py::init(&set_of), py::arg("values"), py::arg("target"))
         .def_static("from_candidates", [](const CandidateSource& g, const std::vector<std::uint64_t>& indices,
-                                          const Array& target) {
+                                          const Array& target, py::object progress) {
             if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != g.n_samples())
                 throw std::invalid_argument("target length does not match the samples");
-            py::gil_scoped_release release;
-            return std::make_unique<StandardizedSet>(g, indices, target.data());
-        }, py::arg("generator"), py::arg("indices"), py::arg("target"),
+            PyProgress p(std::move(progress));
+            std::unique_ptr<StandardizedSet> set;
+            try {
+                py::gil_scoped_release release;
+                set = std::make_unique<StandardizedSet>(g, indices, target.data(), &p);
+            } catch (const Cancelled&) {
+                p.rethrow();  // a Python error from the callback, if that was the cause
+                PyErr_SetNone(PyExc_KeyboardInterrupt);
+                throw py::error_already_set();
+            }
+            return set;
+        }, py::arg("generator"), py::arg("indices"), py::arg("target"), py::arg("progress") = py::none(),
            "Evaluate and standardise the given candidates without holding their raw values.")
         .def("__len__", &StandardizedSet::size)
         .def_property_readonly("n_samples", &StandardizedSet::n_samples)

@@ -165,9 +165,9 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
     // Tiles of T x T candidates, I <= J: the J tile's panels stay in L2 while
     // the I tile's 8-row blocks stream through them; each 8 x 16 block of G is
     // scored straight from registers and never written to memory.
-    // Tile pairs are processed in batches of whole tile rows, at least
-    // kBatchPerThread pairs per thread, so threads stay busy even where a row
-    // has few pairs, and progress/cancellation is checked between batches.
+    // Tile pairs are processed in batches of kBatchPerThread pairs per thread,
+    // so threads stay busy even where a row has few pairs, and progress and
+    // cancellation are checked between batches (a few ms each).
     constexpr std::size_t kBatchPerThread = 32;
     const std::size_t batch_target = kBatchPerThread * threads.size();
     const std::uint64_t total_pairs = [&] {
@@ -177,12 +177,14 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
     }();
     std::uint64_t done_pairs = 0;
     std::vector<std::pair<std::uint32_t, std::uint32_t>> batch;
-    for (std::size_t I_next = I_begin; I_next < I_end && !cancelled;) {
+    // A cursor over the tile pairs (I, J >= I), row by row; a batch may end
+    // inside a row, so a batch stays short even when rows are long.
+    std::size_t I_cur = I_begin, J_cur = I_begin;
+    while (I_cur < I_end && !cancelled) {
         batch.clear();
-        while (I_next < I_end && batch.size() < batch_target) {
-            for (std::size_t J = I_next; J < n_tiles; ++J)
-                batch.emplace_back(static_cast<std::uint32_t>(I_next), static_cast<std::uint32_t>(J));
-            ++I_next;
+        while (I_cur < I_end && batch.size() < batch_target) {
+            batch.emplace_back(static_cast<std::uint32_t>(I_cur), static_cast<std::uint32_t>(J_cur));
+            if (++J_cur == n_tiles) J_cur = ++I_cur;
         }
         const auto n_batch = static_cast<long long>(batch.size());
 #pragma omp parallel

@@ -60,7 +60,7 @@ StandardizedSet::StandardizedSet(const double* values, std::size_t m, std::size_
 }
 
 StandardizedSet::StandardizedSet(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
-                                 const double* target)
+                                 const double* target, Progress* progress)
     : m_(indices.size()), n_(source.n_samples()), m_pad_(round_up(m_, kPanelWidth)), z_(m_pad_ * n_, 0.0),
       b_(m_, 0.0), b_pad_(m_pad_, 0.0) {
     std::vector<double> t;
@@ -68,15 +68,19 @@ StandardizedSet::StandardizedSet(const CandidateSource& source, const std::vecto
     for (auto i : indices)
         if (i >= source.size()) throw std::out_of_range("candidate index out of range");
     long long bad = -1;
-    const auto mm = static_cast<long long>(m_);
+    constexpr std::size_t kBlock = 65536;
+    for (std::size_t lo = 0; lo < m_; lo += kBlock) {
+        const auto hi = static_cast<long long>(std::min(m_, lo + kBlock));
 #pragma omp parallel
-    {
-        std::vector<double> x(n_);
+        {
+            std::vector<double> x(n_);
 #pragma omp for schedule(static) reduction(max : bad)
-        for (long long i = 0; i < mm; ++i) {
-            source.evaluate_range(indices[i], indices[i] + 1, x.data());
-            if (!add(static_cast<std::size_t>(i), x.data(), t)) bad = std::max(bad, i);
+            for (long long i = static_cast<long long>(lo); i < hi; ++i) {
+                source.evaluate_range(indices[i], indices[i] + 1, x.data());
+                if (!add(static_cast<std::size_t>(i), x.data(), t)) bad = std::max(bad, i);
+            }
         }
+        if (!keep_going(progress, "standardizing", static_cast<std::uint64_t>(hi), m_)) throw Cancelled();
     }
     if (bad >= 0) throw std::invalid_argument("candidate " + std::to_string(indices[bad]) + " is constant or not finite");
 }

@@ -22,3 +22,12 @@ __all__ = [
     "Config", "ConfigError", "Dataset", "Formula", "FormulaSearchError", "InputError", "Model", "Primaries",
     "Result", "build_primaries", "datasets", "load_dataset", "load_result", "run",
 ]
+
+
+def __getattr__(name):
+    # FormulaRegressor needs the optional scikit-learn (slow to import): loaded on first use.
+    if name == "FormulaRegressor":
+        from .sklearn import FormulaRegressor
+
+        return FormulaRegressor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,25 +9,26 @@ from .errors import FormulaSearchError
 
 
 class TerminalProgress:
-    """One self-overwriting status line on stderr, only when it is a terminal."""
+    """A progress bar per stage (tqdm: rate and ETA) on stderr, for terminals."""
 
     def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.start = time.perf_counter()
-        self.last = 0.0
+        from tqdm import tqdm
+
+        self._tqdm, self.stream, self.bar, self.stage = tqdm, stream, None, None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if now - self.last < 0.2 and done < total:
-            return
-        self.last = now
-        pct = 100.0 * done / total if total else 100.0
-        self.stream.write(f"\r{stage}: {pct:5.1f}% ({done:,}/{total:,}) {now - self.start:6.1f} s ")
-        self.stream.flush()
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = self._tqdm(total=total, desc=stage, file=self.stream, leave=False, unit_scale=True,
+                                  dynamic_ncols=True)
+        self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
-        self.stream.write("\r" + " " * 70 + "\r")
-        self.stream.flush()
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+            self.stage = None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("-n", "--top", type=int, default=None, help="models printed per dimension (default: all kept)")
     p_run.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
     p_run.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    p_plot = sub.add_parser("plot", help="parity, descriptor map, error and residual plots (PNG and SVG)")
+    p_plot.add_argument("results", help="results JSON written by `formulasearch run -o`")
+    p_plot.add_argument("-o", "--output", default=".", help="folder for the images (default: here)")
+    p_plot.add_argument("--atoms", help="atomic table, if not the one saved with the results")
+    p_report = sub.add_parser("report", help="one-page report (.html, .md) or tables (.csv, .json, .parquet)")
+    p_report.add_argument("results", help="results JSON written by `formulasearch run -o`")
+    p_report.add_argument("-o", "--output", required=True, help="report.html, report.md, models.csv, ...")
+    p_report.add_argument("--atoms", help="atomic table, if not the one saved with the results")
     p_show = sub.add_parser("show", help="print the tables of a saved results file")
     p_show.add_argument("results", help="results JSON written by `formulasearch run -o`")
     p_show.add_argument("-n", "--top", type=int, default=None, help="models printed per dimension")
@@ -57,6 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "plot":
+            from .plots import plot_all
+
+            for path in plot_all(args.results, args.output, formats=("png", "svg"), atoms=args.atoms):
+                print(path)
+            return 0
+        if args.command == "report":
+            from .report import export
+
+            print(export(args.results, args.output, atoms=args.atoms))
+            return 0
         if args.command == "predict":
             return _predict(args)
         from .results import load_result
@@ -92,6 +112,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.output:
         result.to_json(args.output)
         print(f"\nresults written to {args.output}")
+    if result.interrupted:
+        print("formulasearch: interrupted; the tables above are partial", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -27,6 +27,35 @@ from .tasks import SearchSpec, merge_slices, search_slice
 ProgressFn = Callable[[str, int, int], Any]
 
 
+class SingularModel(ValueError):
+    """A combination whose QR refit is rank deficient (e.g. a numerically constant formula)."""
+
+
+def _refit_all(make, candidate_lists, messages: list[str]) -> list[Model]:
+    """Refit each combination; one that cannot be refit is skipped and reported, not fatal."""
+    models = []
+    for candidates in candidate_lists:
+        try:
+            models.append(make(candidates))
+        except SingularModel as exc:
+            messages.append(f"skipped a model that cannot be refit: {exc}")
+    return models
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a stage; the kernel returned the best it had found."""
+
+
+def stop_if_interrupted(found: dict[str, Any], stage: str) -> None:
+    if found.get("interrupted"):
+        raise Interrupted(stage)
+
+
+def _interrupt_message(exc: BaseException) -> str:
+    stage = exc.args[0] if isinstance(exc, Interrupted) and exc.args else "the search"
+    return f"interrupted (Ctrl-C) during {stage}: the tables hold the best models found until then"
+
+
 def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
         dataset: Dataset | None = None, primaries: Primaries | None = None,
         progress: ProgressFn | None = None) -> Result:
@@ -64,14 +93,20 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
             _record_data(result, ds, dataset is not None)
         else:
             result.config["data"] = {"dataset": "in-memory: primaries"}
-        _validate_models(cfg, prim, result)
-        lap("validation")
-        if cfg.refine.enabled:
-            _refine_models(cfg, prim, result)
-            lap("refinement")
-        if cfg.validation.nested:
-            result.validation["nested"] = _nested_cv(cfg, prim, search, progress)
-            lap("nested CV")
+        try:
+            if not result.interrupted:
+                _validate_models(cfg, prim, result)
+                lap("validation")
+            if cfg.refine.enabled and not result.interrupted:
+                _refine_models(cfg, prim, result)
+                lap("refinement")
+            if cfg.validation.nested and not result.interrupted:
+                result.validation["nested"] = _nested_cv(cfg, prim, search, progress)
+                lap("nested CV")
+        except KeyboardInterrupt:  # the models found stay; later stages are skipped
+            result.interrupted = True
+            result.messages.append("interrupted (Ctrl-C) after the search: validation, refinement or "
+                                   "nested CV left incomplete")
         result.threads = _core.max_threads()
     finally:
         _core.set_threads(previous_threads)
@@ -166,17 +201,21 @@ def _nested_cv(cfg: Config, prim: Primaries, search, progress: ProgressFn | None
 
 
 def _resolve_dataset(cfg: Config, dataset: Dataset | None) -> Dataset:
+    d = cfg.data
     if dataset is None:
-        if cfg.data.dataset == "octet":
+        if d.dataset == "octet":
             dataset = octet()
-            if cfg.data.target and cfg.data.target != dataset.target:
-                dataset = load_dataset(dataset.compounds, dataset.atoms, cfg.data.target, dataset.classes,
-                                       dataset.units, dataset.name)
+            if (d.target and d.target != dataset.target) or d.elemental:
+                # The octet table, with another target and/or pymatgen columns added.
+                extended = load_dataset(dataset.compounds, dataset.atoms, d.target or dataset.target,
+                                        dataset.classes, dataset.units, dataset.name, elemental=d.elemental)
+                citation = " ".join(c for c in (dataset.citation, extended.citation) if c)
+                dataset = replace(extended, citation=citation)
         else:
-            dataset = load_dataset(cfg.data.compounds, cfg.data.atoms, cfg.data.target)
+            dataset = load_dataset(d.compounds, d.atoms, d.target, elemental=d.elemental, site_rule=d.site_rule)
     if cfg.features.classes is not None:
-        dataset = load_dataset(dataset.compounds, dataset.atoms, dataset.target, cfg.features.classes,
-                               dataset.units, dataset.name)
+        dataset = replace(load_dataset(dataset.compounds, dataset.atoms, dataset.target, cfg.features.classes,
+                                       dataset.units, dataset.name), citation=dataset.citation)
     return dataset
 
 
@@ -189,38 +228,48 @@ def _search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Call
     need = max(s.keep, top_2d if s.max_dim >= 2 else 0, s.top_3d if s.max_dim >= 3 else 0)
     v = cfg.validation
     splits = _core.random_splits(y.size, v.n_splits, v.test_fraction, v.seed) if v.rank_1d == "splits" else None
-    scr = _core.screen(generator, y, keep=need, variance_filter=f.variance_filter, dedup=f.dedup,
-                       rank_splits=splits, progress=progress)
-    lap("screening")
-    top = scr["indices"]
+    models: list[Model] = []
     messages: list[str] = []
-    if f.dedup == "value" and scr["n_value_duplicates"]:
-        messages.append(f"{scr['n_value_duplicates']:,} formulas dropped as value duplicates "
-                        "(equal to an earlier formula up to sign and scale); dedup = \"string\" keeps them")
-
-    models = [_model(generator, prim.names, y, [int(i)]) for i in top[: s.keep]]
-    lap("1D")
     stats: dict[str, dict[str, float]] = {}
-    with _search_backend(cfg) as search:
-        for dim, limit in ((2, top_2d), (3, s.top_3d)):
-            if s.max_dim < dim:
-                continue
-            pool = top[:limit]
-            if len(pool) < dim:
-                messages.append(f"{dim}D: only {len(pool)} formulas survived screening; no {dim}D model")
-                continue
-            spec = SearchSpec.make(prim.matrix, prim.names, prim.classes, f.method, f.variant, y, pool)
-            started = time.perf_counter()
-            found = search(spec, dim, progress)
-            stats[f"{dim}D"] = _search_stats(found, len(pool), time.perf_counter() - started)
-            if not found["members"]:
-                messages.append(f"{dim}D: no combination of the top {len(pool):,} formulas has every pairwise "
-                                f"|r| < {s.max_pair_corr:g}; no {dim}D model")
-            dim_models = [_model(generator, prim.names, y, [int(pool[m]) for m in members]) for members in found["members"]]
-            # The Gram score ranked them; the reported order follows the QR refit
-            # (stable, so exact ties keep the search's tie-break).
-            models.extend(sorted(dim_models, key=lambda m: m.rmse))
-            lap(f"{dim}D")
+    scr: dict[str, Any] = {"n_candidates": len(generator), "n_kept": 0}
+    interrupted = False
+    try:
+        scr = _core.screen(generator, y, keep=need, variance_filter=f.variance_filter, dedup=f.dedup,
+                           rank_splits=splits, progress=progress)
+        lap("screening")
+        top = scr["indices"]
+        if f.dedup == "value" and scr["n_value_duplicates"]:
+            messages.append(f"{scr['n_value_duplicates']:,} formulas dropped as value duplicates "
+                            "(equal to an earlier formula up to sign and scale); dedup = \"string\" keeps them")
+        models = _refit_all(lambda c: _model(generator, prim.names, y, c), [[int(i)] for i in top[: s.keep]],
+                            messages)
+        stop_if_interrupted(scr, "screening")
+        lap("1D")
+        with _search_backend(cfg) as search:
+            for dim, limit in ((2, top_2d), (3, s.top_3d)):
+                if s.max_dim < dim:
+                    continue
+                pool = top[:limit]
+                if len(pool) < dim:
+                    messages.append(f"{dim}D: only {len(pool)} formulas survived screening; no {dim}D model")
+                    continue
+                spec = SearchSpec.make(prim.matrix, prim.names, prim.classes, f.method, f.variant, y, pool)
+                started = time.perf_counter()
+                found = search(spec, dim, progress)
+                stats[f"{dim}D"] = _search_stats(found, len(pool), time.perf_counter() - started)
+                if not found["members"] and not found.get("interrupted"):
+                    messages.append(f"{dim}D: no combination of the top {len(pool):,} formulas has every pairwise "
+                                    f"|r| < {s.max_pair_corr:g}; no {dim}D model")
+                dim_models = _refit_all(lambda c: _model(generator, prim.names, y, c),
+                                        [[int(pool[m]) for m in members] for members in found["members"]], messages)
+                # The Gram score ranked them; the reported order follows the QR refit
+                # (stable, so exact ties keep the search's tie-break).
+                models.extend(sorted(dim_models, key=lambda m: m.rmse))
+                stop_if_interrupted(found, f"the {dim}D search")
+                lap(f"{dim}D")
+    except (Interrupted, KeyboardInterrupt) as exc:
+        interrupted = True
+        messages.append(_interrupt_message(exc))
     models_1d = sorted((m for m in models if m.dimension == 1), key=lambda m: m.rmse)
     models = models_1d + [m for m in models if m.dimension > 1]
     screening = {k: int(v) for k, v in scr.items() if k.startswith("n_") and k not in ("n_candidates", "n_kept")}
@@ -229,7 +278,7 @@ def _search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Call
         backend.update(address=cfg.distributed.address or "LocalCluster", n_workers=cfg.distributed.n_workers)
     return Result(config=cfg.to_dict(), n_candidates=int(scr["n_candidates"]), n_kept=int(scr["n_kept"]),
                   models=models, target=prim.target_name, variables=list(prim.names), screening=screening,
-                  messages=messages, backend=backend, search_stats=stats)
+                  messages=messages, backend=backend, search_stats=stats, interrupted=interrupted)
 
 
 def _sisso_search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Callable[[str], None]) -> Result:
@@ -241,7 +290,17 @@ def _sisso_search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap
     lap("generation")
     y = np.ascontiguousarray(prim.target, dtype=float)
     unit_of = lambda i: space.unit(i, info.base_units)  # noqa: E731
-    models, stats, messages, scr = sisso.sis_l0(cfg, space, y, lambda c: _model(space, names, y, c, unit_of), progress)
+    models: list[Model] = []
+    stats: dict[str, Any] = {}
+    messages: list[str] = []
+    scr: dict[str, Any] = {"n_candidates": len(space), "n_kept": 0}
+    interrupted = False
+    try:
+        scr = sisso.sis_l0(cfg, space, y, lambda c: _model(space, names, y, c, unit_of), models, stats, messages,
+                           progress)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        interrupted = True
+        messages.append(_interrupt_message(exc))
     lap("SIS + l0")
     if cfg.features.strict_units and any(op in ("exp", "exp-", "log", "sin", "cos") for ops in cfg.ops_per_rung() for op in ops):
         messages.append("strict_units: exp, exp-, log, sin and cos were applied to dimensionless features only")
@@ -255,7 +314,7 @@ def _sisso_search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap
     screening = {k: int(v) for k, v in scr.items() if k.startswith("n_") and k not in ("n_candidates", "n_kept")}
     return Result(config=cfg.to_dict(), n_candidates=int(scr["n_candidates"]), n_kept=int(scr["n_kept"]),
                   models=models, target=prim.target_name, variables=names, screening=screening,
-                  messages=messages, search_stats=stats, feature_space=feature_space)
+                  messages=messages, search_stats=stats, feature_space=feature_space, interrupted=interrupted)
 
 
 @contextmanager
@@ -265,7 +324,7 @@ def _search_backend(cfg: Config):
     dist = cfg.distributed
     if dist.backend == "local" or cfg.search.max_dim < 2:
         yield lambda spec, dim, progress: merge_slices(
-            [search_slice(spec.build(), dim, 0, None, options, progress)], options["keep"])
+            [search_slice(spec.build(progress), dim, 0, None, options, progress)], options["keep"])
         return
     from .distributed import dask_client, search_on_dask
 
@@ -289,7 +348,7 @@ def _model(source, names: list[str], y: np.ndarray, candidates: list[int],
     try:
         fit = _core.fit_linear(values, y)
     except ValueError as exc:
-        raise InputError(f"cannot refit model {[f.to_string(names) for f in formulas]}: {exc}") from None
+        raise SingularModel(f"{[f.to_string(names) for f in formulas]}: {exc}") from None
     codes = [f.to_postfix(names) for f in formulas]
     latex_names = [latex_name(n) for n in names]
     return Model(dimension=len(candidates), formulas=[f.to_string(names) for f in formulas], codes=codes,

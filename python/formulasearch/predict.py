@@ -44,7 +44,7 @@ from .datasets import (
 from .errors import InputError
 from .results import Model, Result, load_result
 
-__all__ = ["predict", "formula_sites", "SITE_RULES"]
+__all__ = ["predict", "formula_sites", "descriptor_values", "fitted", "SITE_RULES"]
 
 #: How a binary formula's two elements are put on sites A and B (see :func:`formula_sites`).
 SITE_RULES = ("electronegativity", "as_written")
@@ -419,3 +419,103 @@ def _evaluate(m: Model, formulas: list[Formula], matrix: np.ndarray) -> np.ndarr
     for c, f in zip(m.coefficients, formulas):
         pred = pred + number(c) * np.asarray(f.evaluate(matrix), dtype=np.float64)
     return pred
+
+
+# --------------------------------------------------------------------------
+# the training compounds
+
+
+def descriptor_values(
+    result: ResultSource,
+    model: int | Model,
+    atoms: TableSource | None = None,
+    primaries: Any = None,
+) -> np.ndarray:
+    """Each formula's values on the training samples of ``result``.
+
+    ``model`` is an index into ``result.models`` or a :class:`Model`. Returns a
+    (dimension x n_training) float array, samples in the order of
+    ``result.labels`` / ``result.target_values``. The values are computed
+    from the model's postfix codes on the primary matrix of the training
+    compounds (``result.compounds``), built from the atomic values saved with
+    the result (``result.atoms``; or ``atoms``, or the data named in the
+    config, as for :func:`predict`).
+
+    A run made with ``run(primaries=...)`` records no compounds: pass the same
+    :class:`formulasearch.Primaries` as ``primaries`` (its rows are matched to
+    ``result.variables`` by name).
+    """
+    result, base_dir = _load(result)
+    m, index = _model_of(result, model)
+    variables = [str(v) for v in result.variables]
+    if not variables:
+        raise InputError("the results list no variables (Result.variables), so their formula codes cannot be read")
+    formulas = _read_codes(m, variables, index)
+    matrix = _training_matrix(result, variables, _used_variables([m], variables), atoms, primaries, base_dir)
+    return np.vstack([np.asarray(f.evaluate(matrix), dtype=np.float64) for f in formulas])
+
+
+def fitted(
+    result: ResultSource,
+    model: int | Model,
+    atoms: TableSource | None = None,
+    primaries: Any = None,
+) -> np.ndarray:
+    """The model's predictions on its training samples (n_training,), in the
+    order of ``result.target_values``: ``intercept + coefficients @ descriptor_values``."""
+    result, _ = _load(result)
+    m, _ = _model_of(result, model)
+    values = descriptor_values(result, m, atoms=atoms, primaries=primaries)
+    coef = np.array([float("nan") if c is None else float(c) for c in m.coefficients])
+    intercept = float("nan") if m.intercept is None else float(m.intercept)
+    return intercept + coef @ values
+
+
+def _load(result: ResultSource) -> tuple[Result, Path | None]:
+    if isinstance(result, (str, os.PathLike)):
+        return load_result(result), Path(result).parent
+    if not isinstance(result, Result):
+        raise TypeError(f"expected a Result or the path of a results JSON, got {type(result).__name__}")
+    return result, None
+
+
+def _model_of(result: Result, model: Any) -> tuple[Model, int]:
+    """The model and its index in result.models (-1 for a Model not in the list)."""
+    if isinstance(model, Model):
+        index = next((i for i, m in enumerate(result.models) if m is model), -1)
+        return model, index
+    if isinstance(model, bool) or not isinstance(model, (int, np.integer)):
+        raise InputError(f"model must be an index into result.models or a Model, got {model!r}")
+    n = len(result.models)
+    if not -n <= int(model) < n:
+        raise InputError(f"model {model} does not exist: the results hold {n} models" + (f" (0-{n - 1})" if n else ""))
+    index = int(model) % n
+    return result.models[index], index
+
+
+def _training_matrix(result: Result, variables: list[str], used: list[int], atoms: TableSource | None,
+                     primaries: Any, base_dir: Path | None) -> np.ndarray:
+    """(variables x training samples) primary matrix; rows no formula uses are NaN."""
+    n = len(result.target_values) if result.target_values else None
+    if primaries is not None:
+        names = [str(v) for v in primaries.names]
+        pm = np.asarray(primaries.matrix, dtype=np.float64)
+        if n is not None and pm.shape[1] != n:
+            raise InputError(f"the primaries have {pm.shape[1]} samples but the results were trained on {n}")
+        matrix = np.full((len(variables), pm.shape[1]), np.nan)
+        for k in used:
+            if variables[k] not in names:
+                raise InputError(f"the primaries have no variable {variables[k]!r}, which the model uses")
+            matrix[k] = pm[names.index(variables[k])]
+        return np.ascontiguousarray(matrix)
+    if not result.compounds:
+        raise InputError(
+            "the results list no training compounds (Result.compounds; e.g. a run made with primaries=...): "
+            "pass the primaries the run was made with (primaries=...)"
+        )
+    if n is not None and len(result.compounds) != n:
+        raise InputError(f"the results list {len(result.compounds)} training compounds but {n} target values")
+    table = pd.DataFrame({"A": [str(a) for a, _ in result.compounds], "B": [str(b) for _, b in result.compounds]})
+    if len(result.labels) == len(table):
+        table[FORMULA] = [str(label) for label in result.labels]
+    return _primary_matrix(table, _atom_table(result, atoms, base_dir), variables, used)

@@ -132,6 +132,8 @@ class Result:
     def summary(self, per_dimension: int | None = None) -> str:
         """A readable table of the best models per dimension."""
         lines = [f"{self.n_candidates:,} candidate formulas, {self.n_kept:,} kept after filters"]
+        if self.interrupted:
+            lines.insert(0, "INTERRUPTED: partial results, the best models found before Ctrl-C")
         for d in sorted({m.dimension for m in self.models} | {1, 2, 3}):
             ms = [m for m in self.models if m.dimension == d]
             if d > int(self.config.get("search", {}).get("max_dim", 3)):

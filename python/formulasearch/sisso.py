@@ -79,6 +79,8 @@ def build_space(cfg: Config, prim: Primaries, progress: Callable | None = None):
     while space.lazy_rung < space.max_rung:
         started = time.perf_counter()
         scr = _core.screen(space, y, keep=len(space), **screen_options(cfg), progress=progress)
+        if scr.get("interrupted"):
+            raise KeyboardInterrupt  # no model exists yet while the space is built
         new = [int(i) for i in scr["indices"] if i >= space.n_stored]
         info.rungs.append({"rung": space.lazy_rung, "generated": int(scr["n_candidates"]) - space.n_stored,
                            "kept": len(new), "value_duplicates": int(scr["n_value_duplicates"]),
@@ -96,22 +98,25 @@ def screen_options(cfg: Config) -> dict[str, Any]:
     return {"variance_filter": f.variance_filter, "dedup": f.dedup, "max_abs": f.max_abs, "min_abs": f.min_abs}
 
 
-def sis_l0(cfg: Config, space, y: np.ndarray, fit: Callable[[list[int]], Any],
-           progress: Callable | None = None) -> tuple[list, dict[str, Any], list[str], dict[str, Any]]:
+def sis_l0(cfg: Config, space, y: np.ndarray, fit: Callable[[list[int]], Any], models: list, stats: dict[str, Any],
+           messages: list[str], progress: Callable | None = None) -> dict[str, Any]:
     """SIS + exhaustive l0 for dimensions 1..max_dim.
 
-    `fit(candidates) -> Model` refits a combination by QR. Returns the models,
-    per-dimension statistics, messages and the last screening's counts.
+    `fit(candidates) -> Model` refits a combination by QR. Fills `models`,
+    `stats` (per dimension) and `messages` as it goes, so that an interrupted
+    run keeps what it found; returns the last screening's counts.
     """
+    from .pipeline import stop_if_interrupted
+
     s = cfg.search
     union: list[int] = []
     in_union: set[int] = set()
     targets = y[None, :]
-    models, stats, messages = [], {}, []
     last_screen: dict[str, Any] = {}
     for dim in range(1, s.max_dim + 1):
         started = time.perf_counter()
         scr = _core.screen(space, targets, keep=s.n_sis + len(union), **screen_options(cfg), progress=progress)
+        stop_if_interrupted(scr, f"SIS for {dim}D")
         fresh = [int(i) for i in scr["indices"] if int(i) not in in_union][: s.n_sis]
         union.extend(fresh)
         in_union.update(fresh)
@@ -125,11 +130,16 @@ def sis_l0(cfg: Config, space, y: np.ndarray, fit: Callable[[list[int]], Any],
             kernel = _core.search_pairs if dim == 2 else _core.search_triples
             found = kernel(the_set, max_pair_corr=s.max_pair_corr, keep=s.keep, progress=progress)
             found["members"] = found["members"].tolist()
-        dim_models = sorted((fit([union[m] for m in members]) for members in found["members"]), key=lambda m: m.rmse)
+        from .pipeline import _refit_all
+
+        dim_models = sorted(_refit_all(fit, [[union[m] for m in members] for members in found["members"]], messages),
+                            key=lambda m: m.rmse)
         if not dim_models:
             messages.append(f"{dim}D: no combination of the {len(union):,} screened features is valid; stopping")
             break
         models.extend(dim_models)
+        if found.get("interrupted"):
+            stop_if_interrupted(found, f"the {dim}D l0 step")
         wall = time.perf_counter() - started
         stats[f"{dim}D"] = {"candidates": len(union), "combinations": int(found["n_combinations"]),
                             "sis_seconds": screened - started, "l0_seconds": wall - (screened - started),
@@ -138,4 +148,4 @@ def sis_l0(cfg: Config, space, y: np.ndarray, fit: Callable[[list[int]], Any],
         residuals = [y - m.intercept - np.asarray(m.coefficients) @ space.evaluate(m.candidates)
                      for m in dim_models[: s.n_residual]]
         targets = np.ascontiguousarray(residuals)
-    return models, stats, messages, last_screen
+    return last_screen

@@ -43,9 +43,9 @@ class SearchSpec:
                    np.ascontiguousarray(target, dtype=float), np.ascontiguousarray(pool, dtype=np.uint64),
                    digest.hexdigest())
 
-    def build(self) -> "_core.StandardizedSet":
+    def build(self, progress=None) -> "_core.StandardizedSet":
         generator = _core.PaperGenerator(self.matrix, self.names, self.classes, self.method, self.variant)
-        return _core.StandardizedSet.from_candidates(generator, self.pool.tolist(), self.target)
+        return _core.StandardizedSet.from_candidates(generator, self.pool.tolist(), self.target, progress)
 
 
 _worker_cache: dict[str, Any] = {}
@@ -68,7 +68,7 @@ def search_slice(spec_or_set, dim: int, first: int, last: int | None, options: d
     return {"members": found["members"].tolist(), "r2": found["r2"].tolist(),
             "n_combinations": int(found["n_combinations"]), "n_scored": int(found["n_scored"]),
             "gram_flops": int(found["gram_flops"]), "seconds": float(found["seconds"]),
-            "cancelled": bool(found["cancelled"])}
+            "cancelled": bool(found["cancelled"]), "interrupted": bool(found.get("interrupted", False))}
 
 
 def merge_slices(parts: list[dict[str, Any]], keep: int) -> dict[str, Any]:
@@ -81,6 +81,7 @@ def merge_slices(parts: list[dict[str, Any]], keep: int) -> dict[str, Any]:
     merged["members"] = [list(m[1]) for m in models]
     merged["r2"] = [m[0] for m in models]
     merged["cancelled"] = any(part["cancelled"] for part in parts)
+    merged["interrupted"] = any(part.get("interrupted", False) for part in parts)
     return merged
 
 

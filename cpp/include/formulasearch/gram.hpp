@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "formulasearch/candidate_source.hpp"
+#include "formulasearch/progress.hpp"
 
 namespace formulasearch {
 
@@ -23,7 +24,9 @@ public:
     StandardizedSet(const double* values, std::size_t m, std::size_t n, const double* target);
     // The given candidates of a source, evaluated a few at a time straight into
     // the standardised panels: no raw value matrix is ever held.
-    StandardizedSet(const CandidateSource& source, const std::vector<std::uint64_t>& indices, const double* target);
+    // Reports progress between blocks and throws Cancelled when asked to stop.
+    StandardizedSet(const CandidateSource& source, const std::vector<std::uint64_t>& indices, const double* target,
+                    Progress* progress = nullptr);
 
     std::size_t size() const { return m_; }
     std::size_t n_samples() const { return n_; }

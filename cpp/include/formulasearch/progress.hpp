@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 
 namespace formulasearch {
 
@@ -13,6 +14,11 @@ public:
     // parallel region. Return false to stop early; the kernel then returns what
     // it has, marked as cancelled.
     virtual bool update(const char* stage, std::uint64_t done, std::uint64_t total) = 0;
+};
+
+// Thrown by work that cannot return a partial result when asked to stop.
+struct Cancelled : std::runtime_error {
+    Cancelled() : std::runtime_error("cancelled") {}
 };
 
 inline bool keep_going(Progress* p, const char* stage, std::uint64_t done, std::uint64_t total) {

@@ -1,0 +1,387 @@
+"""A scikit-learn estimator around the SISSO route: ``FormulaRegressor``.
+
+    >>> from formulasearch.sklearn import FormulaRegressor
+    >>> reg = FormulaRegressor(max_dim=2).fit(X, y)        # X: DataFrame or array
+    >>> reg.formulas_, reg.coef_, reg.intercept_
+    >>> reg.predict(X_new); reg.score(X_test, y_test)
+
+The columns of X are the primary variables; the operator feature space (SISSO's
+``ops`` and ``rung``) is grown from them and searched by SIS + l0, exactly as
+``formulasearch.run`` does with ``[features] generator = "sisso"``. The model
+used for prediction is intercept + coef_ . (values of formulas_).
+
+scikit-learn is an optional dependency (``pip install formulasearch[sklearn]``).
+"""
+from __future__ import annotations
+
+import keyword
+import operator
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._core import Formula
+from .config import Config
+from .errors import ConfigError
+from .primaries import Primaries
+from .results import Model, Result
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data as _validate_data
+except ImportError:  # pragma: no cover - older scikit-learn
+    def _validate_data(estimator, X="no_validation", y="no_validation", reset=True, **kwargs):
+        return estimator._validate_data(X, y, reset=reset, **kwargs)
+
+__all__ = ["FormulaRegressor"]
+
+# Operator tokens of the postfix format that look like identifiers: a variable
+# may not be called like one of them.
+_OPERATOR_WORDS = {"exp", "log", "sqrt", "cbrt", "abs", "sin", "cos"}
+# Features whose relative spread |std/mean| is below this are constant up to
+# rounding (e.g. exp of a constant column): they are dropped before the l0 fit,
+# which could not tell them from the intercept.
+_RELATIVE_SPREAD_FLOOR = 1e-10
+MIN_SAMPLES = 3  # the core's screening fits a line and judges it: 3 samples at least
+
+
+class FormulaRegressor(RegressorMixin, BaseEstimator):
+    """Symbolic regression by SISSO (sure independence screening + l0) as a scikit-learn regressor.
+
+    The columns of X are primary variables. Features are built from them with
+    the operators ``ops`` up to ``rung`` levels deep (rung 1: ``x0/x1``,
+    ``exp(x2)``, ...; rung 2: operators of those), then the best linear models
+    of 1..``max_dim`` features are found by SIS + exhaustive l0 search. The
+    model used by :meth:`predict` is ``intercept_ + coef_ @ [f(X) for f in
+    formulas_]``.
+
+    Parameters
+    ----------
+    ops : list of str, list of lists of str, or None
+        Operators (``+ - * / |-| exp exp- log sqrt cbrt ^-1 ^2 ^3 ^6 abs sin
+        cos sqrt|``), one list for all rungs or one list per rung. None: the
+        SISSO default ``+ - * / |-| exp ^2 ^3 sqrt ^-1``.
+    rung : int, default=1
+        Levels of operators applied (1..3).
+    max_dim : int, default=2
+        Largest number of features in one model (1..3).
+    n_sis : int, default=100
+        Features kept by each SIS screening.
+    n_residual : int, default=1
+        Screen against the residuals of this many best models of the previous dimension.
+    max_complexity : int, default=0
+        Operators per feature at most (0: no limit).
+    dimension : int or None, default=None
+        The dimension of the model :meth:`predict` uses (its best model). None:
+        the best model of the highest dimension found.
+    units : dict or None, default=None
+        Unit of each column (``{"IP_A": "eV", "r": "angstrom"}``; "1" for
+        dimensionless), keyed by the column names of X (``x0``, ``x1``, ... for
+        an array). With units, only dimensionally consistent features are built.
+    strict_units : bool, default=False
+        Apply exp/log/sin/cos to dimensionless features only; needs the unit of every column.
+    threads : int, default=0
+        Worker threads of the C++ core (0: all cores).
+    keep : int, default=10
+        Models kept per dimension in ``result_``.
+    max_abs, min_abs : float, default=1e5, 1e-3
+        SISSO's ``fmax_max`` / ``fmax_min``: a feature whose largest |value| on
+        the training data is above ``max_abs`` or below ``min_abs`` is dropped.
+        These bounds are absolute, so they depend on the scale of X: widen them
+        (e.g. ``min_abs=0``) for data of very small or large magnitude.
+    validation : {"none", "loo", "kfold", "splits"}, default="none"
+        Out-of-sample error of every kept model, stored in ``result_`` (``cv_rmse``).
+        Off by default for speed; it does not change which model predicts.
+    nested : bool, default=False
+        Also run nested cross-validation of the whole search (``result_.validation["nested"]``); slow.
+
+    Attributes
+    ----------
+    result_ : formulasearch.Result
+        Everything the search produced (all kept models, timings, messages).
+    model_ : formulasearch.Model
+        The model :meth:`predict` uses.
+    formulas_ : list of str
+        Its formulas (readable infix, in ``variable_names_``).
+    coef_ : ndarray of shape (n_formulas,)
+        Its coefficients, one per formula.
+    intercept_ : float
+    dimension_ : int
+        Number of formulas of ``model_`` (0 for a constant model).
+    variable_names_ : list of str
+        The names of the columns inside the formulas: ``feature_names_in_``
+        where these are identifiers, otherwise sanitised (``"band gap (eV)"``
+        -> ``"band_gap_eV"``); ``x0, x1, ...`` for arrays.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X was a DataFrame with string column names.
+
+    Notes
+    -----
+    Degenerate data does not end in an obscure error: constant columns are left
+    out of the search (their effect is the intercept's); a constant target gives
+    the exact constant model; fewer than 3 samples is a ValueError. If the
+    search finds no usable feature (every one filtered, or a numerically
+    singular refit), a lower ``max_dim`` is tried, then, with a warning, the
+    best least-squares line in one raw column (or the mean of y when every
+    column is constant). Predictions of formulas undefined at new points (a
+    division by zero, log of a negative value) are NaN, with a warning.
+
+    ``sklearn.utils.estimator_checks.check_estimator(FormulaRegressor())``
+    passes every check (scikit-learn 1.9): there are no expected failures.
+    """
+
+    def __init__(self, ops=None, rung=1, max_dim=2, n_sis=100, n_residual=1, max_complexity=0, dimension=None,
+                 units=None, strict_units=False, threads=0, keep=10, max_abs=1e5, min_abs=1e-3,
+                 validation="none", nested=False):
+        self.ops = ops
+        self.rung = rung
+        self.max_dim = max_dim
+        self.n_sis = n_sis
+        self.n_residual = n_residual
+        self.max_complexity = max_complexity
+        self.dimension = dimension
+        self.units = units
+        self.strict_units = strict_units
+        self.threads = threads
+        self.keep = keep
+        self.max_abs = max_abs
+        self.min_abs = min_abs
+        self.validation = validation
+        self.nested = nested
+
+    # ---------------------------------------------------------------- fit
+
+    def fit(self, X, y):
+        """Search formulas of the columns of X for y; returns self."""
+        X, y = _validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=MIN_SAMPLES)
+        n_samples, n_features = X.shape
+        y = np.array(y, dtype=np.float64, order="C", copy=True)  # writable, even from a read-only memmap
+        columns = [str(c) for c in self.feature_names_in_] if hasattr(self, "feature_names_in_") \
+            else [f"x{i}" for i in range(n_features)]
+        names = _variable_names(columns)
+        units = self._column_units(columns)
+        config = self._config()  # ConfigError (a ValueError) for bad settings, before any work
+        dimension = self._checked_dimension()
+
+        matrix = np.array(X.T, dtype=np.float64, order="C", copy=True)  # variables x samples
+        varying = [j for j in range(n_features) if not _is_constant(matrix[j])]
+        notes = []
+        if len(varying) < n_features:
+            notes.append("constant columns left out of the search: "
+                         + ", ".join(names[j] for j in range(n_features) if j not in varying))
+        if _is_constant(y):
+            result = _fallback_result(config, matrix, y, names, [], notes + ["the target is constant"])
+        elif not varying:
+            result = _fallback_result(config, matrix, y, names, [], notes + ["every column is constant"])
+        else:
+            prim = Primaries(matrix=np.ascontiguousarray(matrix[varying]), names=[names[j] for j in varying],
+                             classes=[[k] for k in range(len(varying))], class_names=[names[j] for j in varying],
+                             units=[units[j] for j in varying], target=y.copy(), target_name="y",
+                             labels=[str(i) for i in range(n_samples)])
+            result = self._search(config, prim, matrix, y, names, varying, notes)
+        result.messages = notes + [m for m in result.messages if m not in notes]
+
+        model = _choose(result, dimension)
+        self.result_ = result
+        self.model_ = model
+        self.variable_names_ = names
+        self.formulas_ = list(model.formulas)
+        self.coef_ = np.asarray(model.coefficients, dtype=np.float64)
+        self.intercept_ = float(model.intercept)
+        self.dimension_ = int(model.dimension)
+        return self
+
+    def _search(self, config: dict, prim: Primaries, matrix: np.ndarray, y: np.ndarray, names: list[str],
+                varying: list[int], notes: list[str]) -> Result:
+        """formulasearch.run on the primaries; a lower max_dim, then a raw line, if it cannot finish."""
+        from .pipeline import run
+
+        failures = []
+        for max_dim in range(config["search"]["max_dim"], 0, -1):
+            config["search"]["max_dim"] = max_dim
+            try:
+                result = run(config, primaries=prim)
+            except ConfigError:
+                raise
+            except ValueError as exc:  # numerically degenerate data (e.g. a singular refit)
+                failures.append(f"max_dim = {max_dim}: {exc}")
+                continue
+            if getattr(result, "interrupted", False):  # Ctrl-C: never a silently partial fit
+                raise KeyboardInterrupt("FormulaRegressor.fit was interrupted")
+            if result.models:
+                if failures:
+                    notes.append("the search failed at a higher dimension: " + "; ".join(failures))
+                    warnings.warn(f"FormulaRegressor: {notes[-1]}; max_dim = {max_dim} was used", UserWarning,
+                                  stacklevel=3)
+                return result
+            failures.append(f"max_dim = {max_dim}: no feature survived the filters"
+                            + (f" ({'; '.join(result.messages)})" if result.messages else ""))
+            break  # a lower dimension finds no feature either
+        reason = "no formula could be fitted (" + "; ".join(failures) + "); using the best line in one column"
+        warnings.warn(f"FormulaRegressor: {reason}", UserWarning, stacklevel=3)
+        return _fallback_result(config, matrix, y, names, varying, notes + [reason])
+
+    def _config(self) -> dict[str, Any]:
+        ops = self.ops
+        if ops is not None:
+            if isinstance(ops, str):
+                ops = ops.split()
+            ops = [list(o) if isinstance(o, (list, tuple)) else o for o in ops]
+        if self.validation not in ("none", "loo", "kfold", "splits"):
+            raise ValueError(f"validation must be 'none', 'loo', 'kfold' or 'splits', not {self.validation!r}")
+        features = {"generator": "sisso", "rung": _int("rung", self.rung),
+                    "max_complexity": _int("max_complexity", self.max_complexity),
+                    "strict_units": bool(self.strict_units), "variance_filter": _RELATIVE_SPREAD_FLOOR,
+                    "max_abs": _float("max_abs", self.max_abs), "min_abs": _float("min_abs", self.min_abs)}
+        if ops is not None:
+            features["ops"] = ops
+        config = {"features": features,
+                  "search": {"method": "sis-l0", "max_dim": _int("max_dim", self.max_dim),
+                             "n_sis": _int("n_sis", self.n_sis), "n_residual": _int("n_residual", self.n_residual),
+                             "keep": _int("keep", self.keep), "threads": _int("threads", self.threads)},
+                  "validation": {"method": self.validation, "nested": bool(self.nested)}}
+        Config.from_dict(config)  # validate now: a bad setting is an error, never a fallback
+        return config
+
+    def _checked_dimension(self) -> int | None:
+        if self.dimension is None:
+            return None
+        dimension = _int("dimension", self.dimension)
+        if not 1 <= dimension <= _int("max_dim", self.max_dim):
+            raise ValueError(f"dimension must be None or between 1 and max_dim = {self.max_dim}, not {dimension}")
+        return dimension
+
+    def _column_units(self, columns: list[str]) -> list[str]:
+        given = {} if self.units is None else self.units
+        if not hasattr(given, "items"):
+            raise ValueError(f"units must be a dict column -> unit, not {type(given).__name__}")
+        unknown = [str(k) for k in given if str(k) not in columns]
+        if unknown:
+            raise ValueError(f"units: {unknown[0]!r} is not a column of X (columns: {', '.join(columns[:20])}"
+                             f"{', ...' if len(columns) > 20 else ''})")
+        units = {str(k): "" if v is None else str(v) for k, v in given.items()}
+        if self.strict_units:
+            missing = [c for c in columns if not units.get(c, "").strip()]
+            if missing:
+                raise ValueError(f"strict_units=True needs the unit of every column; missing: {', '.join(missing[:10])}"
+                                 " (give units={column: unit}, '1' for dimensionless)")
+        return [units.get(c, "") for c in columns]
+
+    # ------------------------------------------------------------ predict
+
+    def predict(self, X):
+        """intercept_ + coef_ . (values of formulas_ on X)."""
+        check_is_fitted(self)
+        X = _validate_data(self, X, dtype=np.float64, reset=False)
+        values = self._formula_values(X, self.model_)
+        prediction = np.full(X.shape[0], self.intercept_, dtype=np.float64)
+        if values.shape[0]:
+            prediction += self.coef_ @ values
+        if not np.all(np.isfinite(prediction)):
+            bad = int(np.count_nonzero(~np.isfinite(prediction)))
+            warnings.warn(f"FormulaRegressor: the formulas are not defined (or overflow) at {bad} of {X.shape[0]} "
+                          "samples; their predictions are NaN/inf", RuntimeWarning, stacklevel=2)
+        return prediction
+
+    def transform_formulas(self, X, model: Model | None = None) -> np.ndarray:
+        """Values of the formulas of `model` (default: ``model_``) on X, samples x formulas."""
+        check_is_fitted(self)
+        X = _validate_data(self, X, dtype=np.float64, reset=False)
+        return self._formula_values(X, self.model_ if model is None else model).T
+
+    def _formula_values(self, X: np.ndarray, model: Model) -> np.ndarray:
+        matrix = np.array(X.T, dtype=np.float64, order="C")
+        if not model.codes:
+            return np.zeros((0, X.shape[0]))
+        with np.errstate(all="ignore"):
+            return np.vstack([Formula.from_postfix(code, self.variable_names_).evaluate(matrix)
+                              for code in model.codes])
+
+
+# ------------------------------------------------------------------ helpers
+
+def _int(name: str, value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an integer, not {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer, not {value!r}") from None
+
+
+def _float(name: str, value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number, not {value!r}")
+    return float(value)
+
+
+def _variable_names(columns: list[str]) -> list[str]:
+    """Names usable in the postfix format: identifiers that are no operator word, all distinct."""
+    out: list[str] = []
+    taken: set[str] = set()
+    for column in columns:
+        name = column
+        if not (name.isidentifier() and name.isascii()) or name in _OPERATOR_WORDS or keyword.iskeyword(name):
+            name = re.sub(r"[^A-Za-z0-9_]+", "_", column).strip("_") or "x"
+            if name[0].isdigit():
+                name = "x_" + name
+            if name in _OPERATOR_WORDS or keyword.iskeyword(name):
+                name += "_"
+        base, k = name, 2
+        while name in taken:
+            name, k = f"{base}_{k}", k + 1
+        taken.add(name)
+        out.append(name)
+    return out
+
+
+def _is_constant(values: np.ndarray) -> bool:
+    return float(np.ptp(values)) <= 1e-12 * float(np.max(np.abs(values)))
+
+
+def _choose(result: Result, dimension: int | None) -> Model:
+    """The best model of `dimension`, or of the highest dimension found."""
+    dims = sorted({m.dimension for m in result.models if m.refined_from is None})
+    if dimension is None:
+        return result.best(dims[-1])
+    if dimension in dims:
+        return result.best(dimension)
+    lower = [d for d in dims if d < dimension] or dims
+    used = f"the best {lower[-1]}D model" if lower[-1] else "the constant model"
+    warnings.warn(f"FormulaRegressor: no {dimension}D model was found; {used} predicts", UserWarning, stacklevel=3)
+    return result.best(lower[-1])
+
+
+def _fallback_result(config: dict, matrix: np.ndarray, y: np.ndarray, names: list[str], varying: list[int],
+                     messages: list[str]) -> Result:
+    """The best least-squares line in one of the `varying` columns, or the constant mean(y)."""
+    best = None
+    for j in varying:
+        x = matrix[j]
+        xc = x - x.mean()
+        slope = float(xc @ (y - y.mean()) / (xc @ xc))
+        intercept = float(y.mean() - slope * x.mean())
+        sse = float(np.sum((y - intercept - slope * x) ** 2))
+        if np.isfinite(sse) and (best is None or sse < best[0]):
+            best = (sse, j, intercept, slope)
+    if best is None:
+        fitted, formulas, intercept, coefficients = np.full_like(y, y.mean()), [], float(y.mean()), []
+    else:
+        _, j, intercept, slope = best
+        fitted, formulas, coefficients = intercept + slope * matrix[j], [names[j]], [slope]
+    errors = np.abs(y - fitted)
+    sst = float(np.sum((y - y.mean()) ** 2))
+    sse = float(np.sum(errors ** 2))
+    r2 = (1.0 - sse / sst) if sst > 0 else (1.0 if sse == 0 else 0.0)
+    model = Model(dimension=len(formulas), formulas=list(formulas), codes=list(formulas), intercept=intercept,
+                  coefficients=coefficients, rmse=float(np.sqrt(np.mean(errors ** 2))), mae=float(errors.mean()),
+                  maxae=float(errors.max()), r2=r2, latex=list(formulas), trees=list(formulas),
+                  notes={"fallback": True})
+    cfg = Config.from_dict(config).to_dict()
+    return Result(config=cfg, n_candidates=0, n_kept=0, models=[model], target="y", variables=list(names),
+                  messages=list(messages), labels=[str(i) for i in range(y.size)],
+                  target_values=[float(v) for v in y])

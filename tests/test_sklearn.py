@@ -1,0 +1,324 @@
+"""FormulaRegressor: the scikit-learn estimator around the SISSO route."""
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score  # noqa: E402
+from sklearn.pipeline import Pipeline, make_pipeline  # noqa: E402
+from sklearn.preprocessing import FunctionTransformer, StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks  # noqa: E402
+
+import formulasearch as fs  # noqa: E402
+from formulasearch.sklearn import FormulaRegressor  # noqa: E402
+
+# Checks FormulaRegressor cannot pass by nature, with the reason; none at present.
+EXPECTED_FAILED_CHECKS: dict[str, str] = {}
+SKLEARN_VERSION = tuple(int(p) for p in sklearn.__version__.split(".")[:2])
+NEW_CHECKS_API = SKLEARN_VERSION >= (1, 6)  # expected_failed_checks, on_fail
+
+
+@pytest.fixture(scope="module")
+def octet():
+    prim = fs.build_primaries(fs.datasets.octet())
+    frame = prim.to_frame()
+    y = frame.pop(prim.target_name)
+    return prim, frame, y
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """y = 2 + 3*x1/x2 on positive data, exactly."""
+    rng = np.random.default_rng(7)
+    X = pd.DataFrame(rng.uniform(1.0, 5.0, size=(60, 4)), columns=["x0", "x1", "x2", "x3"])
+    y = 2.0 + 3.0 * X["x1"] / X["x2"]
+    return X, y
+
+
+# ------------------------------------------------------------------ numpy oracle of the postfix codes
+
+_UNARY = {"^2": np.square, "^3": lambda x: x ** 3, "^6": lambda x: x ** 6, "^-1": lambda x: 1.0 / x,
+          "sqrt": np.sqrt, "sqrt|": lambda x: np.sqrt(np.abs(x)), "cbrt": np.cbrt, "exp": np.exp,
+          "exp-": lambda x: np.exp(-x), "log": np.log, "abs": np.abs, "sin": np.sin, "cos": np.cos}
+_BINARY = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "|-|": lambda a, b: np.abs(a - b)}
+
+
+def numpy_value(code: str, columns: dict[str, np.ndarray]) -> np.ndarray:
+    stack = []
+    for token in code.split():
+        if token in _BINARY:
+            b, a = stack.pop(), stack.pop()
+            stack.append(_BINARY[token](a, b))
+        elif token in _UNARY:
+            stack.append(_UNARY[token](stack.pop()))
+        elif token in columns:
+            stack.append(np.asarray(columns[token], dtype=float))
+        else:
+            stack.append(np.full(len(next(iter(columns.values()))), float(token)))
+    assert len(stack) == 1
+    return stack[0]
+
+
+def numpy_predict(reg: FormulaRegressor, X: pd.DataFrame) -> np.ndarray:
+    columns = {name: np.asarray(X.iloc[:, j], dtype=float) for j, name in enumerate(reg.variable_names_)}
+    out = np.full(len(X), reg.intercept_)
+    for c, code in zip(reg.coef_, reg.model_.codes):
+        out += c * numpy_value(code, columns)
+    return out
+
+
+# ------------------------------------------------------------------ scikit-learn's own checks
+
+@parametrize_with_checks([FormulaRegressor(), FormulaRegressor(max_dim=1), FormulaRegressor(max_dim=3, dimension=2)],
+                         **({"expected_failed_checks": lambda est: EXPECTED_FAILED_CHECKS} if NEW_CHECKS_API else {}))
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.skipif(not NEW_CHECKS_API, reason="check_estimator(on_fail=...) needs scikit-learn >= 1.6")
+def test_check_estimator_passes_with_no_expected_failures():
+    results = check_estimator(FormulaRegressor(ops=["+", "-", "*", "/", "log", "sqrt"], validation="loo"),
+                              expected_failed_checks=EXPECTED_FAILED_CHECKS, on_fail=None)
+    failed = [(r["check_name"], r["exception"]) for r in results if r["status"] == "failed"]
+    assert not failed
+    assert sum(r["status"] == "passed" for r in results) >= 40
+
+
+# ------------------------------------------------------------------ the planted formula
+
+def test_planted_formula_found_exactly(planted):
+    X, y = planted
+    reg = FormulaRegressor(max_dim=1).fit(X, y)
+    assert reg.formulas_ == ["x1/x2"]
+    assert reg.coef_ == pytest.approx([3.0], rel=1e-10)
+    assert reg.intercept_ == pytest.approx(2.0, rel=1e-10)
+    assert reg.model_.rmse < 1e-10
+    assert reg.score(X, y) == pytest.approx(1.0, abs=1e-12)
+    # The default (highest dimension) still carries it, with a second term of no weight.
+    reg2 = FormulaRegressor().fit(X, y)
+    assert reg2.dimension_ == 2 and "x1/x2" in reg2.formulas_
+    assert np.sqrt(np.mean((reg2.predict(X) - y) ** 2)) < 1e-10
+    assert reg2.result_.best(1).formulas == ["x1/x2"]
+    # New data: the formula generalises exactly.
+    X_new = pd.DataFrame(np.random.default_rng(8).uniform(1.0, 5.0, size=(20, 4)), columns=X.columns)
+    assert reg.predict(X_new) == pytest.approx(2.0 + 3.0 * X_new["x1"] / X_new["x2"], rel=1e-12)
+
+
+def test_planted_formula_from_array(planted):
+    X, y = planted
+    reg = FormulaRegressor(max_dim=1).fit(X.to_numpy(), y.to_numpy())
+    assert reg.formulas_ == ["x1/x2"] and reg.variable_names_ == ["x0", "x1", "x2", "x3"]
+    assert not hasattr(reg, "feature_names_in_")
+    assert reg.n_features_in_ == 4
+
+
+def test_dimension_selects_the_model(planted):
+    X, y = planted
+    reg = FormulaRegressor(max_dim=3, dimension=1).fit(X, y)
+    assert reg.dimension_ == 1 and reg.model_ is reg.result_.best(1)
+    assert {m.dimension for m in reg.result_.models} == {1, 2, 3}
+    with pytest.raises(ValueError, match="dimension"):
+        FormulaRegressor(max_dim=2, dimension=3).fit(X, y)
+
+
+# ------------------------------------------------------------------ octet: predictions, CV, grid search
+
+def test_octet_fit_attributes_and_numpy_predictions(octet):
+    prim, X, y = octet
+    reg = FormulaRegressor().fit(X, y)
+    assert list(reg.feature_names_in_) == prim.names and reg.n_features_in_ == 14
+    assert reg.model_ is reg.result_.best(2)
+    assert reg.formulas_ == reg.model_.formulas and len(reg.coef_) == 2
+    assert reg.intercept_ == reg.model_.intercept
+    pred = reg.predict(X)
+    assert pred == pytest.approx(numpy_predict(reg, X), rel=1e-12, abs=1e-12)
+    # predict reproduces the search's own fit: same RMSE as the model's.
+    assert np.sqrt(np.mean((pred - y) ** 2)) == pytest.approx(reg.model_.rmse, rel=1e-9)
+    assert reg.score(X, y) == pytest.approx(reg.model_.r2, rel=1e-9)
+    assert reg.transform_formulas(X).shape == (len(X), 2)
+    # Default: no per-model validation, no nested CV (speed).
+    assert reg.result_.validation["method"] == "none" and "nested" not in reg.result_.validation
+
+
+def test_octet_with_units_matches_run(octet):
+    prim, X, y = octet
+    reg = FormulaRegressor(units=dict(zip(prim.names, prim.units))).fit(X, y)
+    direct = fs.run({"features": {"generator": "sisso", "rung": 1},
+                     "search": {"max_dim": 2, "n_sis": 100},
+                     "validation": {"method": "none", "nested": False}}, primaries=prim)
+    assert reg.formulas_ == direct.best(2).formulas
+    assert reg.coef_ == pytest.approx(direct.best(2).coefficients, rel=1e-10)
+
+
+def test_cross_val_score_equals_manual_folds(octet):
+    _, X, y = octet
+    scores = cross_val_score(FormulaRegressor(), X, y, cv=5)
+    manual = []
+    for train, test in KFold(5).split(X):
+        reg = FormulaRegressor().fit(X.iloc[train], y.iloc[train])
+        manual.append(reg.score(X.iloc[test], y.iloc[test]))
+    assert scores == pytest.approx(manual, rel=1e-12)
+    assert np.all(np.isfinite(scores))
+    # The primary matrix (variables x samples) transposed works the same.
+    prim = fs.build_primaries(fs.datasets.octet())
+    assert cross_val_score(FormulaRegressor(), prim.matrix.T, prim.target, cv=5) == pytest.approx(scores, rel=1e-12)
+
+
+def test_grid_search_over_max_dim_and_rung():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.uniform(1.0, 3.0, size=(40, 3)), columns=["a", "b", "c"])
+    y = 1.0 + 0.5 * (X["a"] - X["b"]) ** 2  # rung 2; rung 1 and two terms cannot make it
+    search = GridSearchCV(FormulaRegressor(ops=["-", "/", "^2"]), {"max_dim": [1, 2], "rung": [1, 2]}, cv=3)
+    search.fit(X, y)
+    assert search.best_params_["rung"] == 2
+    assert search.best_score_ == pytest.approx(1.0, abs=1e-10)
+    best = search.best_estimator_
+    assert best.result_.best(1).formulas == ["(a - b)^2"]
+    assert best.score(X, y) == pytest.approx(1.0, abs=1e-10)
+    assert len(search.cv_results_["params"]) == 4
+
+
+def test_numpy_integer_parameters_from_grids(planted):
+    X, y = planted
+    reg = FormulaRegressor(max_dim=np.int64(1), n_sis=np.int32(50)).fit(X, y)
+    assert reg.formulas_ == ["x1/x2"]
+
+
+# ------------------------------------------------------------------ pipelines
+
+def test_pipeline_runs(octet):
+    _, X, y = octet
+    pipe = make_pipeline(StandardScaler(), FormulaRegressor(min_abs=0.0))
+    pipe.fit(X, y)
+    assert np.all(np.isfinite(pipe.predict(X)))
+    assert pipe.score(X, y) > 0.5
+
+
+@pytest.mark.skipif(SKLEARN_VERSION < (1, 2), reason="set_output needs scikit-learn >= 1.2")
+def test_pipeline_identity_transformer_keeps_formulas(planted):
+    X, y = planted
+    pipe = Pipeline([("id", FunctionTransformer(feature_names_out="one-to-one")),
+                     ("reg", FormulaRegressor(max_dim=1))]).set_output(transform="pandas")
+    pipe.fit(X, y)
+    assert list(pipe[-1].feature_names_in_) == list(X.columns)
+    assert pipe[-1].formulas_ == ["x1/x2"]
+    assert pipe.predict(X) == pytest.approx(FormulaRegressor(max_dim=1).fit(X, y).predict(X), rel=1e-14)
+
+
+# ------------------------------------------------------------------ parameters, clone, pickle
+
+def test_get_set_params_clone_round_trip():
+    params = dict(ops=["+", "/"], rung=2, max_dim=3, n_sis=20, n_residual=2, max_complexity=2, dimension=2,
+                  units={"x0": "m"}, strict_units=False, threads=1, keep=5, max_abs=1e6, min_abs=0.0,
+                  validation="loo", nested=False)
+    reg = FormulaRegressor(**params)
+    assert {k: reg.get_params()[k] for k in params} == params
+    twin = clone(reg)
+    assert twin is not reg and twin.get_params() == reg.get_params()
+    assert twin.set_params(max_dim=1, dimension=None) is twin
+    assert twin.max_dim == 1 and twin.dimension is None and reg.max_dim == 3
+    assert set(FormulaRegressor().get_params()) == set(params)
+    assert "max_dim=3" in repr(reg)
+
+
+def test_clone_of_fitted_is_unfitted_and_pickle_keeps_predictions(planted):
+    X, y = planted
+    reg = FormulaRegressor(max_dim=1).fit(X, y)
+    with pytest.raises(NotFittedError):
+        clone(reg).predict(X)
+    again = pickle.loads(pickle.dumps(reg))
+    assert again.formulas_ == reg.formulas_
+    assert again.predict(X) == pytest.approx(reg.predict(X), rel=0, abs=0)
+
+
+# ------------------------------------------------------------------ names, units, degenerate data
+
+def test_column_names_are_sanitised():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.uniform(1, 2, size=(30, 4)), columns=["band gap (eV)", "exp", "2nd", "band_gap_eV"])
+    y = 1.0 + 2.0 * X["band gap (eV)"] / X["exp"]
+    reg = FormulaRegressor(max_dim=1).fit(X, y)
+    assert reg.variable_names_ == ["band_gap_eV", "exp_", "x_2nd", "band_gap_eV_2"]
+    assert list(reg.feature_names_in_) == list(X.columns)
+    assert reg.formulas_ == ["band_gap_eV/exp_"]
+    assert reg.predict(X) == pytest.approx(y, rel=1e-12)
+
+
+def test_units_and_strict_units():
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.uniform(1, 2, size=(30, 3)), columns=["E1", "E2", "r"])
+    y = X["E1"] + X["r"]  # adds an energy to a length: not a formula with units
+    reg = FormulaRegressor(max_dim=1, units={"E1": "eV", "E2": "eV", "r": "angstrom"}).fit(X, y)
+    assert reg.formulas_ != ["E1 + r"]
+    assert FormulaRegressor(max_dim=1).fit(X, y).formulas_ == ["E1 + r"]
+    with pytest.raises(ValueError, match="not a column"):
+        FormulaRegressor(units={"nosuch": "eV"}).fit(X, y)
+    with pytest.raises(ValueError, match="strict_units"):
+        FormulaRegressor(strict_units=True, units={"E1": "eV"}).fit(X, y)
+
+
+def test_bad_settings_are_clear_value_errors(planted):
+    X, y = planted
+    for params, match in [({"max_dim": 4}, "max_dim"), ({"ops": ["nosuch"]}, "nosuch"), ({"rung": 1.5}, "rung"),
+                          ({"n_sis": 0}, "n_sis"), ({"validation": "x"}, "validation")]:
+        with pytest.raises(ValueError, match=match):
+            FormulaRegressor(**params).fit(X, y)
+
+
+def test_degenerate_data():
+    rng = np.random.default_rng(2)
+    # Fewer than 3 samples: sklearn's message.
+    with pytest.raises(ValueError, match="minimum of 3 is required"):
+        FormulaRegressor().fit(rng.normal(size=(2, 3)), [1.0, 2.0])
+    # A constant target: the exact constant model.
+    reg = FormulaRegressor().fit(rng.normal(size=(10, 3)), np.full(10, 4.5))
+    assert reg.formulas_ == [] and reg.intercept_ == 4.5 and reg.dimension_ == 0
+    assert reg.predict(rng.normal(size=(4, 3))) == pytest.approx([4.5] * 4)
+    # Constant columns are left out; the rest is searched.
+    X = np.c_[np.ones(20), rng.uniform(1, 2, 20)]
+    y = 1.0 / X[:, 1]
+    reg = FormulaRegressor(max_dim=1).fit(X, y)
+    assert reg.formulas_ == ["x1^-1"] and any("constant columns" in m for m in reg.result_.messages)
+    # Every column constant: the mean.
+    reg = FormulaRegressor().fit(np.ones((10, 2)), np.arange(10.0))
+    assert reg.formulas_ == [] and reg.intercept_ == pytest.approx(4.5)
+    # One feature; many features; negative values with log/sqrt.
+    assert FormulaRegressor().fit(rng.normal(size=(15, 1)), rng.normal(size=15)).n_features_in_ == 1
+    assert len(FormulaRegressor().fit(rng.normal(size=(12, 150)), rng.normal(size=12)).formulas_) == 2
+    reg = FormulaRegressor(ops=["log", "sqrt"]).fit(-rng.uniform(1, 2, size=(15, 2)), rng.normal(size=15))
+    assert all("log" not in f and "sqrt" not in f for f in reg.formulas_)
+
+
+def test_no_usable_feature_falls_back_to_a_line_with_a_warning():
+    rng = np.random.default_rng(4)
+    X = 1e-9 * rng.normal(size=(20, 2))  # every feature below min_abs
+    y = 3.0 + 2e9 * X[:, 1]
+    with pytest.warns(UserWarning, match="no formula could be fitted"):
+        reg = FormulaRegressor(ops=["+"]).fit(X, y)
+    assert reg.formulas_ == ["x1"] and reg.model_.notes == {"fallback": True}
+    assert reg.predict(X) == pytest.approx(y, rel=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert FormulaRegressor(ops=["+"], min_abs=0.0).fit(X, y).formulas_[0] in ("x1", "x0 + x1", "x1 + x0")
+
+
+def test_undefined_predictions_warn(planted):
+    X, y = planted
+    reg = FormulaRegressor(max_dim=1).fit(X, y)
+    X_bad = X.copy()
+    X_bad.loc[0, "x2"] = 0.0
+    with pytest.warns(RuntimeWarning, match="not defined"):
+        pred = reg.predict(X_bad)
+    assert not np.isfinite(pred[0]) and np.all(np.isfinite(pred[1:]))
+
+
+def test_lazy_export():
+    assert fs.FormulaRegressor is FormulaRegressor
+    with pytest.raises(AttributeError):
+        fs.NoSuchThing  # noqa: B018
