@@ -37,6 +37,13 @@ class Model:
     refined_from: int | None = None  #: for a refined model: the index of the model it refines
     notes: dict[str, Any] = field(default_factory=dict)  #: e.g. refinement details
 
+    def sympy(self, names: list[str], k: int = 0, simplify: bool = False):
+        """Formula k as a sympy expression over the variable names (Result.variables);
+        simplify=True gives sympy's simplified form of the same formula."""
+        from .symbolic import simplified, to_sympy
+
+        return (simplified if simplify else to_sympy)(self.codes[k], names)
+
     def equation(self, target: str = "y", digits: int = 4) -> str:
         terms = [f"{self.intercept:.{digits}f}"]
         for c, f in zip(self.coefficients, self.formulas):
@@ -73,6 +80,10 @@ class Result:
     def best(self, dimension: int) -> Model | None:
         ms = [m for m in self.models if m.dimension == dimension]
         return ms[0] if ms else None
+
+    def sympy(self, model: int = 0, k: int = 0, simplify: bool = False):
+        """Formula k of models[model] as a sympy expression (raw, or simplified)."""
+        return self.models[model].sympy(self.variables, k, simplify)
 
     def predict(self, compounds, **kwargs) -> pd.DataFrame:
         """Predictions for new compounds (A/B columns or formulas like "GaN"); see formulasearch.predict.predict."""
