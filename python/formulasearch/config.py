@@ -24,10 +24,12 @@ class DataConfig:
     """[data]: which compounds, atomic properties and target."""
 
     dataset: str | None = "octet"  #: a built-in dataset, or None when files are given
-    compounds: str | None = None  #: CSV with columns A, B and the target
+    compounds: str | None = None  #: CSV with columns A and B (or formula) and the target
     atoms: str | None = None  #: CSV with a `symbol` column and one column per property
     target: str | None = None  #: target column of the compounds table (built-in: its own)
     properties: list[str] | None = None  #: atomic properties to use (default: all)
+    elemental: list[str] | None = None  #: properties read from pymatgen (formulasearch.elements), added to the atoms
+    site_rule: str = "electronegativity"  #: a `formula` column: "electronegativity" (lower X on A) or "as_written"
 
 
 @dataclass
@@ -185,10 +187,23 @@ class Config:
             # Files win over the built-in default: a user who names files means them.
             d.dataset = None
         if d.dataset is None:
-            if not (d.compounds and d.atoms and d.target):
-                raise ConfigError("[data] needs either dataset = \"octet\" or all of compounds, atoms and target")
+            if not (d.compounds and d.target and (d.atoms or d.elemental)):
+                raise ConfigError("[data] needs either dataset = \"octet\" or compounds and target, with atoms "
+                                  "and/or elemental (atomic properties from pymatgen)")
         elif d.dataset != "octet":
             raise ConfigError(f"[data] dataset = {d.dataset!r} is not a built-in dataset (known: octet)")
+        _choice("data", "site_rule", d.site_rule, ("electronegativity", "as_written"))
+        if d.elemental is not None:
+            from .elements import PROPERTIES
+
+            if not d.elemental:
+                raise ConfigError(f"[data] elemental lists no properties (catalogue: {', '.join(PROPERTIES)})")
+            for i, prop in enumerate(d.elemental):
+                if prop not in PROPERTIES:
+                    raise ConfigError(f"[data] elemental: unknown property {prop!r} "
+                                      f"(pymatgen catalogue: {', '.join(PROPERTIES)})")
+                if prop in d.elemental[:i]:
+                    raise ConfigError(f"[data] elemental lists {prop!r} twice")
         _choice("features", "generator", f.generator, ("paper", "sisso"))
         sisso = f.generator == "sisso"
         if f.variance_filter is None:

@@ -9,7 +9,9 @@ A :class:`Dataset` pairs
 
 :func:`octet` returns the built-in benchmark (82 octet binary compounds,
 Ghiringhelli et al. 2015); :func:`load_dataset` checks and wraps the user's own
-tables. Every problem with the data is reported as an :class:`InputError` with a
+tables. Atomic properties can also come from pymatgen (see
+:mod:`formulasearch.elements`), alone or added to an atomic table, and
+compounds can be given as formulas ("GaAs") instead of A/B columns. Every problem with the data is reported as an :class:`InputError` with a
 one-line message naming the culprit. Row numbers in messages count the data rows
 of a table from 1 (a CSV header line is not a row).
 """
@@ -36,6 +38,7 @@ TableSource = Union[str, "os.PathLike[str]", pd.DataFrame]
 
 SITES = ("A", "B")
 SYMBOL = "symbol"
+FORMULA = "formula"
 # Column of the atomic table that describes the element rather than a property.
 _NOT_A_PROPERTY = ("Z",)
 
@@ -291,16 +294,39 @@ def _site_column(df: pd.DataFrame, site: str) -> pd.Series:
     return pd.Series([str(c).strip() for c in cells], index=df.index, dtype=object, name=site)
 
 
-def _check_compounds(df: pd.DataFrame, where: str, target: Any) -> pd.DataFrame:
+def _formula_sites(df: pd.DataFrame, site_rule: str) -> pd.DataFrame:
+    """Columns A and B (first) from the 'formula' column, by formula_sites' rule."""
+    from .predict import formula_sites  # predict imports this module
+
+    sites: list[tuple[str, str]] = []
+    texts: list[str] = []
+    for i, cell in enumerate(df[FORMULA].tolist()):
+        if _is_missing(cell):
+            raise InputError(f"compound row {i + 1}: the formula is empty")
+        text = str(cell).strip()
+        try:
+            sites.append(formula_sites(text, site_rule))
+        except InputError as exc:
+            raise InputError(f"compound row {i + 1}: {exc}") from None
+        texts.append(text)
+    df = df.copy()
+    df[FORMULA] = pd.Series(texts, index=df.index, dtype=object)
+    df.insert(0, "B", pd.Series([b for _, b in sites], index=df.index, dtype=object))
+    df.insert(0, "A", pd.Series([a for a, _ in sites], index=df.index, dtype=object))
+    return df
+
+
+def _check_compounds(df: pd.DataFrame, where: str, target: Any, site_rule: str = "electronegativity") -> pd.DataFrame:
     columns = [str(c) for c in df.columns]
-    if any(site not in df.columns for site in SITES):
+    has_sites = all(site in df.columns for site in SITES)
+    if not has_sites and (FORMULA not in df.columns or any(site in df.columns for site in SITES)):
         raise InputError(
             "formulasearch searches binary AB compounds: the compounds table needs columns "
-            f"'A' and 'B' ({where} has: {_short_list(columns) or 'no columns'})"
+            f"'A' and 'B', or a column 'formula' ({where} has: {_short_list(columns) or 'no columns'})"
         )
     if not isinstance(target, str) or not target.strip():
         raise InputError(f"the target must be the name of a column of the compounds table, got {target!r}")
-    if target in SITES:
+    if target in SITES or (target == FORMULA and not has_sites):
         raise InputError(
             f"the target {target!r} is a site column; name a numeric column "
             f"(columns: {_short_list(columns)})"
@@ -312,8 +338,11 @@ def _check_compounds(df: pd.DataFrame, where: str, target: Any) -> pd.DataFrame:
     if len(df) == 0:
         raise InputError(f"{where} is empty: it has a header but no compound rows")
 
-    for site in SITES:
-        df[site] = _site_column(df, site)
+    if has_sites:
+        for site in SITES:
+            df[site] = _site_column(df, site)
+    else:
+        df = _formula_sites(df, site_rule)
 
     values, bad = _coerce_numeric(df[target])
     bad |= ~np.isfinite(values)
@@ -412,34 +441,120 @@ def _check_units(units: Any, compounds: pd.DataFrame, atoms: pd.DataFrame) -> di
     return out
 
 
+def _compound_elements(compounds: pd.DataFrame) -> list[str]:
+    """Elements of the compounds, in order of first appearance (A before B in each row)."""
+    seen: dict[str, None] = {}
+    for a, b in zip(compounds["A"], compounds["B"]):
+        seen.setdefault(str(a), None)
+        seen.setdefault(str(b), None)
+    return list(seen)
+
+
+def _with_elemental(atoms: pd.DataFrame | None, compounds: pd.DataFrame,
+                    properties: list[str]) -> pd.DataFrame:
+    """The atomic table with pymatgen columns added (or built from pymatgen alone).
+
+    Values of elements some compound uses must exist (else one InputError lists
+    them all); an element of the user's table that no compound uses gets NaN
+    where pymatgen has no value (or is not a chemical element), as it is never
+    read. A pymatgen column named like a column of the table is an error.
+    """
+    from . import elements
+
+    used = _compound_elements(compounds)
+    if atoms is None:
+        return elements.elemental_table(used, properties)
+    clash = [p for p in properties if p in set(map(str, atoms.columns))]
+    if clash:
+        raise InputError(
+            f"elemental property {clash[0]!r} from pymatgen has the name of a column of the atomic table; "
+            "rename that column or leave the property out of elemental"
+            + (f" (also clashing: {', '.join(map(repr, clash[1:]))})" if len(clash) > 1 else "")
+        )
+    used_set = set(used)
+    symbols = [str(s) for s in atoms.index]
+    needed = [s for s in symbols if s in used_set]
+    spare = [s for s in symbols if s not in used_set and elements.is_element(s)]
+    parts = []
+    if needed:
+        parts.append(elements.elemental_table(needed, properties))
+    if spare:
+        parts.append(elements.elemental_table(spare, properties, allow_missing=True))
+    values = pd.concat(parts) if parts else pd.DataFrame(columns=properties, dtype="float64")
+    values = values.reindex(atoms.index)
+    out = atoms.copy()
+    for prop in properties:
+        out[prop] = values[prop].to_numpy(dtype="float64")
+    return out
+
+
 def load_dataset(
     compounds: TableSource,
-    atoms: TableSource,
-    target: str,
+    atoms: TableSource | None = None,
+    target: str | None = None,
     classes: Mapping[str, Sequence[str]] | None = None,
     units: Mapping[str, str] | None = None,
     name: str = "custom",
+    elemental: Sequence[str] | None = None,
+    site_rule: str = "electronegativity",
 ) -> Dataset:
     """Check the user's tables and return a :class:`Dataset`.
 
     ``compounds`` and ``atoms`` are CSV paths or DataFrames (the inputs are not
-    modified). The compounds table needs columns ``A``, ``B`` and ``target``; the
-    atomic table needs a ``symbol`` column (or an index named ``symbol``).
+    modified). The compounds table needs the ``target`` column and either
+    columns ``A`` and ``B`` (element symbols) or a column ``formula`` with
+    formulas such as "GaAs", "MgO" or "C" (then A and B are found with
+    :func:`formulasearch.predict.formula_sites` and ``site_rule``:
+    "electronegativity", the default, puts the element of lower Pauling
+    electronegativity on A, ties by lower Z; "as_written" keeps the formula's
+    order; A/B columns, when present, win over a formula column). The atomic
+    table needs a ``symbol`` column (or an index named ``symbol``).
+
+    ``elemental`` names properties of :mod:`formulasearch.elements` (e.g.
+    ``["X", "atomic_radius"]``) read from pymatgen for the elements of the
+    compounds: added as columns to ``atoms``, or, with ``atoms=None``, forming
+    the whole atomic table. Their units go into ``Dataset.units`` (a unit given
+    in ``units`` wins). No value is ever filled in: an element a compound uses
+    with no pymatgen value is an InputError naming every such element, and so
+    is a pymatgen property named like an existing atoms column.
+
     ``classes`` maps a class name to its properties (columns of the atomic
-    table), in the order the search should use; ``units`` maps column names to
+    table, pymatgen ones included), in the order the search should use; a
+    property in no class is a class of its own. ``units`` maps column names to
     units. Raises :class:`InputError` with a one-line message on bad data.
     """
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"the dataset name must be a non-empty string, got {name!r}")
+    from .elements import CITATION, check_properties, units as elemental_units
+
+    if site_rule != "electronegativity":
+        from .predict import SITE_RULES  # imported here: predict imports this module
+
+        if site_rule not in SITE_RULES:
+            raise InputError(f"site_rule must be one of {', '.join(SITE_RULES)}, got {site_rule!r}")
+    pymatgen_props = None if elemental is None else check_properties(elemental)
+    if atoms is None and pymatgen_props is None:
+        raise InputError(
+            "no atomic data: give an atomic table (atoms), elemental properties from pymatgen "
+            "(elemental=[...]), or both"
+        )
     comp_df, comp_where = _read_table(compounds, "compounds")
-    atom_df, atom_where = _read_table(atoms, "atoms")
     # Headers such as "IP (eV)" name the column IP and give its unit.
     comp_df, comp_header_units = _units_from_headers(comp_df)
-    atom_df, atom_header_units = _units_from_headers(atom_df)
+    atom_header_units: dict[str, str] = {}
+    atom_df = None
+    if atoms is not None:
+        atom_df, atom_where = _read_table(atoms, "atoms")
+        atom_df, atom_header_units = _units_from_headers(atom_df)
     target = split_header(target)[0] if isinstance(target, str) else target
 
-    comp_df = _check_compounds(comp_df, comp_where, target)
-    atom_df = _check_atoms(atom_df, atom_where)
+    comp_df = _check_compounds(comp_df, comp_where, target, site_rule)
+    if atom_df is not None:
+        atom_df = _check_atoms(atom_df, atom_where)
+    if pymatgen_props is not None:
+        atom_df = _with_elemental(atom_df, comp_df, pymatgen_props)
+        for col, unit in elemental_units(pymatgen_props).items():
+            atom_header_units.setdefault(col, unit)
     class_map = _check_classes(classes, atom_df.columns)
     for members in class_map.values():
         for prop in members:
@@ -449,13 +564,16 @@ def load_dataset(
     for col, unit in {**comp_header_units, **atom_header_units}.items():
         if not unit_map.get(col):
             unit_map[col] = unit
+    citation = ""
+    if pymatgen_props is not None:
+        citation = f"Atomic properties {', '.join(pymatgen_props)} from pymatgen: {CITATION}."
     return Dataset(
         compounds=comp_df,
         atoms=atom_df,
         target=target,
         classes=class_map,
         units=unit_map,
-        citation="",
+        citation=citation,
         name=name,
     )
 
