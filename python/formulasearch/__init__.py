@@ -24,10 +24,17 @@ __all__ = [
 ]
 
 
+_LAZY_MODULES = ("plots", "report", "elements", "symbolic")  # matplotlib, pymatgen, sympy: loaded on use
+
+
 def __getattr__(name):
     # FormulaRegressor needs the optional scikit-learn (slow to import): loaded on first use.
     if name == "FormulaRegressor":
         from .sklearn import FormulaRegressor
 
         return FormulaRegressor
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
