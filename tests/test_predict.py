@@ -318,3 +318,23 @@ def test_cli_predict_bad_input(saved, tmp_path):
     assert_clean_error(cli("predict", path, tmp_path / "uo.csv", "--dimension", "7"), "no 7D model")
     (tmp_path / "bad.json").write_text("[1, 2]")
     assert_clean_error(cli("predict", tmp_path / "bad.json", tmp_path / "uo.csv"), "results")
+
+
+def test_pymatgen_only_results_predict_elements_outside_the_training_set(tmp_path):
+    """A model on pymatgen properties alone can predict any element pymatgen
+    knows: the values are looked up there (checked against pymatgen directly)."""
+    from pymatgen.core import Element
+
+    data = fs.datasets.octet()
+    csv = tmp_path / "compounds.csv"
+    data.compounds[["A", "B", "dE"]].to_csv(csv, index=False)
+    result = fs.run({"data": {"compounds": str(csv), "target": "dE", "elemental": ["X", "row"]},
+                                "features": {"generator": "sisso", "rung": 1, "ops": ["+", "*", "/"]},
+                                "search": {"max_dim": 1, "n_sis": 20}, "validation": {"nested": False}})
+    assert "Ti" not in result.atoms
+    pred = result.predict(pd.DataFrame({"A": ["Ti"], "B": ["O"]}), dimension=1)
+    model = result.best(1)
+    values = {"X_A": Element("Ti").X, "X_B": Element("O").X, "row_A": Element("Ti").row, "row_B": Element("O").row}
+    matrix = np.array([[values[v]] for v in result.variables], dtype=float)
+    x = fs.Formula.from_postfix(model.codes[0], result.variables).evaluate(matrix)
+    assert pred["pred_1D"].iloc[0] == pytest.approx(model.intercept + model.coefficients[0] * x[0], rel=1e-12)

@@ -128,6 +128,8 @@ def predict(
     if from_formulas and site_rule == "electronegativity":
         table = _training_orientation(table, result)
     atom_table = _atom_table(result, atoms, base_dir)
+    if atoms is None:
+        atom_table = _with_pymatgen_elements(atom_table, table, result)
     used = _used_variables([m for _, _, m in chosen], variables)
     matrix = _primary_matrix(table, atom_table, variables, used)
 
@@ -260,6 +262,20 @@ def _training_orientation(table: pd.DataFrame, result: Result) -> pd.DataFrame:
         a_col, b_col = table["A"].copy(), table["B"].copy()
         table.loc[swap, "A"], table.loc[swap, "B"] = b_col[swap], a_col[swap]
     return table
+
+
+def _with_pymatgen_elements(atom_table: pd.DataFrame, table: pd.DataFrame, result: Result) -> pd.DataFrame:
+    """Elements the training set did not have: when every property the models
+    use came from pymatgen ([data] elemental), look their values up there too."""
+    data = (result.config.get("data") or {}) if isinstance(result.config, dict) else {}
+    elemental = list(data.get("elemental") or [])
+    new = sorted({str(e) for e in pd.concat([table["A"], table["B"]])} - set(map(str, atom_table.index)))
+    if not new or not elemental or not set(atom_table.columns) <= set(elemental):
+        return atom_table
+    from .elements import elemental_table
+
+    extra = elemental_table(new, list(atom_table.columns))
+    return pd.concat([atom_table, extra])
 
 
 def _atom_table(result: Result, atoms: TableSource | None, base_dir: Path | None) -> pd.DataFrame:
