@@ -31,15 +31,17 @@ std::uint64_t mix(std::uint64_t h) {  // splitmix64 finaliser
 
 // Hash of the standardised vector up to sign: values are quantised to 2^-30 of
 // the unit-norm centred vector, and the sign is fixed by the first non-zero one.
+// Four independent multiply chains (then mixed) instead of one serial chain.
 std::uint64_t value_hash(const double* x, std::size_t n, double mean, double inv_norm) {
-    std::uint64_t h = 0x9e3779b97f4a7c15ULL;
-    long long sign = 0;
+    constexpr double kQuantum = 1073741824.0;  // 2^30
+    std::int64_t sign = 0;
+    std::uint64_t lanes[4] = {0x9e3779b97f4a7c15ULL, 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL, 0x27d4eb2f165667c5ULL};
     for (std::size_t s = 0; s < n; ++s) {
-        long long q = std::llround((x[s] - mean) * inv_norm * 1073741824.0);
+        auto q = static_cast<std::int64_t>(std::nearbyint((x[s] - mean) * inv_norm * kQuantum));
         if (sign == 0 && q != 0) sign = q > 0 ? 1 : -1;
-        h = mix(h ^ static_cast<std::uint64_t>(q * (sign == 0 ? 1 : sign)));
+        lanes[s & 3] = (lanes[s & 3] ^ static_cast<std::uint64_t>(q * (sign == 0 ? 1 : sign))) * 0x100000001b3ULL;
     }
-    return h;
+    return mix(mix(lanes[0] ^ mix(lanes[1])) ^ mix(lanes[2] ^ mix(lanes[3])));
 }
 
 // The centred targets: one for a plain screen, several for SIS on residuals.
