@@ -64,6 +64,8 @@ __all__ = [
     "best_2d",
     "best_3d",
     "scaled_lstsq",
+    "numpy_value",
+    "close",
     "load_octet",
     "octet_dir",
     "octet_oracle",
@@ -607,6 +609,44 @@ def best_2d(values, y, top, max_pair_corr=0.9):
 def best_3d(values, y, top, max_pair_corr=0.9):
     """Best ``top`` triples (i < j < k); same rules as :func:`best_2d`."""
     return _best_nd(values, y, top, max_pair_corr, 3)
+
+
+# ---------------------------------------------------------------------------
+# Postfix formula codes (Model.codes) evaluated with plain numpy
+# ---------------------------------------------------------------------------
+
+# Powers as repeated products, as the C++ core computes them.
+_UNARY = {
+    "^2": lambda x: x * x, "^3": lambda x: x * x * x, "^6": lambda x: (x * x * x) ** 2, "^-1": lambda x: 1.0 / x,
+    "sqrt": np.sqrt, "sqrt|": lambda x: np.sqrt(np.abs(x)), "cbrt": np.cbrt, "exp": np.exp,
+    "exp-": lambda x: np.exp(-x), "log": np.log, "abs": np.abs, "sin": np.sin, "cos": np.cos,
+}
+_BINARY = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "|-|": lambda a, b: np.abs(a - b)}
+
+
+def numpy_value(code: str, columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Values of a postfix code (e.g. "IP_A rs_B ^2 /") on {variable: values};
+    a token that is neither an operator nor a variable is a numeric constant."""
+    stack = []
+    for token in code.split():
+        if token in _BINARY:
+            b, a = stack.pop(), stack.pop()
+            stack.append(_BINARY[token](a, b))
+        elif token in _UNARY:
+            stack.append(_UNARY[token](stack.pop()))
+        elif token in columns:
+            stack.append(np.asarray(columns[token], dtype=float))
+        else:
+            stack.append(np.full(len(next(iter(columns.values()))), float(token)))
+    assert len(stack) == 1, code
+    return stack[0]
+
+
+def close(a, b, tol=1e-10):
+    """Same shape and max |a - b| / max(1, |b|) below tol."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    return np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b))) < tol
 
 
 # ---------------------------------------------------------------------------

@@ -25,48 +25,14 @@ from formulasearch import plots  # noqa: E402
 from formulasearch.errors import InputError  # noqa: E402
 from formulasearch.predict import descriptor_values, fitted  # noqa: E402
 from formulasearch.report import export, html_report, top_formulas  # noqa: E402
-from reference_numpy import load_octet, octet_dir  # noqa: E402
+from reference_numpy import close, load_octet, numpy_value, octet_dir  # noqa: E402
 
 CONFIG = {"validation": {"nested": True, "outer_folds": 3}, "refine": {"enabled": True}}
-TOL = 1e-10
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-# --------------------------------------------------------------------------
-# an independent numpy evaluation of the postfix codes on the octet CSVs
-
-_UNARY = {
-    "^2": lambda x: x * x, "^3": lambda x: x * x * x, "^6": lambda x: (x * x * x) ** 2, "^-1": lambda x: 1.0 / x,
-    "sqrt": np.sqrt, "sqrt|": lambda x: np.sqrt(np.abs(x)), "cbrt": np.cbrt, "exp": np.exp,
-    "exp-": lambda x: np.exp(-x), "log": np.log, "abs": np.abs, "sin": np.sin, "cos": np.cos,
-}
-_BINARY = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "|-|": lambda a, b: np.abs(a - b)}
-
-
-def numpy_value(code: str, columns: dict[str, np.ndarray]) -> np.ndarray:
-    stack = []
-    for token in code.split():
-        if token in _BINARY:
-            b, a = stack.pop(), stack.pop()
-            stack.append(_BINARY[token](a, b))
-        elif token in _UNARY:
-            stack.append(_UNARY[token](stack.pop()))
-        elif token in columns:
-            stack.append(columns[token])
-        else:
-            stack.append(np.full_like(next(iter(columns.values())), float(token)))
-    assert len(stack) == 1, code
-    return stack[0]
 
 
 def numpy_prediction(m, columns):
     return m.intercept + sum(c * numpy_value(code, columns) for c, code in zip(m.coefficients, m.codes))
-
-
-def close(a, b, tol=TOL):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b))) < tol
 
 
 @pytest.fixture(scope="module")

@@ -13,40 +13,10 @@ import pytest
 
 import formulasearch as fs
 from formulasearch.predict import formula_sites, predict
-from reference_numpy import load_octet, octet_dir, scaled_lstsq
+from reference_numpy import close, load_octet, numpy_value, octet_dir, scaled_lstsq
 
 PAPER = {"features": {"method": 1}, "search": {"max_dim": 3}}
 SISSO = {"features": {"generator": "sisso", "rung": 1, "ops": ["+", "/", "^2"]}, "search": {"max_dim": 2, "n_sis": 50}}
-TOL = 1e-10
-
-
-# --------------------------------------------------------------------------
-# an independent numpy evaluation of the postfix codes
-
-_UNARY = {
-    "^2": lambda x: x * x, "^3": lambda x: x * x * x, "^6": lambda x: (x * x * x) ** 2, "^-1": lambda x: 1.0 / x,
-    "sqrt": np.sqrt, "sqrt|": lambda x: np.sqrt(np.abs(x)), "cbrt": np.cbrt, "exp": np.exp,
-    "exp-": lambda x: np.exp(-x), "log": np.log, "abs": np.abs, "sin": np.sin, "cos": np.cos,
-}
-_BINARY = {
-    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "|-|": lambda a, b: np.abs(a - b),
-}
-
-
-def numpy_value(code: str, columns: dict[str, np.ndarray]) -> np.ndarray:
-    stack = []
-    for token in code.split():
-        if token in _BINARY:
-            b, a = stack.pop(), stack.pop()
-            stack.append(_BINARY[token](a, b))
-        elif token in _UNARY:
-            stack.append(_UNARY[token](stack.pop()))
-        elif token in columns:
-            stack.append(columns[token])
-        else:
-            stack.append(np.full_like(next(iter(columns.values())), float(token)))
-    assert len(stack) == 1, code
-    return stack[0]
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +37,6 @@ def saved(tmp_path_factory):
         fs.run(cfg).to_json(path)
         out[name] = (fs.load_result(path), path)
     return out
-
-
-def close(a, b, tol=TOL):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b))) < tol
 
 
 # --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from sklearn.utils.estimator_checks import check_estimator, parametrize_with_che
 
 import formulasearch as fs  # noqa: E402
 from formulasearch.sklearn import FormulaRegressor  # noqa: E402
+from reference_numpy import numpy_value  # noqa: E402
 
 # Checks FormulaRegressor cannot pass by nature, with the reason; none at present.
 EXPECTED_FAILED_CHECKS: dict[str, str] = {}
@@ -42,28 +43,6 @@ def planted():
 
 
 # ------------------------------------------------------------------ numpy oracle of the postfix codes
-
-_UNARY = {"^2": np.square, "^3": lambda x: x ** 3, "^6": lambda x: x ** 6, "^-1": lambda x: 1.0 / x,
-          "sqrt": np.sqrt, "sqrt|": lambda x: np.sqrt(np.abs(x)), "cbrt": np.cbrt, "exp": np.exp,
-          "exp-": lambda x: np.exp(-x), "log": np.log, "abs": np.abs, "sin": np.sin, "cos": np.cos}
-_BINARY = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "|-|": lambda a, b: np.abs(a - b)}
-
-
-def numpy_value(code: str, columns: dict[str, np.ndarray]) -> np.ndarray:
-    stack = []
-    for token in code.split():
-        if token in _BINARY:
-            b, a = stack.pop(), stack.pop()
-            stack.append(_BINARY[token](a, b))
-        elif token in _UNARY:
-            stack.append(_UNARY[token](stack.pop()))
-        elif token in columns:
-            stack.append(np.asarray(columns[token], dtype=float))
-        else:
-            stack.append(np.full(len(next(iter(columns.values()))), float(token)))
-    assert len(stack) == 1
-    return stack[0]
-
 
 def numpy_predict(reg: FormulaRegressor, X: pd.DataFrame) -> np.ndarray:
     columns = {name: np.asarray(X.iloc[:, j], dtype=float) for j, name in enumerate(reg.variable_names_)}

@@ -294,8 +294,9 @@ def _site_column(df: pd.DataFrame, site: str) -> pd.Series:
     return pd.Series([str(c).strip() for c in cells], index=df.index, dtype=object, name=site)
 
 
-def _formula_sites(df: pd.DataFrame, site_rule: str) -> pd.DataFrame:
-    """Columns A and B (first) from the 'formula' column, by formula_sites' rule."""
+def _read_formulas(df: pd.DataFrame, site_rule: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """The sites (A, B) of each cell of the 'formula' column, by formula_sites' rule,
+    and the stripped formula texts; InputError naming the row for an empty or bad one."""
     from .predict import formula_sites  # predict imports this module
 
     sites: list[tuple[str, str]] = []
@@ -309,6 +310,12 @@ def _formula_sites(df: pd.DataFrame, site_rule: str) -> pd.DataFrame:
         except InputError as exc:
             raise InputError(f"compound row {i + 1}: {exc}") from None
         texts.append(text)
+    return sites, texts
+
+
+def _formula_sites(df: pd.DataFrame, site_rule: str) -> pd.DataFrame:
+    """Columns A and B (first) from the 'formula' column, by formula_sites' rule."""
+    sites, texts = _read_formulas(df, site_rule)
     df = df.copy()
     df[FORMULA] = pd.Series(texts, index=df.index, dtype=object)
     df.insert(0, "B", pd.Series([b for _, b in sites], index=df.index, dtype=object))

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Sequence, Union
 import numpy as np
 
 from .errors import InputError
-from .results import Model, Result, load_result
+from .results import Model, Result, ResultSource, _as_result
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -40,7 +40,6 @@ FORMATS = ("png", "svg", "pdf")
 #: Names of the figures plot_all writes, in order (also their file stems).
 PLOTS = ("parity", "descriptor_map", "error_vs_dimension", "residuals")
 
-ResultSource = Union[Result, str, "os.PathLike[str]"]
 ModelChoice = Union[None, int, Model, str, Sequence[Union[int, Model]]]
 
 #: Colours of the two classes of the descriptor map (target < 0, target >= 0) and of dimensions 1, 2, 3, ...
@@ -69,7 +68,7 @@ def parity(result: ResultSource, model: ModelChoice = None, *, path: str | os.Pa
     (target, prediction) in sample order; each scatter's ``gid`` is
     ``"parity:<index in result.models>"``.
     """
-    result = _load(result)
+    result = _as_result(result)
     chosen = _models(result, model)
     y = _target(result)
     fig, ax = _figure(figsize, dpi)
@@ -130,7 +129,7 @@ def descriptor_map(result: ResultSource, model: int | Model | None = None, *,
     ``"descriptor_map:positive"``) whose offsets are (formula 1, formula 2)
     of the compounds with target < 0, and >= 0, in sample order.
     """
-    result = _load(result)
+    result = _as_result(result)
     if model is None:
         index = next((i for i, m in enumerate(result.models) if m.dimension == 2 and m.refined_from is None), None)
         if index is None:
@@ -194,7 +193,7 @@ def error_vs_dimension(result: ResultSource, *, by: str | Sequence[str] = ("dime
     formulas, coloured by dimension. Default: both, side by side.
     Needs no atomic data.
     """
-    result = _load(result)
+    result = _as_result(result)
     panels = [by] if isinstance(by, str) else list(by)
     for p in panels:
         if p not in ("dimension", "complexity"):
@@ -228,7 +227,7 @@ def residuals(result: ResultSource, model: int | Model | None = None, label_wors
     """
     if kind not in ("bar", "scatter"):
         raise InputError(f"kind must be 'bar' or 'scatter', got {kind!r}")
-    result = _load(result)
+    result = _as_result(result)
     index, m = _models(result, model)[0]
     y = _target(result)
     pred = _fitted(result, m, atoms, primaries)
@@ -274,7 +273,7 @@ def plot_all(result: ResultSource, folder: str | os.PathLike, formats: Sequence[
     training compounds and no ``primaries`` are given (error_vs_dimension is
     then the only one). Returns the paths written, in order.
     """
-    result = _load(result)
+    result = _as_result(result)
     formats = [formats] if isinstance(formats, str) else list(formats)
     for fmt in formats:
         if str(fmt).lower().lstrip(".") not in FORMATS:
@@ -293,7 +292,7 @@ def plot_all(result: ResultSource, folder: str | os.PathLike, formats: Sequence[
 def figures(result: ResultSource, *, dpi: float = 100, atoms: Any = None, primaries: Any = None,
             ) -> dict[str, "Figure"]:
     """The figures of :data:`PLOTS` that apply to ``result``, by name (see :func:`plot_all`)."""
-    result = _load(result)
+    result = _as_result(result)
     if not result.models:
         raise InputError("the results hold no models")
     out: dict[str, Any] = {}
@@ -379,14 +378,6 @@ def _error_by_complexity(ax: Any, result: Result) -> None:
 
 # --------------------------------------------------------------------------
 # helpers
-
-
-def _load(result: ResultSource) -> Result:
-    if isinstance(result, (str, os.PathLike)):
-        return load_result(result)
-    if not isinstance(result, Result):
-        raise TypeError(f"expected a Result or the path of a results JSON, got {type(result).__name__}")
-    return result
 
 
 def _target(result: Result) -> np.ndarray:

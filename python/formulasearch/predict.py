@@ -21,20 +21,21 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Sequence, Union
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ._core import Formula
 from .datasets import (
+    FORMULA,
     SITES,
     SYMBOL,
     TableSource,
     _check_atoms,
-    _is_missing,
     _numeric_column,
     _one_line,
+    _read_formulas,
     _read_table,
     _short_list,
     _site_column,
@@ -42,16 +43,12 @@ from .datasets import (
     octet,
 )
 from .errors import InputError
-from .results import Model, Result, load_result
+from .results import Model, Result, ResultSource, _as_result, load_result
 
 __all__ = ["predict", "formula_sites", "descriptor_values", "fitted", "SITE_RULES"]
 
 #: How a binary formula's two elements are put on sites A and B (see :func:`formula_sites`).
 SITE_RULES = ("electronegativity", "as_written")
-
-FORMULA = "formula"
-
-ResultSource = Union[Result, str, "os.PathLike[str]"]
 
 
 def predict(
@@ -231,17 +228,7 @@ def _compound_table(compounds: TableSource, site_rule: str) -> tuple[pd.DataFram
         if FORMULA in df.columns:
             out[FORMULA] = df[FORMULA]
         return out, False
-    sites = []
-    texts = []
-    for i, cell in enumerate(df[FORMULA].tolist()):
-        if _is_missing(cell):
-            raise InputError(f"compound row {i + 1}: the formula is empty")
-        text = str(cell).strip()
-        try:
-            sites.append(formula_sites(text, site_rule))
-        except InputError as exc:
-            raise InputError(f"compound row {i + 1}: {exc}") from None
-        texts.append(text)
+    sites, texts = _read_formulas(df, site_rule)
     out["A"] = pd.Series([a for a, _ in sites], index=df.index, dtype=object)
     out["B"] = pd.Series([b for _, b in sites], index=df.index, dtype=object)
     out[FORMULA] = pd.Series(texts, index=df.index, dtype=object)
@@ -488,11 +475,9 @@ def fitted(
 
 
 def _load(result: ResultSource) -> tuple[Result, Path | None]:
-    if isinstance(result, (str, os.PathLike)):
-        return load_result(result), Path(result).parent
-    if not isinstance(result, Result):
-        raise TypeError(f"expected a Result or the path of a results JSON, got {type(result).__name__}")
-    return result, None
+    """The Result and the folder of its JSON (None for a Result given directly)."""
+    loaded = _as_result(result)
+    return loaded, Path(result).parent if isinstance(result, (str, os.PathLike)) else None
 
 
 def _model_of(result: Result, model: Any) -> tuple[Model, int]:

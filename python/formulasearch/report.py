@@ -23,17 +23,16 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from .errors import InputError
-from .results import Model, Result, load_result
+from .results import Model, Result, ResultSource, _as_result
 
 __all__ = ["export", "html_report", "markdown_report", "top_formulas", "EXPORT_FORMATS"]
 
 #: Extensions export understands.
 EXPORT_FORMATS = (".csv", ".json", ".parquet", ".html", ".htm", ".md")
 
-ResultSource = Union[Result, str, "os.PathLike[str]"]
 
 _FIGURE_TITLES = {
     "parity": "Parity: predicted against actual target (training compounds)",
@@ -65,7 +64,7 @@ def export(result: ResultSource, path: str | os.PathLike, *, top: int = 5, figur
     ``result`` may be a :class:`Result` or the path of a results JSON.
     Returns the path written. Parent folders are created.
     """
-    result = _load(result)
+    result = _as_result(result)
     p = Path(path)
     ext = p.suffix.lower()
     if ext not in EXPORT_FORMATS:
@@ -113,7 +112,7 @@ def html_report(result: ResultSource, *, top: int = 5, figures: bool = True, ima
     the result has one, the figures, notes. ``typeset=False`` shows the LaTeX
     source as text instead of drawing it.
     """
-    result = _load(result)
+    result = _as_result(result)
     if image_format not in ("svg", "png"):
         raise InputError(f"image_format must be 'svg' or 'png', got {image_format!r}")
     e = html.escape
@@ -257,7 +256,7 @@ def markdown_report(result: ResultSource, *, top: int = 5, images: dict[str, str
     """The report in (GitHub-flavoured) Markdown. ``images``: figure name ->
     path (relative to the Markdown file) of each image to reference;
     :func:`export` writes them."""
-    result = _load(result)
+    result = _as_result(result)
     title = title or f"formulasearch report: {result.target}"
     out = [f"# {title}", ""]
     if result.interrupted:
@@ -324,14 +323,6 @@ def _md_cell(text: Any) -> str:
 
 # --------------------------------------------------------------------------
 # shared pieces
-
-
-def _load(result: ResultSource) -> Result:
-    if isinstance(result, (str, os.PathLike)):
-        return load_result(result)
-    if not isinstance(result, Result):
-        raise TypeError(f"expected a Result or the path of a results JSON, got {type(result).__name__}")
-    return result
 
 
 def _models_by_dimension(result: Result, top: int) -> list[tuple[int, list[tuple[str, Model]]]]:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 import pandas as pd
@@ -217,6 +218,19 @@ class Result:
 def load_result(path: str | Path) -> Result:
     """Read a results JSON written by Result.to_json."""
     return Result.from_json(path)
+
+
+#: What plots, report and predict accept for a result: a Result or the path of its JSON.
+ResultSource = Union[Result, str, "os.PathLike[str]"]
+
+
+def _as_result(result: ResultSource) -> Result:
+    """The Result itself, or the one read from a results JSON path; TypeError for anything else."""
+    if isinstance(result, (str, os.PathLike)):
+        return load_result(result)
+    if not isinstance(result, Result):
+        raise TypeError(f"expected a Result or the path of a results JSON, got {type(result).__name__}")
+    return result
 
 
 def _finite_or_none(obj: Any) -> Any:
