@@ -32,3 +32,20 @@ def test_paper_formula_reads_as_expected():
     e = to_sympy("rp_B ^3 rs_B exp - rp_A ^2 /", names)
     rp_A, rp_B, rs_B = sp.symbols("rp_A rp_B rs_B", real=True)
     assert sp.simplify(e - (rp_B**3 - sp.exp(rs_B)) / rp_A**2) == 0
+
+
+def test_every_core_operator_is_read_by_the_python_side():
+    from formulasearch.postfix import OPERATORS, expression_tree
+    from formulasearch.symbolic import to_sympy
+
+    names = ["a", "b"]
+    assert {"+", "-", "*", "/", "|-|", "exp", "sqrt|"} <= set(OPERATORS)
+    for op, arity in OPERATORS.items():
+        code = f"a b {op}" if arity == 2 else f"a {op}"
+        fs.Formula.from_postfix(code, names)  # the core agrees on the arity
+        assert expression_tree(code) == {"op": op, "args": ["a", "b"][:arity]}
+        expr = to_sympy(code, names)
+        x = np.array([[1.7], [0.6]])
+        f = sp.lambdify(sorted(expr.free_symbols, key=lambda s: s.name), expr, "numpy")
+        got = f(*[x[names.index(s.name)] for s in sorted(expr.free_symbols, key=lambda s: s.name)])
+        np.testing.assert_allclose(got, fs.Formula.from_postfix(code, names).evaluate(x), rtol=1e-12)

@@ -198,6 +198,13 @@ PYBIND11_MODULE(_core, m) {
 #endif
     }, py::arg("n"), "Set the number of threads the kernels use.");
 
+    m.def("operators", [] {
+        py::dict out;  // token -> arity, in the core's order
+        for (int op = static_cast<int>(Op::Square); op <= static_cast<int>(Op::AbsDiff); ++op)
+            out[py::str(std::string(op_token(static_cast<Op>(op))))] = arity(static_cast<Op>(op));
+        return out;
+    }, "The operators of formula codes: postfix token -> number of operands.");
+
     py::class_<Formula>(m, "Formula")
         .def_static("from_postfix", &Formula::from_postfix, py::arg("code"), py::arg("names"),
                     "Read the stable postfix serialisation back.")

@@ -17,6 +17,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from .errors import ConfigError
+from .postfix import OPERATORS
 
 
 @dataclass
@@ -54,8 +55,7 @@ class FeaturesConfig:
     memory_budget_mb: float | None = None  #: limit on stored rungs; required for rung > 3
 
 
-SISSO_OPS = ("+", "-", "*", "/", "|-|", "exp", "exp-", "log", "sqrt", "cbrt", "^-1", "^2", "^3", "^6", "abs",
-             "sin", "cos", "sqrt|")
+SISSO_OPS = tuple(OPERATORS)  # every operator of the core
 DEFAULT_SISSO_OPS = ["+", "-", "*", "/", "|-|", "exp", "^2", "^3", "sqrt", "^-1"]
 
 

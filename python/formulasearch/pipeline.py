@@ -16,10 +16,10 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from . import _core, refine, sisso, validation
-from ._core import Formula
 from .config import Config
 from .datasets import Dataset, load_dataset, octet
 from .errors import ConfigError, InputError
+from .postfix import expression_tree
 from .primaries import Primaries, build_primaries
 from .results import Model, Result
 from .tasks import SearchSpec, merge_slices, search_slice
@@ -143,7 +143,7 @@ def _validate_models(cfg: Config, prim: Primaries, result: Result) -> None:
         v = replace(v, method="loo")
     matrix = _primary_rows(prim, result.variables)
     for m in result.models:
-        values = np.vstack([Formula.from_postfix(code, result.variables).evaluate(matrix) for code in m.codes])
+        values = m.values(result.variables, matrix)
         try:
             m.cv_rmse = validation.model_cv(values, prim.target, v)
         except ValueError as exc:  # e.g. a sample with leverage 1
@@ -189,8 +189,7 @@ def _nested_cv(cfg: Config, prim: Primaries, search, progress: ProgressFn | None
         return search(inner, subset(train), None, lambda stage: None).models
 
     def evaluate(model: Model, test: np.ndarray) -> np.ndarray:
-        matrix = _primary_rows(prim, variables)[:, test]
-        values = np.vstack([Formula.from_postfix(code, variables).evaluate(matrix) for code in model.codes])
+        values = model.values(variables, _primary_rows(prim, variables)[:, test])
         return model.intercept + np.asarray(model.coefficients) @ values
 
     variables = list(sisso.select_primaries(prim, cfg.features.primaries)[1]) if cfg.features.generator == "sisso" \
@@ -363,22 +362,6 @@ def latex_name(name: str) -> str:
     """'IP_A' -> '\\mathrm{IP}_{A}'."""
     base, _, site = name.rpartition("_")
     return f"\\mathrm{{{base}}}_{{{site}}}" if base else f"\\mathrm{{{name}}}"
-
-
-def expression_tree(code: str) -> Any:
-    """Nested {"op": token, "args": [...]} from postfix code; variables are their names."""
-    arity = {"+": 2, "-": 2, "*": 2, "/": 2, "|-|": 2}
-    unary = {"^2", "^3", "^6", "^-1", "sqrt", "sqrt|", "cbrt", "exp", "exp-", "log", "abs", "sin", "cos"}
-    stack: list[Any] = []
-    for token in code.split():
-        if token in arity:
-            b, a = stack.pop(), stack.pop()
-            stack.append({"op": token, "args": [a, b]})
-        elif token in unary:
-            stack.append({"op": token, "args": [stack.pop()]})
-        else:
-            stack.append(token)
-    return stack[0]
 
 
 def peak_memory_mb() -> float:

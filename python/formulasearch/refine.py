@@ -33,12 +33,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _core
+from .postfix import OPERATORS, expression_tree
 from .results import Model
 
 Formula = _core.Formula
 
-_BINARY = ("+", "-", "*", "/", "|-|")
-_UNARY = ("^2", "^3", "^6", "^-1", "sqrt", "sqrt|", "cbrt", "exp", "exp-", "log", "abs", "sin", "cos")
 _SUMS = ("+", "-", "|-|")
 #: MSEs within this relative distance of the grid minimum count as ties (first in grid order wins).
 TIE_RTOL = 1e-12
@@ -71,10 +70,10 @@ def _parse(code: str, names: Sequence[str]) -> list[_Node]:
     for pos, token in enumerate(code.split()):
         if token in index:
             nodes.append(_Node("var", (), pos, float(index[token])))
-        elif token in _BINARY:
+        elif OPERATORS.get(token) == 2:
             b, a = stack.pop(), stack.pop()
             nodes.append(_Node(token, (a, b), nodes[a].start))
-        elif token in _UNARY:
+        elif OPERATORS.get(token) == 1:
             x = stack.pop()
             nodes.append(_Node(token, (x,), nodes[x].start))
         else:
@@ -278,7 +277,7 @@ def refine_model(model: Model, matrix: np.ndarray, names: Sequence[str], y: np.n
       notes              what happened to each formula, in words
       seconds            wall time
     """
-    from .pipeline import expression_tree, latex_name
+    from .pipeline import latex_name
     from .validation import model_cv
 
     t0 = time.perf_counter()
@@ -287,7 +286,7 @@ def refine_model(model: Model, matrix: np.ndarray, names: Sequence[str], y: np.n
     y = np.ascontiguousarray(y, dtype=float)
     latex_names = list(latex_names) if latex_names is not None else [latex_name(n) for n in names]
     codes = list(model.codes)
-    values = np.vstack([Formula.from_postfix(c, names).evaluate(matrix) for c in codes])
+    values = model.values(names, matrix)
     unrefined = values.copy()
     base = _core.fit_linear(values, y)
     mse_unrefined = float(base["rmse"]) ** 2

@@ -38,6 +38,13 @@ class Model:
     refined_from: int | None = None  #: for a refined model: the index of the model it refines
     notes: dict[str, Any] = field(default_factory=dict)  #: e.g. refinement details
 
+    def values(self, names: list[str], matrix: np.ndarray) -> np.ndarray:
+        """Each formula over the samples of a primary matrix (rows: the variables
+        named by `names`, e.g. Result.variables): d x n_samples."""
+        from ._core import Formula
+
+        return np.vstack([Formula.from_postfix(code, names).evaluate(matrix) for code in self.codes])
+
     def sympy(self, names: list[str], k: int = 0, simplify: bool = False):
         """Formula k as a sympy expression over the variable names (Result.variables);
         simplify=True gives sympy's simplified form of the same formula."""

@@ -24,7 +24,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._core import Formula
 from .config import Config
 from .errors import ConfigError
 from .primaries import Primaries
@@ -298,8 +297,7 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
         if not model.codes:
             return np.zeros((0, X.shape[0]))
         with np.errstate(all="ignore"):
-            return np.vstack([Formula.from_postfix(code, self.variable_names_).evaluate(matrix)
-                              for code in model.codes])
+            return model.values(self.variable_names_, matrix)
 
 
 # ------------------------------------------------------------------ helpers

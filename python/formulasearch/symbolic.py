@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_BINARY = {"+", "-", "*", "/", "|-|"}
+from .postfix import fold
 
 
 def to_sympy(code: str, names: list[str]) -> Any:
@@ -15,25 +15,15 @@ def to_sympy(code: str, names: list[str]) -> Any:
     import sympy as sp
 
     symbols = {name: sp.Symbol(name, real=True) for name in names}
-    unary = {
+    apply = {
+        "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b,
+        "|-|": lambda a, b: sp.Abs(a - b),
         "^2": lambda x: x**2, "^3": lambda x: x**3, "^6": lambda x: x**6, "^-1": lambda x: 1 / x,
         "sqrt": sp.sqrt, "sqrt|": lambda x: sp.sqrt(sp.Abs(x)), "cbrt": sp.cbrt, "exp": sp.exp,
         "exp-": lambda x: sp.exp(-x), "log": sp.log, "abs": sp.Abs, "sin": sp.sin, "cos": sp.cos,
     }
-    stack: list[Any] = []
-    for token in code.split():
-        if token in _BINARY:
-            b, a = stack.pop(), stack.pop()
-            stack.append({"+": a + b, "-": a - b, "*": a * b, "/": a / b, "|-|": sp.Abs(a - b)}[token])
-        elif token in unary:
-            stack.append(unary[token](stack.pop()))
-        elif token in symbols:
-            stack.append(symbols[token])
-        else:
-            stack.append(sp.Float(token, 17))
-    if len(stack) != 1:
-        raise ValueError(f"malformed formula code {code!r}")
-    return stack[0]
+    return fold(code, lambda token: symbols[token] if token in symbols else sp.Float(token, 17),
+                lambda op, args: apply[op](*args))
 
 
 def simplified(code: str, names: list[str]) -> Any:
