@@ -101,7 +101,7 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
                 _refine_models(cfg, prim, result)
                 lap("refinement")
             if cfg.validation.nested and not result.interrupted:
-                result.validation["nested"] = _nested_cv(cfg, prim, search, progress)
+                result.validation["nested"] = _nested_cv(cfg, prim, result.variables, search, progress)
                 lap("nested CV")
         except KeyboardInterrupt:  # the models found stay; later stages are skipped
             result.interrupted = True
@@ -172,7 +172,8 @@ def _refine_models(cfg: Config, prim: Primaries, result: Result) -> None:
         result.models.append(model)
 
 
-def _nested_cv(cfg: Config, prim: Primaries, search, progress: ProgressFn | None) -> dict[str, Any]:
+def _nested_cv(cfg: Config, prim: Primaries, variables: list[str], search,
+               progress: ProgressFn | None) -> dict[str, Any]:
     """The whole search redone on the training part of each outer fold."""
     inner = Config.from_dict(cfg.to_dict())
     inner.validation.method, inner.validation.nested = "none", False
@@ -192,8 +193,6 @@ def _nested_cv(cfg: Config, prim: Primaries, search, progress: ProgressFn | None
         values = model.values(variables, _primary_rows(prim, variables)[:, test])
         return model.intercept + np.asarray(model.coefficients) @ values
 
-    variables = list(sisso.select_primaries(prim, cfg.features.primaries)[1]) if cfg.features.generator == "sisso" \
-        else list(prim.names)
     v = cfg.validation
     return validation.nested_cv(run_search, evaluate, np.asarray(prim.target, dtype=float), v.outer_folds, v.seed,
                                 cfg.search.max_dim, progress)
@@ -271,7 +270,7 @@ def _search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Call
         messages.append(_interrupt_message(exc))
     models_1d = sorted((m for m in models if m.dimension == 1), key=lambda m: m.rmse)
     models = models_1d + [m for m in models if m.dimension > 1]
-    screening = {k: int(v) for k, v in scr.items() if k.startswith("n_") and k not in ("n_candidates", "n_kept")}
+    screening = _screening_counts(scr)
     backend = {"name": cfg.distributed.backend}
     if cfg.distributed.backend == "dask":
         backend.update(address=cfg.distributed.address or "LocalCluster", n_workers=cfg.distributed.n_workers)
@@ -307,10 +306,10 @@ def _sisso_search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap
         messages.append(f"{scr['n_value_duplicates']:,} features dropped as value duplicates of earlier ones "
                         "(equal up to sign and scale)")
     info.rungs.append({"rung": space.lazy_rung, "generated": int(scr["n_candidates"]) - space.n_stored,
-                       "kept": int(scr["n_kept"]) - space.n_stored + 0, "streamed": True})
+                       "kept": int(scr["n_kept"]) - space.n_stored, "streamed": True})
     feature_space = {"rungs": info.rungs, "size": int(scr["n_candidates"]), "kept": int(scr["n_kept"]),
                      "stored_mb": info.stored_mb, "base_units": info.base_units}
-    screening = {k: int(v) for k, v in scr.items() if k.startswith("n_") and k not in ("n_candidates", "n_kept")}
+    screening = _screening_counts(scr)
     return Result(config=cfg.to_dict(), n_candidates=int(scr["n_candidates"]), n_kept=int(scr["n_kept"]),
                   models=models, target=prim.target_name, variables=names, screening=screening,
                   messages=messages, search_stats=stats, feature_space=feature_space, interrupted=interrupted)
@@ -330,6 +329,11 @@ def _search_backend(cfg: Config):
     with dask_client(dist.address, dist.n_workers) as client:
         n_tasks = dist.tasks_per_worker * max(1, len(client.scheduler_info().get("workers", {})) or dist.n_workers)
         yield lambda spec, dim, progress: search_on_dask(client, spec, dim, options, n_tasks, progress)
+
+
+def _screening_counts(scr: dict[str, Any]) -> dict[str, int]:
+    """What each filter dropped (the counters of a screening other than its totals)."""
+    return {k: int(v) for k, v in scr.items() if k.startswith("n_") and k not in ("n_candidates", "n_kept")}
 
 
 def _search_stats(found: dict[str, Any], pool: int, wall: float) -> dict[str, float]:
