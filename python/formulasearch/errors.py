@@ -6,7 +6,9 @@ setting), so that the command line can print it as it is, without a traceback.
 
 from __future__ import annotations
 
-__all__ = ["FormulaSearchError", "InputError", "ConfigError"]
+from typing import Any, Mapping
+
+__all__ = ["FormulaSearchError", "InputError", "ConfigError", "Interrupted", "stop_if_interrupted"]
 
 
 class FormulaSearchError(Exception):
@@ -19,3 +21,13 @@ class InputError(FormulaSearchError, ValueError):
 
 class ConfigError(FormulaSearchError, ValueError):
     """The configuration is invalid: an unknown key, a bad value or a bad combination."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a stage; the kernel returned the best it had found (control flow, not a user error)."""
+
+
+def stop_if_interrupted(found: Mapping[str, Any], stage: str) -> None:
+    """Raise Interrupted(stage) when a kernel's result says it was interrupted."""
+    if found.get("interrupted"):
+        raise Interrupted(stage)

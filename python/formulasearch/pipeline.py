@@ -18,7 +18,7 @@ import numpy as np
 from . import _core, refine, sisso, validation
 from .config import Config
 from .datasets import Dataset, load_dataset, octet
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, Interrupted, stop_if_interrupted
 from .postfix import expression_tree
 from .primaries import Primaries, build_primaries
 from .results import Model, Result
@@ -40,15 +40,6 @@ def _refit_all(make, candidate_lists, messages: list[str]) -> list[Model]:
         except SingularModel as exc:
             messages.append(f"skipped a model that cannot be refit: {exc}")
     return models
-
-
-class Interrupted(Exception):
-    """Ctrl-C during a stage; the kernel returned the best it had found."""
-
-
-def stop_if_interrupted(found: dict[str, Any], stage: str) -> None:
-    if found.get("interrupted"):
-        raise Interrupted(stage)
 
 
 def _interrupt_message(exc: BaseException) -> str:
@@ -294,8 +285,8 @@ def _sisso_search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap
     scr: dict[str, Any] = {"n_candidates": len(space), "n_kept": 0}
     interrupted = False
     try:
-        scr = sisso.sis_l0(cfg, space, y, lambda c: _model(space, names, y, c, unit_of), models, stats, messages,
-                           progress)
+        refit_all = lambda lists: _refit_all(lambda c: _model(space, names, y, c, unit_of), lists, messages)  # noqa: E731
+        scr = sisso.sis_l0(cfg, space, y, refit_all, models, stats, messages, progress)
     except (Interrupted, KeyboardInterrupt) as exc:
         interrupted = True
         messages.append(_interrupt_message(exc))

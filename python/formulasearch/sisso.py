@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _core
 from .config import Config
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, stop_if_interrupted
 from .primaries import Primaries
 from .units import parse_unit, unit_matrix
 
@@ -98,16 +98,15 @@ def screen_options(cfg: Config) -> dict[str, Any]:
     return {"variance_filter": f.variance_filter, "dedup": f.dedup, "max_abs": f.max_abs, "min_abs": f.min_abs}
 
 
-def sis_l0(cfg: Config, space, y: np.ndarray, fit: Callable[[list[int]], Any], models: list, stats: dict[str, Any],
-           messages: list[str], progress: Callable | None = None) -> dict[str, Any]:
+def sis_l0(cfg: Config, space, y: np.ndarray, refit_all: Callable[[list[list[int]]], list], models: list,
+           stats: dict[str, Any], messages: list[str], progress: Callable | None = None) -> dict[str, Any]:
     """SIS + exhaustive l0 for dimensions 1..max_dim.
 
-    `fit(candidates) -> Model` refits a combination by QR. Fills `models`,
+    `refit_all(combinations) -> [Model]` refits combinations (lists of
+    candidate indices) by QR, leaving out any that cannot be refit. Fills `models`,
     `stats` (per dimension) and `messages` as it goes, so that an interrupted
     run keeps what it found; returns the last screening's counts.
     """
-    from .pipeline import stop_if_interrupted
-
     s = cfg.search
     union: list[int] = []
     in_union: set[int] = set()
@@ -130,16 +129,13 @@ def sis_l0(cfg: Config, space, y: np.ndarray, fit: Callable[[list[int]], Any], m
             kernel = _core.search_pairs if dim == 2 else _core.search_triples
             found = kernel(the_set, max_pair_corr=s.max_pair_corr, keep=s.keep, progress=progress)
             found["members"] = found["members"].tolist()
-        from .pipeline import _refit_all
-
-        dim_models = sorted(_refit_all(fit, [[union[m] for m in members] for members in found["members"]], messages),
+        dim_models = sorted(refit_all([[union[m] for m in members] for members in found["members"]]),
                             key=lambda m: m.rmse)
         if not dim_models:
             messages.append(f"{dim}D: no combination of the {len(union):,} screened features is valid; stopping")
             break
         models.extend(dim_models)
-        if found.get("interrupted"):
-            stop_if_interrupted(found, f"the {dim}D l0 step")
+        stop_if_interrupted(found, f"the {dim}D l0 step")
         wall = time.perf_counter() - started
         stats[f"{dim}D"] = {"candidates": len(union), "combinations": int(found["n_combinations"]),
                             "sis_seconds": screened - started, "l0_seconds": wall - (screened - started),
