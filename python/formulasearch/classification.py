@@ -54,12 +54,13 @@ def class_labels(cfg: Config, prim: Primaries) -> tuple[np.ndarray, list[str]]:
             raise InputError(f"[classification] names gives {len(c.names)} names for {len(names)} classes")
         names = list(c.names)
     sizes = np.bincount(labels, minlength=len(names))
-    if len(names) < 2:
-        raise InputError(f"the target {prim.target_name!r} makes only one class ({names[0]}); classification "
-                         "needs two or more")
+    if np.count_nonzero(sizes) < 2:
+        raise InputError(f"the target {prim.target_name!r} makes only one class "
+                         f"({names[int(np.argmax(sizes))]}); classification needs two or more")
     for name, size in zip(names, sizes):
         if size < 2:
-            raise InputError(f"class {name!r} has {size} sample; each class needs at least 2")
+            raise InputError(f"class {name!r} has {size} sample{'s' if size != 1 else ''}; "
+                             "each class needs at least 2")
     return labels, names
 
 
