@@ -323,6 +323,20 @@ def test_decision_map_draws_the_classes_domains_and_separator(octet_result, tmp_
     assert list(plots.figures(octet_result)) == list(plots.CLASSIFICATION_PLOTS)
 
 
+def test_report_shows_the_classifier_tables(octet_result, tmp_path):
+    from formulasearch.report import export
+
+    export(octet_result, tmp_path / "report.md", figures=False)
+    text = (tmp_path / "report.md").read_text()
+    best = octet_result.best(2)
+    assert "### 2D classifiers" in text and "| rank | overlap | size | log-loss | accuracy | CV accuracy |" in text
+    assert f"| 1 | {best.classification['overlap_count']} | {best.classification['overlap_size']:.4f} |" in text
+    assert "RMSE" not in text.split("## Models")[1]
+    export(octet_result, tmp_path / "report.html")
+    html_text = (tmp_path / "report.html").read_text()
+    assert "2D classifiers" in html_text and 'id="fig-decision_map"' in html_text
+
+
 def test_noisy_classes_mark_the_overlap_samples_and_logistic_ranks(tmp_path):
     prim = build_primaries(octet(), ["rs", "rp", "IP", "EA"])
     rng = np.random.default_rng(1)

@@ -220,5 +220,5 @@ def nested_cv(cfg: Config, prim: Primaries, result: Result, progress: ProgressFn
         chosen[" | ".join(best.formulas)] += 1
         if progress is not None:
             progress("nested CV", done + 1, len(folds))
-    return {"folds": len(folds), "accuracy": correct / labels.size, "correct": correct, "n_samples": int(labels.size),
+    return {"folds": len(folds), "seed": c.seed + 1, "accuracy": correct / labels.size, "correct": correct, "n_samples": int(labels.size),
             "most_selected": chosen.most_common()}
