@@ -224,6 +224,26 @@ def test_results_do_not_depend_on_the_thread_count(score):
     assert out[0] == out[1]
 
 
+def test_progress_can_stop_the_searches_and_ctrl_c_keeps_what_was_found():
+    gen, labels = _small_generator()
+    calls = []
+    scr = _core.screen_classes(gen, labels, keep=20, block=64,
+                               progress=lambda *args: calls.append(args) is not None)
+    assert scr["cancelled"] and scr["n_screened"] == 64 and calls == [("screening", 64, len(gen))]
+    values = gen.evaluate(_core.screen_classes(gen, labels, keep=100)["indices"])
+    pairs = _core.search_class_pairs(values, labels, keep=3, progress=lambda *a: False)
+    assert pairs["cancelled"] and 0 < len(pairs["members"]) <= 3
+
+    def ctrl_c(stage, done, total):
+        if stage == "2D classification":
+            raise KeyboardInterrupt
+
+    prim = build_primaries(octet(), ["rs", "rp"])
+    r = run({"search": {"task": "classification", "keep": 2}, "classification": {"top_2d": 200}},
+            primaries=prim, progress=ctrl_c)
+    assert r.interrupted and r.best(1) is not None and "interrupted" in r.summary()
+
+
 def test_bad_input_is_a_one_line_error():
     x, labels = random_classes(10, 2, 1.0, 0)
     with pytest.raises(ValueError, match="at least two classes"):
