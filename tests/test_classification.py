@@ -343,6 +343,15 @@ def test_decision_map_draws_the_classes_domains_and_separator(octet_result, tmp_
     assert list(plots.figures(octet_result)) == list(plots.CLASSIFICATION_PLOTS)
 
 
+def test_predict_gives_class_names_for_new_and_training_compounds(octet_result):
+    ds = octet()
+    table = octet_result.predict(ds.compounds[["A", "B"]], dimension=2)
+    expected = [octet_result.classes[k] for k in octet_result.class_labels]
+    accuracy = octet_result.best(2).classification["accuracy"]
+    assert np.mean(np.array(table["pred_2D"]) == np.array(expected)) == pytest.approx(accuracy)
+    assert set(table["pred_2D"]) <= set(octet_result.classes)
+
+
 def test_report_shows_the_classifier_tables(octet_result, tmp_path):
     from formulasearch.report import export
 

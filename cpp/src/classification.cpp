@@ -1,5 +1,6 @@
 #include "formulasearch/classification.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -91,6 +92,26 @@ SeparationKey overlap_2d_standardised(const double* x, const double* y, const Cl
     key.value = area > 0 ? area : -gap;
     return key;
 }
+
+// The domain of each class in 1D: the interval [lo, hi] of its values.
+struct Intervals {
+    std::vector<double> lo, hi;
+    Intervals(const double* x, const ClassLabels& labels)
+        : lo(static_cast<std::size_t>(labels.n_classes), std::numeric_limits<double>::infinity()),
+          hi(static_cast<std::size_t>(labels.n_classes), -std::numeric_limits<double>::infinity()) {
+        for (std::size_t s = 0; s < labels.label.size(); ++s) {
+            const auto c = static_cast<std::size_t>(labels.label[s]);
+            lo[c] = std::min(lo[c], x[s]);
+            hi[c] = std::max(hi[c], x[s]);
+        }
+    }
+    // In (closed) the interval of a class other than `own`.
+    bool in_other(double v, int own) const {
+        for (std::size_t c = 0; c < lo.size(); ++c)
+            if (c != static_cast<std::size_t>(own) && lo[c] <= v && v <= hi[c]) return true;
+        return false;
+    }
+};
 
 // One binary problem: weights w (intercept first) of the penalised logistic
 // regression of t (0/1) on the standardised features z.
@@ -229,32 +250,18 @@ void check_features(const double* const* features, int dim, std::size_t n) {
 
 SeparationKey overlap_1d(const double* x, const ClassLabels& labels) {
     const std::size_t n = labels.label.size();
-    const auto C = static_cast<std::size_t>(labels.n_classes);
-    std::vector<double> lo(C, std::numeric_limits<double>::infinity()), hi(C, -std::numeric_limits<double>::infinity());
-    double xmin = x[0], xmax = x[0];
-    for (std::size_t s = 0; s < n; ++s) {
-        const auto c = static_cast<std::size_t>(labels.label[s]);
-        lo[c] = std::min(lo[c], x[s]);
-        hi[c] = std::max(hi[c], x[s]);
-        xmin = std::min(xmin, x[s]);
-        xmax = std::max(xmax, x[s]);
-    }
+    const Intervals dom(x, labels);
     SeparationKey key;
-    for (std::size_t s = 0; s < n; ++s)
-        for (std::size_t c = 0; c < C; ++c)
-            if (c != static_cast<std::size_t>(labels.label[s]) && lo[c] <= x[s] && x[s] <= hi[c]) {
-                ++key.count;
-                break;
-            }
+    for (std::size_t s = 0; s < n; ++s) key.count += dom.in_other(x[s], labels.label[s]);
     // Overlap of each pair of intervals: positive when they overlap, minus the gap otherwise.
     double summed = 0, closest = -std::numeric_limits<double>::infinity();
-    for (std::size_t a = 0; a < C; ++a)
-        for (std::size_t b = a + 1; b < C; ++b) {
-            const double ov = std::min(hi[a], hi[b]) - std::max(lo[a], lo[b]);
+    for (std::size_t a = 0; a < dom.lo.size(); ++a)
+        for (std::size_t b = a + 1; b < dom.lo.size(); ++b) {
+            const double ov = std::min(dom.hi[a], dom.hi[b]) - std::max(dom.lo[a], dom.lo[b]);
             summed += std::max(ov, 0.0);
             closest = std::max(closest, ov);
         }
-    const double range = xmax - xmin;
+    const double range = *std::max_element(dom.hi.begin(), dom.hi.end()) - *std::min_element(dom.lo.begin(), dom.lo.end());
     if (!(range > 0)) return {key.count, 0.0};
     key.value = (key.count > 0 ? summed : closest) / range;
     return key;
@@ -273,19 +280,9 @@ std::vector<std::uint32_t> overlap_members(const double* const* features, int di
     check_features(features, dim, n);
     std::vector<std::uint32_t> members;
     if (dim == 1) {
-        const auto C = static_cast<std::size_t>(labels.n_classes);
-        std::vector<double> lo(C, std::numeric_limits<double>::infinity()), hi(C, -std::numeric_limits<double>::infinity());
-        for (std::size_t s = 0; s < n; ++s) {
-            const auto c = static_cast<std::size_t>(labels.label[s]);
-            lo[c] = std::min(lo[c], features[0][s]);
-            hi[c] = std::max(hi[c], features[0][s]);
-        }
+        const Intervals dom(features[0], labels);
         for (std::size_t s = 0; s < n; ++s)
-            for (std::size_t c = 0; c < C; ++c)
-                if (c != static_cast<std::size_t>(labels.label[s]) && lo[c] <= features[0][s] && features[0][s] <= hi[c]) {
-                    members.push_back(static_cast<std::uint32_t>(s));
-                    break;
-                }
+            if (dom.in_other(features[0][s], labels.label[s])) members.push_back(static_cast<std::uint32_t>(s));
         return members;
     }
     if (dim != 2) throw std::invalid_argument("domain overlap is defined for 1 or 2 features");
