@@ -373,7 +373,12 @@ def _summary_rows(result: Result) -> list[tuple[str, str]]:
         size = result.feature_space.get("size")
         if size is not None:
             rows.append(("feature space", f"{size:,} features" if isinstance(size, int) else str(size)))
-    if search:
+    if result.task == "classification":
+        c = cfg.get("classification") or {}
+        keys = [k for k in ("score", "classes", "max_dim", "top_2d", "max_pair_corr", "l2") if k in c]
+        rows.append(("search", "classification: " + ", ".join(f"{k} = {c[k]}" for k in keys)
+                     + f", keep = {search.get('keep')}"))
+    elif search:
         keys = [k for k in ("method", "max_dim", "top_2d", "top_3d", "n_sis", "keep") if k in search]
         rows.append(("search", ", ".join(f"{k} = {search[k]}" for k in keys)))
     rows.append(("validation", _cv_text(result)))
