@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "formulasearch/classification.hpp"
 #include "formulasearch/combination_search.hpp"
 #include "formulasearch/formula.hpp"
 #include "formulasearch/gram.hpp"
@@ -169,6 +170,55 @@ Array evaluate_source(const CandidateSource& g, const std::vector<std::uint64_t>
     }
     return matrix_of(std::move(v), indices.size(), g.n_samples());
 }
+
+
+// ---- classification helpers ----------------------------------------------
+
+using IntArray = py::array_t<int, py::array::c_style | py::array::forcecast>;
+
+ClassLabels labels_of(const IntArray& labels, std::size_t n) {
+    if (labels.ndim() != 1 || static_cast<std::size_t>(labels.shape(0)) != n)
+        throw std::invalid_argument("labels must be 1-D with one class per sample");
+    return ClassLabels(std::vector<int>(labels.data(), labels.data() + labels.size()));
+}
+
+// Rows of a (features x samples) matrix as pointers.
+std::vector<const double*> rows_of(const Array& features) {
+    if (features.ndim() != 2) throw std::invalid_argument("features must be 2-D (features x samples)");
+    std::vector<const double*> rows;
+    for (py::ssize_t j = 0; j < features.shape(0); ++j) rows.push_back(features.data() + j * features.shape(1));
+    return rows;
+}
+
+SeparationScore separation_of(const std::string& s) {
+    if (s == "overlap") return SeparationScore::Overlap;
+    if (s == "logistic") return SeparationScore::Logistic;
+    throw std::invalid_argument("score must be 'overlap' or 'logistic', not '" + s + "'");
+}
+
+LogisticOptions logistic_options(double l2, int max_iterations, double tolerance) {
+    if (!(l2 > 0)) throw std::invalid_argument("l2 must be positive (it keeps separable data's weights finite)");
+    if (max_iterations < 1) throw std::invalid_argument("max_iterations must be at least 1");
+    LogisticOptions o;
+    o.l2 = l2;
+    o.max_iterations = max_iterations;
+    o.tolerance = tolerance;
+    return o;
+}
+
+void add_counts(py::dict& out, const ScreenCounts& r) {
+    out["n_candidates"] = r.n_candidates;
+    out["n_screened"] = r.n_screened;
+    out["n_nonfinite"] = r.n_nonfinite;
+    out["n_out_of_range"] = r.n_out_of_range;
+    out["n_low_variance"] = r.n_low_variance;
+    out["n_string_duplicates"] = r.n_string_duplicates;
+    out["n_value_duplicates"] = r.n_value_duplicates;
+    out["n_kept"] = r.n_kept;
+    out["cancelled"] = r.cancelled;
+}
+
+void add_classification(py::module_& m);
 
 }  // namespace
 
@@ -437,4 +487,130 @@ PYBIND11_MODULE(_core, m) {
         out["r2"] = f.r2;
         return out;
     }, py::arg("features"), py::arg("target"), "OLS with intercept by column-pivoted QR, with error metrics.");
+
+    add_classification(m);
 }
+
+// ---- classification: separating classes with one or two formulas -----------
+
+namespace {
+
+void add_classification(py::module_& m) {
+    m.def("overlap_score", [](const Array& features, const IntArray& labels) {
+        auto rows = rows_of(features);
+        ClassLabels cl = labels_of(labels, static_cast<std::size_t>(features.shape(1)));
+        for (std::size_t c : cl.class_sizes)
+            if (c < 2) throw std::invalid_argument("each class needs at least 2 samples to have a domain");
+        SeparationKey k;
+        if (rows.size() == 1) k = overlap_1d(rows[0], cl);
+        else if (rows.size() == 2) k = overlap_2d(rows[0], rows[1], cl);
+        else throw std::invalid_argument("domain overlap is defined for 1 or 2 features");
+        return py::make_tuple(k.count, k.value);
+    }, py::arg("features"), py::arg("labels"),
+       "SISSO domain overlap of 1 or 2 features: (samples in another class's domain, overlap size or minus the gap).");
+    m.def("overlap_members", [](const Array& features, const IntArray& labels) {
+        auto rows = rows_of(features);
+        ClassLabels cl = labels_of(labels, static_cast<std::size_t>(features.shape(1)));
+        return overlap_members(rows.data(), static_cast<int>(rows.size()), cl);
+    }, py::arg("features"), py::arg("labels"), "Indices of the samples inside or on another class's domain.");
+    m.def("fit_logistic", [](const Array& features, const IntArray& labels, double l2, int max_iterations,
+                             double tolerance) {
+        auto rows = rows_of(features);
+        ClassLabels cl = labels_of(labels, static_cast<std::size_t>(features.shape(1)));
+        LogisticModel f;
+        {
+            py::gil_scoped_release release;
+            f = fit_logistic(rows.data(), static_cast<int>(rows.size()), cl, logistic_options(l2, max_iterations, tolerance));
+        }
+        py::dict out;
+        out["intercept"] = f.intercept;
+        out["coefficients"] = f.coefficients;
+        out["loss"] = f.loss;
+        out["accuracy"] = f.accuracy;
+        out["iterations"] = f.iterations;
+        out["converged"] = f.converged;
+        return out;
+    }, py::arg("features"), py::arg("labels"), py::arg("l2") = 1e-3, py::arg("max_iterations") = 100,
+       py::arg("tolerance") = 1e-10,
+       "L2-penalised logistic separator (one-vs-rest beyond two classes), in the features' units.");
+    m.def("screen_classes", [](const CandidateSource& source, const IntArray& labels, const std::string& score,
+                               std::size_t keep, double variance_filter, const std::string& dedup, std::size_t block,
+                               double max_abs, double min_abs, double l2, py::object progress) {
+        ClassifyOptions opt;
+        opt.score = separation_of(score);
+        opt.screen.keep = keep;
+        opt.screen.variance_filter = variance_filter;
+        opt.screen.dedup = dedup_of(dedup);
+        opt.screen.block = block;
+        opt.screen.max_abs = max_abs;
+        opt.screen.min_abs = min_abs;
+        opt.logistic = logistic_options(l2, 100, 1e-10);
+        ClassLabels cl = labels_of(labels, source.n_samples());
+        PyProgress p(std::move(progress));
+        ClassScreenResult r;
+        {
+            py::gil_scoped_release release;
+            r = screen_classes(source, cl, opt, &p);
+        }
+        p.rethrow();
+        py::array_t<std::uint64_t> indices(r.top.size());
+        py::array_t<std::uint32_t> count(r.top.size());
+        py::array_t<double> value(r.top.size());
+        for (std::size_t i = 0; i < r.top.size(); ++i) {
+            indices.mutable_at(i) = r.top[i].index;
+            count.mutable_at(i) = r.top[i].key.count;
+            value.mutable_at(i) = r.top[i].key.value;
+        }
+        py::dict out;
+        add_counts(out, r);
+        out["indices"] = indices;
+        out["count"] = count;
+        out["value"] = value;
+        out["interrupted"] = p.interrupted();
+        return out;
+    }, py::arg("source"), py::arg("labels"), py::kw_only(), py::arg("score") = "overlap", py::arg("keep") = 2000,
+       py::arg("variance_filter") = 0.05, py::arg("dedup") = "value", py::arg("block") = 16384,
+       py::arg("max_abs") = std::numeric_limits<double>::infinity(), py::arg("min_abs") = 0.0, py::arg("l2") = 1e-3,
+       py::arg("progress") = py::none(),
+       "Stream over all candidates: filter, deduplicate, keep the best `keep` single formulas at separating the classes.");
+    m.def("search_class_pairs", [](const Array& values, const IntArray& labels, const std::string& score,
+                                   std::size_t keep, double max_pair_corr, double l2, py::object progress) {
+        if (values.ndim() != 2) throw std::invalid_argument("values must be 2-D (formulas x samples)");
+        ClassifyOptions opt;
+        opt.score = separation_of(score);
+        opt.keep = keep;
+        opt.max_pair_corr = max_pair_corr;
+        opt.logistic = logistic_options(l2, 100, 1e-10);
+        ClassLabels cl = labels_of(labels, static_cast<std::size_t>(values.shape(1)));
+        PyProgress p(std::move(progress));
+        PairSearchResult r;
+        {
+            py::gil_scoped_release release;
+            r = search_class_pairs(values.data(), static_cast<std::size_t>(values.shape(0)), cl, opt, &p);
+        }
+        p.rethrow();
+        py::array_t<std::uint32_t> members({r.best.size(), std::size_t{2}});
+        py::array_t<std::uint32_t> count(r.best.size());
+        py::array_t<double> value(r.best.size());
+        for (std::size_t i = 0; i < r.best.size(); ++i) {
+            members.mutable_at(i, 0) = r.best[i].first;
+            members.mutable_at(i, 1) = r.best[i].second;
+            count.mutable_at(i) = r.best[i].key.count;
+            value.mutable_at(i) = r.best[i].key.value;
+        }
+        py::dict out;
+        out["members"] = members;
+        out["count"] = count;
+        out["value"] = value;
+        out["n_pairs"] = r.n_pairs;
+        out["n_scored"] = r.n_scored;
+        out["seconds"] = r.seconds;
+        out["cancelled"] = r.cancelled;
+        out["interrupted"] = p.interrupted();
+        return out;
+    }, py::arg("values"), py::arg("labels"), py::kw_only(), py::arg("score") = "overlap", py::arg("keep") = 10,
+       py::arg("max_pair_corr") = 1.0, py::arg("l2") = 1e-3, py::arg("progress") = py::none(),
+       "Every pair of the rows of `values` scored at separating the classes; the best `keep`, best first.");
+}
+
+}  // namespace

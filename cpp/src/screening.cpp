@@ -2,9 +2,9 @@
 
 #include <cmath>
 #include <stdexcept>
-#include <unordered_set>
 
 #include "formulasearch/top_k.hpp"
+#include "candidate_stream.hpp"
 #include "lane_sum.hpp"
 
 namespace formulasearch {
@@ -12,37 +12,7 @@ namespace formulasearch {
 namespace {
 
 using detail::lane_sum;
-
-enum Status : unsigned char { kKept, kNotGenerated, kNonFinite, kOutOfRange, kLowVariance };
-
-struct Verdict {
-    Status status;
-    double score;
-    std::uint64_t value_hash;
-};
-
-std::uint64_t mix(std::uint64_t h) {  // splitmix64 finaliser
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    return h ^ (h >> 31);
-}
-
-// Hash of the standardised vector up to sign: values are quantised to 2^-30 of
-// the unit-norm centred vector, and the sign is fixed by the first non-zero one.
-// Four independent multiply chains (then mixed) instead of one serial chain.
-std::uint64_t value_hash(const double* x, std::size_t n, double mean, double inv_norm) {
-    constexpr double kQuantum = 1073741824.0;  // 2^30
-    std::int64_t sign = 0;
-    std::uint64_t lanes[4] = {0x9e3779b97f4a7c15ULL, 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL, 0x27d4eb2f165667c5ULL};
-    for (std::size_t s = 0; s < n; ++s) {
-        auto q = static_cast<std::int64_t>(std::nearbyint((x[s] - mean) * inv_norm * kQuantum));
-        if (sign == 0 && q != 0) sign = q > 0 ? 1 : -1;
-        lanes[s & 3] = (lanes[s & 3] ^ static_cast<std::uint64_t>(q * (sign == 0 ? 1 : sign))) * 0x100000001b3ULL;
-    }
-    return mix(mix(lanes[0] ^ mix(lanes[1])) ^ mix(lanes[2] ^ mix(lanes[3])));
-}
+using detail::Moments;
 
 // The centred targets: one for a plain screen, several for SIS on residuals.
 struct Targets {
@@ -83,30 +53,16 @@ double mean_split_mse(const double* x, std::size_t n, double mean, double sxx, c
     return total / static_cast<double>(splits.size());
 }
 
-Verdict judge(const double* x, std::size_t n, const Targets& targets, const ScreenOptions& opt) {
-    // A non-finite value anywhere makes the sum non-finite (so does overflow,
-    // which makes the candidate useless all the same).
-    const double sum = lane_sum(n, [&](std::size_t s) { return x[s]; });
-    if (!std::isfinite(sum)) return {kNonFinite, 0, 0};
-    if (opt.max_abs < std::numeric_limits<double>::infinity() || opt.min_abs > 0) {
-        double big = 0;
-        for (std::size_t s = 0; s < n; ++s) big = std::max(big, std::fabs(x[s]));
-        if (big > opt.max_abs || big < opt.min_abs) return {kOutOfRange, 0, 0};
-    }
-    const double mean = sum / static_cast<double>(n);
-    const double sxx = lane_sum(n, [&](std::size_t s) { double d = x[s] - mean; return d * d; });
-    const double std_dev = std::sqrt(sxx / static_cast<double>(n));
-    if (!std::isfinite(sxx)) return {kNonFinite, 0, 0};
-    if (std_dev == 0 || std::fabs(std_dev / mean) < opt.variance_filter) return {kLowVariance, 0, 0};
+// The ranking score of a candidate that passed the common filters (see ScoredCandidate).
+double score_of(const double* x, std::size_t n, const Moments& m, const Targets& targets, const ScreenOptions& opt) {
+    if (opt.rank_splits) return -mean_split_mse(x, n, m.mean, m.sxx, targets, *opt.rank_splits);
     double r2 = 0;
     for (std::size_t t = 0; t < targets.centred.size(); ++t) {
         const double* yc = targets.centred[t].data();
-        const double sxy = lane_sum(n, [&](std::size_t s) { return (x[s] - mean) * yc[s]; });
-        r2 = std::max(r2, sxy * sxy / (sxx * targets.ss[t]));
+        const double sxy = lane_sum(n, [&](std::size_t s) { return (x[s] - m.mean) * yc[s]; });
+        r2 = std::max(r2, sxy * sxy / (m.sxx * targets.ss[t]));
     }
-    const std::uint64_t h = opt.dedup == Dedup::Value ? value_hash(x, n, mean, 1.0 / std::sqrt(sxx)) : 0;
-    if (opt.rank_splits) return {kKept, -mean_split_mse(x, n, mean, sxx, targets, *opt.rank_splits), h};
-    return {kKept, r2, h};
+    return r2;
 }
 
 }  // namespace
@@ -146,49 +102,11 @@ ScreenResult screen(const CandidateSource& source, const std::vector<std::vector
     }
 
     ScreenResult res;
-    const std::uint64_t n_indices = source.size();
     TopK<ScoredCandidate> top(opt.keep);
-    std::unordered_set<std::uint64_t> seen_strings, seen_values;
-    const bool check_strings = source.has_string_duplicates();
-    std::vector<Verdict> verdicts;
-    constexpr std::uint64_t kChunk = 32;  // candidates evaluated together by one thread
-
-    for (std::uint64_t begin = 0; begin < n_indices; begin += opt.block) {
-        const std::uint64_t end = std::min<std::uint64_t>(n_indices, begin + opt.block);
-        verdicts.resize(end - begin);
-        const auto n_chunks = static_cast<long long>((end - begin + kChunk - 1) / kChunk);
-#pragma omp parallel
-        {
-            std::vector<double> values(kChunk * n);
-#pragma omp for schedule(static)
-            for (long long c = 0; c < n_chunks; ++c) {
-                const std::uint64_t lo = begin + static_cast<std::uint64_t>(c) * kChunk;
-                const std::uint64_t hi = std::min(end, lo + kChunk);
-                source.evaluate_range(lo, hi, values.data());
-                for (std::uint64_t i = lo; i < hi; ++i)
-                    verdicts[i - begin] = source.generated(i) ? judge(values.data() + (i - lo) * n, n, tg, opt)
-                                                              : Verdict{kNotGenerated, 0, 0};
-            }
-        }
-        // In generation order, so the first of a group of duplicates survives.
-        for (std::uint64_t i = begin; i < end; ++i) {
-            const Verdict& v = verdicts[i - begin];
-            if (v.status == kNotGenerated) continue;
-            ++res.n_candidates;
-            if (v.status == kNonFinite) { ++res.n_nonfinite; continue; }
-            if (v.status == kOutOfRange) { ++res.n_out_of_range; continue; }
-            if (v.status == kLowVariance) { ++res.n_low_variance; continue; }
-            if (check_strings && !seen_strings.insert(source.string_key(i)).second) { ++res.n_string_duplicates; continue; }
-            if (opt.dedup == Dedup::Value && !seen_values.insert(v.value_hash).second) { ++res.n_value_duplicates; continue; }
-            ++res.n_kept;
-            top.push({v.score, i});
-        }
-        res.n_screened = end;
-        if (!keep_going(progress, "screening", end, n_indices)) {
-            res.cancelled = end < n_indices;
-            break;
-        }
-    }
+    detail::stream_candidates<double>(
+        source, opt, progress, "screening", res,
+        [&](const double* x, std::size_t len, const Moments& m) { return score_of(x, len, m, tg, opt); },
+        [&](double score, std::uint64_t index) { top.push({score, index}); });
     res.top = top.sorted();
     return res;
 }

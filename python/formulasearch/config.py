@@ -61,8 +61,9 @@ DEFAULT_SISSO_OPS = ["+", "-", "*", "/", "|-|", "exp", "^2", "^3", "sqrt", "^-1"
 
 @dataclass
 class SearchConfig:
-    """[search]: the least-squares search."""
+    """[search]: the least-squares search (or, with task = "classification", which route runs)."""
 
+    task: str = "regression"  #: "regression" (least squares on the target) or "classification" (see [classification])
     method: str | None = None  #: "exhaustive" (paper default) or "sis-l0" (sisso default)
     max_dim: int = 3  #: largest number of formulas in one model (1-3)
     top_2d: int | str = 5000  #: pairs among this many best 1D formulas; "all": every kept formula (exact)
@@ -111,8 +112,26 @@ class RefineConfig:
     max_coefficients: int = 3  #: at most this many coefficients per formula (the first terms)
 
 
+@dataclass
+class ClassificationConfig:
+    """[classification]: formulas that separate classes of compounds ([search] task = "classification")."""
+
+    score: str = "overlap"  #: "overlap" (SISSO's domain overlap: count, then size) or "logistic" (mean log-loss)
+    classes: str = "sign"  #: classes from the numeric target: "sign" (< 0, >= 0) or "values" (each distinct value)
+    names: list[str] | None = None  #: class names in class order (default: octet dE: rocksalt, zincblende)
+    max_dim: int = 2  #: formulas per classifier: 1 or 2
+    top_2d: int = 2000  #: pairs among this many best 1D formulas
+    max_pair_corr: float = 1.0  #: pairwise |r| limit inside a pair (1: none)
+    l2: float = 1e-3  #: penalty of the logistic separator on standardised weights (keeps separable fits finite)
+    cv_folds: int = 10  #: stratified k-fold of each kept classifier's accuracy (formulas fixed)
+    nested: bool = False  #: repeat the whole search inside outer stratified folds (the method's honest accuracy)
+    outer_folds: int = 5  #: nested: number of outer folds
+    seed: int = 0  #: folds are the same for every classifier, given the seed
+
+
 _SECTIONS = {"data": DataConfig, "features": FeaturesConfig, "search": SearchConfig,
-             "distributed": DistributedConfig, "validation": ValidationConfig, "refine": RefineConfig}
+             "distributed": DistributedConfig, "validation": ValidationConfig, "refine": RefineConfig,
+             "classification": ClassificationConfig}
 
 
 @dataclass
@@ -123,6 +142,7 @@ class Config:
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     refine: RefineConfig = field(default_factory=RefineConfig)
+    classification: ClassificationConfig = field(default_factory=ClassificationConfig)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], base_dir: str | Path | None = None) -> "Config":
@@ -256,9 +276,34 @@ class Config:
             raise ConfigError("[refine] needs lower < upper, step > 0 and max_coefficients >= 1")
         dist = self.distributed
         _choice("distributed", "backend", dist.backend, ("local", "dask"))
+        _choice("search", "task", s.task, ("regression", "classification"))
+        if s.task == "classification":
+            self._validate_classification()
         if dist.n_workers < 1 or dist.tasks_per_worker < 1:
             raise ConfigError("[distributed] n_workers and tasks_per_worker must be at least 1")
 
+
+    def _validate_classification(self) -> None:
+        c = self.classification
+        _choice("classification", "score", c.score, ("overlap", "logistic"))
+        _choice("classification", "classes", c.classes, ("sign", "values"))
+        if self.features.generator != "paper":
+            raise ConfigError("[search] task = \"classification\" runs on the paper generator for now "
+                              "([features] generator = \"paper\")")
+        if self.refine.enabled:
+            raise ConfigError("[refine] tunes least-squares models; it does not apply to task = \"classification\"")
+        if self.distributed.backend != "local":
+            raise ConfigError("[search] task = \"classification\" runs locally for now ([distributed] backend = \"local\")")
+        if c.max_dim not in (1, 2):
+            raise ConfigError(f"[classification] max_dim must be 1 or 2, not {c.max_dim}")
+        if c.top_2d < 2 or c.cv_folds < 2 or c.outer_folds < 2:
+            raise ConfigError("[classification] needs top_2d >= 2, cv_folds >= 2 and outer_folds >= 2")
+        if not 0 < c.max_pair_corr <= 1:
+            raise ConfigError(f"[classification] max_pair_corr must be in (0, 1], not {c.max_pair_corr}")
+        if not c.l2 > 0:
+            raise ConfigError(f"[classification] l2 must be positive, not {c.l2}")
+        if c.names is not None and (len(set(c.names)) != len(c.names) or not all(c.names)):
+            raise ConfigError("[classification] names must be distinct, non-empty class names")
 
     def ops_per_rung(self) -> list[list[str]]:
         """The SISSO operators of each rung, as given or defaulted."""

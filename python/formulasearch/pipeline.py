@@ -2,6 +2,9 @@
 
 config -> dataset -> primary variables -> candidates (C++) -> screening (C++)
 -> pairs / triples (C++) -> QR refit of the kept models (C++) -> Result.
+With [search] task = "classification": classes from the target -> screening
+by class separation (C++) -> pairs (C++) -> separators and their CV accuracy
+(formulasearch.classification).
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from . import _core, refine, sisso, validation
+from . import _core, classification, refine, sisso, validation
 from .config import Config
 from .datasets import Dataset, load_dataset, octet
 from .errors import ConfigError, InputError, Interrupted, stop_if_interrupted
@@ -76,7 +79,11 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
         ds = None if primaries is not None else _resolve_dataset(cfg, dataset)
         prim = primaries if primaries is not None else build_primaries(ds, cfg.data.properties)
         lap("data")
-        search = _sisso_search if cfg.features.generator == "sisso" else _search
+        classifying = cfg.search.task == "classification"
+        if classifying:
+            search = classification.search
+        else:
+            search = _sisso_search if cfg.features.generator == "sisso" else _search
         result = search(cfg, prim, progress, lap)
         result.labels = [str(label) for label in prim.labels]
         result.target_values = [float(v) for v in prim.target]
@@ -85,13 +92,20 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
         else:
             result.config["data"] = {"dataset": "in-memory: primaries"}
         try:
-            if not result.interrupted:
+            if classifying:
+                if not result.interrupted:
+                    classification.validate(cfg, prim, result)
+                    lap("validation")
+                if cfg.classification.nested and not result.interrupted:
+                    result.validation["nested"] = classification.nested_cv(cfg, prim, result, progress)
+                    lap("nested CV")
+            elif not result.interrupted:
                 _validate_models(cfg, prim, result)
                 lap("validation")
-            if cfg.refine.enabled and not result.interrupted:
+            if cfg.refine.enabled and not result.interrupted and not classifying:
                 _refine_models(cfg, prim, result)
                 lap("refinement")
-            if cfg.validation.nested and not result.interrupted:
+            if cfg.validation.nested and not result.interrupted and not classifying:
                 result.validation["nested"] = _nested_cv(cfg, prim, result.variables, search, progress)
                 lap("nested CV")
         except KeyboardInterrupt:  # the models found stay; later stages are skipped

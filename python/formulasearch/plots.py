@@ -4,6 +4,7 @@
     >>> plots.parity(result, path="parity.png")          # best model of the highest dimension
     >>> plots.descriptor_map(result, path="map.svg")     # best 2D model, as in Ghiringhelli et al. (PRL 2015)
     >>> plots.plot_all(result, "figures")                # every figure, PNG and SVG
+    >>> plots.decision_map(result, path="classes.png")   # a classification result: classes, domains, separator
 
 Each function returns a :class:`matplotlib.figure.Figure` (drawn on the Agg
 canvas; no display needed and pyplot's global state is not touched) and, when
@@ -33,12 +34,15 @@ from .results import Model, Result, ResultSource, _as_result
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["parity", "descriptor_map", "error_vs_dimension", "residuals", "plot_all", "figures", "FORMATS", "PLOTS"]
+__all__ = ["parity", "descriptor_map", "decision_map", "error_vs_dimension", "residuals", "plot_all", "figures",
+           "FORMATS", "PLOTS", "CLASSIFICATION_PLOTS"]
 
 #: File formats a figure can be saved in (chosen by the path's extension).
 FORMATS = ("png", "svg", "pdf")
 #: Names of the figures plot_all writes, in order (also their file stems).
 PLOTS = ("parity", "descriptor_map", "error_vs_dimension", "residuals")
+#: The figures of a classification result ([search] task = "classification").
+CLASSIFICATION_PLOTS = ("decision_map",)
 
 ModelChoice = Union[None, int, Model, str, Sequence[Union[int, Model]]]
 
@@ -180,6 +184,125 @@ def descriptor_map(result: ResultSource, model: int | Model | None = None, *,
     return _finish(fig, path)
 
 
+def decision_map(result: ResultSource, model: int | Model | None = None, *,
+                 path: str | os.PathLike | None = None, dpi: float = 100,
+                 figsize: tuple[float, float] = (7.0, 5.5), labels: bool = False, regions: bool = True,
+                 atoms: Any = None, primaries: Any = None) -> "Figure":
+    """A classifier of a classification result drawn over its formulas' values.
+
+    2D: each sample at (formula 1, formula 2) coloured by class; each class's
+    domain (convex hull, as SISSO's overlap counts it); the samples inside or on
+    another class's domain circled; the logistic separator's line (two classes)
+    and the class it predicts shaded (``regions``). 1D: the formula's value
+    against the class, each class's interval, and the separator's threshold.
+    ``model``: None for the best classifier of the highest dimension, or an
+    index / :class:`Model`.
+
+    Artists carry gids: ``"decision_map:class:<k>"`` (the scatter of class k,
+    offsets in sample order), ``"decision_map:domain:<k>"`` (hull polygon or 1D
+    interval), ``"decision_map:overlap"`` (the overlap samples),
+    ``"decision_map:separator"`` and ``"decision_map:regions"``.
+    """
+    from .classification import predict, separators
+
+    result = _as_result(result)
+    if result.task != "classification":
+        raise InputError("a decision map draws a classification result ([search] task = \"classification\"); "
+                         "for a regression result use descriptor_map")
+    if model is None:
+        index, m = _best(result, max(m.dimension for m in result.models))
+    else:
+        index, m = _models(result, model)[0]
+    values = _values(result, m, atoms, primaries)
+    cls = np.asarray(result.class_labels, dtype=int)
+    if cls.size != values.shape[1]:
+        raise InputError(f"the results hold {cls.size} class labels for {values.shape[1]} samples")
+    names = result.classes or [str(k) for k in range(int(cls.max()) + 1)]
+    colours = [DIMENSION_COLOURS[k % len(DIMENSION_COLOURS)] for k in range(len(names))]
+    intercepts, coefficients = separators(m)
+    overlap = np.asarray(m.classification.get("overlap_samples", []), dtype=int)
+    fig, ax = _figure(figsize, dpi)
+    if m.dimension == 1:
+        x = values[0]
+        for k, name in enumerate(names):
+            mask = cls == k
+            coll = ax.scatter(x[mask], np.full(mask.sum(), k), s=26, color=colours[k], edgecolors="white",
+                              linewidths=0.4, alpha=0.85, label=f"{name} ({int(mask.sum())})", zorder=3)
+            coll.set_gid(f"decision_map:class:{k}")
+            line = ax.hlines(k, x[mask].min(), x[mask].max(), color=colours[k], linewidth=6, alpha=0.25, zorder=2)
+            line.set_gid(f"decision_map:domain:{k}")
+        if len(intercepts) == 1 and coefficients[0][0] != 0:
+            sep = ax.axvline(-intercepts[0] / coefficients[0][0], color="0.3", linestyle="--", linewidth=1.0,
+                             label="logistic separator")
+            sep.set_gid("decision_map:separator")
+        ax.set_yticks(range(len(names)), names)
+        ax.set_xlabel(_axis_label(m, 0))
+        points = (x, cls.astype(float))
+    elif m.dimension == 2:
+        x1, x2 = values[0], values[1]
+        xlim, ylim = _padded(x1), _padded(x2)
+        if regions:
+            gx, gy = np.meshgrid(np.linspace(*xlim, 200), np.linspace(*ylim, 200))
+            pred = predict(intercepts, coefficients, np.vstack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+            shade = ax.contourf(gx, gy, pred, levels=np.arange(len(names) + 1) - 0.5, colors=colours, alpha=0.12,
+                                zorder=0)
+            shade.set_gid("decision_map:regions")
+        for k, name in enumerate(names):
+            mask = cls == k
+            coll = ax.scatter(x1[mask], x2[mask], s=28, color=colours[k], edgecolors="white", linewidths=0.4,
+                              alpha=0.9, label=f"{name} ({int(mask.sum())})", zorder=3)
+            coll.set_gid(f"decision_map:class:{k}")
+            hull = _hull(x1[mask], x2[mask])
+            patch = ax.fill(hull[:, 0], hull[:, 1], facecolor=colours[k], edgecolor=colours[k], alpha=0.15,
+                            linewidth=1.0, zorder=1)[0]
+            patch.set_gid(f"decision_map:domain:{k}")
+        if len(intercepts) == 1:
+            b, (c1, c2) = intercepts[0], coefficients[0]
+            if abs(c2) > 1e-300:
+                xs = np.array(xlim)
+                sep = ax.plot(xs, -(b + c1 * xs) / c2, color="0.3", linewidth=1.0, linestyle="--", zorder=2,
+                              label="logistic separator")[0]
+            else:
+                sep = ax.axvline(-b / c1, color="0.3", linewidth=1.0, linestyle="--", label="logistic separator")
+            sep.set_gid("decision_map:separator")
+        ax.set_xlim(*xlim)
+        ax.set_ylim(*ylim)
+        ax.set_xlabel(_axis_label(m, 0))
+        ax.set_ylabel(_axis_label(m, 1))
+        points = (x1, x2)
+    else:
+        raise InputError(f"a decision map draws 1D or 2D classifiers; model {index} is {m.dimension}D")
+    if overlap.size:
+        ring = ax.scatter(points[0][overlap], points[1][overlap], s=110, facecolors="none", edgecolors="black",
+                          linewidths=1.0, label=f"in another class's domain ({overlap.size})", zorder=4)
+        ring.set_gid("decision_map:overlap")
+    if labels:
+        for i, text in enumerate(result.labels[: points[0].size]):
+            ax.annotate(text, (points[0][i], points[1][i]), xytext=(2, 2), textcoords="offset points", fontsize=6,
+                        color="0.2", zorder=5)
+    c = m.classification
+    cv = c.get("cv_accuracy")
+    ax.set_title(f"{_name(result, index, m)}: overlap {c.get('overlap_count')}, accuracy {c.get('accuracy', 0):.3f}"
+                 + (f", CV {cv:.3f}" if cv is not None else ""), fontsize="medium")
+    ax.legend(loc="best", fontsize="small")
+    ax.grid(True, linewidth=0.3, alpha=0.5)
+    return _finish(fig, path)
+
+
+def _hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Vertices of the convex hull of the points (closed polygon); a segment or point when degenerate."""
+    pts = np.unique(np.column_stack([x, y]), axis=0)
+    if len(pts) >= 3:
+        from scipy.spatial import ConvexHull, QhullError
+
+        try:
+            return pts[ConvexHull(pts).vertices]
+        except QhullError:  # collinear: the segment between the extreme points
+            pass
+    order = np.lexsort((pts[:, 1], pts[:, 0]))
+    return pts[[order[0], order[-1]]]
+
+
 def error_vs_dimension(result: ResultSource, *, by: str | Sequence[str] = ("dimension", "complexity"),
                        path: str | os.PathLike | None = None, dpi: float = 100,
                        figsize: tuple[float, float] | None = None) -> "Figure":
@@ -295,6 +418,8 @@ def figures(result: ResultSource, *, dpi: float = 100, atoms: Any = None, primar
     result = _as_result(result)
     if not result.models:
         raise InputError("the results hold no models")
+    if result.task == "classification":
+        return {"decision_map": decision_map(result, dpi=dpi, atoms=atoms, primaries=primaries)}
     out: dict[str, Any] = {}
     has_values = bool(result.compounds) or primaries is not None
     if has_values:

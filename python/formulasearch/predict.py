@@ -59,7 +59,8 @@ def predict(
     model: int | Sequence[int] | None = None,
     site_rule: str = "electronegativity",
 ) -> pd.DataFrame:
-    """Predictions of the target for new compounds by the models of ``result``.
+    """Predictions of the target for new compounds by the models of ``result``
+    (for a classification result: the class each classifier predicts, by name).
 
     Parameters
     ----------
@@ -132,7 +133,8 @@ def predict(
 
     out = table.copy()
     for column, m, formulas in parsed:
-        out[column] = _evaluate(m, formulas, matrix)
+        out[column] = _classify(result, m, formulas, matrix) if result.task == "classification" else \
+            _evaluate(m, formulas, matrix)
     return out
 
 
@@ -422,6 +424,16 @@ def _evaluate(m: Model, formulas: list[Formula], matrix: np.ndarray) -> np.ndarr
     for c, f in zip(m.coefficients, formulas):
         pred = pred + number(c) * np.asarray(f.evaluate(matrix), dtype=np.float64)
     return pred
+
+
+def _classify(result: Result, m: Model, formulas: list[Formula], matrix: np.ndarray) -> list[str | None]:
+    """Class names predicted by a classifier's logistic separator; None where a formula is not finite."""
+    from .classification import predict as predict_classes, separators
+
+    values = np.vstack([np.asarray(f.evaluate(matrix), dtype=np.float64) for f in formulas])
+    classes = predict_classes(*separators(m), np.nan_to_num(values))
+    finite = np.all(np.isfinite(values), axis=0)
+    return [result.classes[k] if ok else None for k, ok in zip(classes, finite)]
 
 
 # --------------------------------------------------------------------------

@@ -39,6 +39,7 @@ _FIGURE_TITLES = {
     "descriptor_map": "Descriptor map of the best 2D model",
     "error_vs_dimension": "Error against dimension and complexity",
     "residuals": "Residuals of the best model of the highest dimension",
+    "decision_map": "Decision map of the best classifier: classes, their domains and the logistic separator",
 }
 
 
@@ -142,17 +143,14 @@ def html_report(result: ResultSource, *, top: int = 5, figures: bool = True, ima
     out.append("</details>")
 
     out.append('<h2 id="models">Models</h2>')
-    out.append(f"<p>Fit: {e(result.target)} = c<sub>0</sub> + &sum; c<sub>i</sub> D<sub>i</sub>, least squares on "
-               f"all {len(result.target_values) or '?'} training samples. RMSE, MAE, MaxAE, R&sup2; are in-sample; "
-               f"CV RMSE is the out-of-sample RMSE of the fixed formulas ({e(_cv_text(result))}).</p>")
+    heads, cells_of, intro, kind = _model_table(result)
+    out.append(f"<p>{e(intro)}</p>")
     for d, rows in _models_by_dimension(result, top):
-        out.append(f'<h3 id="dim{d}">{d}D models</h3>')
+        out.append(f'<h3 id="dim{d}">{d}D {kind}</h3>')
         out.append('<table class="models">')
-        out.append("<thead><tr><th>rank</th><th>RMSE</th><th>CV RMSE</th><th>MAE</th><th>MaxAE</th><th>R&sup2;</th>"
-                   "<th>model</th></tr></thead><tbody>")
+        out.append("<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in heads) + "<th>model</th></tr></thead><tbody>")
         for label, m in rows:
-            cells = [e(label), _num(m.rmse), _num(m.cv_rmse), _num(m.mae), _num(m.maxae), _num(m.r2, 4)]
-            out.append("<tr>" + "".join(f'<td class="num">{c}</td>' for c in cells)
+            out.append("<tr>" + "".join(f'<td class="num">{e(c)}</td>' for c in cells_of(label, m))
                        + f"<td>{_model_html(result, m, typeset)}</td></tr>")
         out.append("</tbody></table>")
     if not result.models:
@@ -219,6 +217,8 @@ def _nested_html(nested: dict[str, Any]) -> list[str]:
                      _num(rep.get("max_rmse")), e(str(rep.get("folds_with_model", "")))]
             out.append("<tr>" + "".join(f'<td class="num">{c}</td>' for c in cells) + f"<td>{chosen}</td></tr>")
         out.append("</tbody></table>")
+    if "accuracy" in nested:
+        out.append(f"<p>{e(_nested_accuracy_text(nested))}</p>")
     for note in nested.get("notes") or []:
         out.append(f'<p class="note">{e(str(note))}</p>')
     return out
@@ -265,17 +265,13 @@ def markdown_report(result: ResultSource, *, top: int = 5, images: dict[str, str
     out += ["| | |", "|---|---|"]
     out += [f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in _summary_rows(result)]
     out += [""]
-    out += ["## Models", "",
-            f"Fit: {result.target} = c0 + sum_i c_i D_i, least squares on all {len(result.target_values) or '?'} "
-            f"training samples. RMSE, MAE, MaxAE, R2 are in-sample; CV RMSE is the out-of-sample RMSE of the fixed "
-            f"formulas ({_cv_text(result)}).", ""]
+    heads, cells_of, intro, kind = _model_table(result)
+    out += ["## Models", "", intro, ""]
     for d, rows in _models_by_dimension(result, top):
-        out += [f"### {d}D models", "",
-                "| rank | RMSE | CV RMSE | MAE | MaxAE | R2 | model |",
-                "|---:|---:|---:|---:|---:|---:|---|"]
+        out += [f"### {d}D {kind}", "", "| " + " | ".join(heads) + " | model |",
+                "|" + "---:|" * len(heads) + "---|"]
         for label, m in rows:
-            out.append(f"| {label} | {_num(m.rmse)} | {_num(m.cv_rmse)} | {_num(m.mae)} | {_num(m.maxae)} | "
-                       f"{_num(m.r2, 4)} | `{_md_cell(m.equation(result.target))}` |")
+            out.append("| " + " | ".join(cells_of(label, m)) + f" | `{_md_cell(m.equation(_response(result)))}` |")
         out += ["", "Formulas:", ""]
         for label, m in rows:
             for k, formula in enumerate(m.formulas):
@@ -302,6 +298,8 @@ def markdown_report(result: ResultSource, *, top: int = 5, images: dict[str, str
                            f"{_num(rep.get('min_rmse'))} | {_num(rep.get('max_rmse'))} | "
                            f"{rep.get('folds_with_model', '')} | {chosen} |")
             out.append("")
+        if "accuracy" in nested:
+            out += [_nested_accuracy_text(nested), ""]
         out += [f"- {n}" for n in nested.get("notes") or []]
         if nested.get("notes"):
             out.append("")
@@ -375,7 +373,12 @@ def _summary_rows(result: Result) -> list[tuple[str, str]]:
         size = result.feature_space.get("size")
         if size is not None:
             rows.append(("feature space", f"{size:,} features" if isinstance(size, int) else str(size)))
-    if search:
+    if result.task == "classification":
+        c = cfg.get("classification") or {}
+        keys = [k for k in ("score", "classes", "max_dim", "top_2d", "max_pair_corr", "l2") if k in c]
+        rows.append(("search", "classification: " + ", ".join(f"{k} = {c[k]}" for k in keys)
+                     + f", keep = {search.get('keep')}"))
+    elif search:
         keys = [k for k in ("method", "max_dim", "top_2d", "top_3d", "n_sis", "keep") if k in search]
         rows.append(("search", ", ".join(f"{k} = {search[k]}" for k in keys)))
     rows.append(("validation", _cv_text(result)))
@@ -392,6 +395,43 @@ def _summary_rows(result: Result) -> list[tuple[str, str]]:
     rows.append(("resources", f"{result.threads} threads, peak memory {result.peak_memory_mb:.0f} MB, "
                               f"backend {backend}"))
     return rows
+
+
+def _response(result: Result) -> str:
+    """What a model's linear combination gives: the target, or a classifier's separating score."""
+    return "score" if result.task == "classification" else result.target
+
+
+def _model_table(result: Result):
+    """(column heads, cells of one model row, introduction, "models" / "classifiers") of the models table."""
+    if result.task != "classification":
+        intro = (f"Fit: {result.target} = c0 + sum_i c_i D_i, least squares on all {len(result.target_values) or '?'} "
+                 f"training samples. RMSE, MAE, MaxAE, R2 are in-sample; CV RMSE is the out-of-sample RMSE of the "
+                 f"fixed formulas ({_cv_text(result)}).")
+        return (["rank", "RMSE", "CV RMSE", "MAE", "MaxAE", "R2"],
+                lambda label, m: [label, _num(m.rmse), _num(m.cv_rmse), _num(m.mae), _num(m.maxae), _num(m.r2, 4)],
+                intro, "models")
+    counts = ", ".join(f"{name} ({result.class_labels.count(k)})" for k, name in enumerate(result.classes))
+    score = (result.config.get("classification") or {}).get("score", "overlap")
+    k = (result.validation.get("settings") or {}).get("k", "?")
+    side = f"score > 0 predicts {result.classes[1]}" if len(result.classes) == 2 else \
+        "the class with the largest one-vs-rest score is predicted"
+    intro = (f"Classes of {result.target}: {counts}; ranked by {'domain overlap' if score == 'overlap' else 'logistic loss'}. "
+             f"Overlap: samples inside or on another class's domain (interval or convex hull), then its size "
+             f"(negative: the gap between domains). Separator: score = c0 + sum_i c_i D_i by logistic regression on "
+             f"all samples ({side}); CV accuracy: stratified {k}-fold, formulas fixed.")
+
+    def cells(label: str, m: Model) -> list[str]:
+        c = m.classification
+        return [label, str(c.get("overlap_count", "")), _num(c.get("overlap_size"), 4), _num(c.get("log_loss"), 4),
+                _num(c.get("accuracy"), 3), _num(c.get("cv_accuracy"), 3)]
+
+    return ["rank", "overlap", "size", "log-loss", "accuracy", "CV accuracy"], cells, intro, "classifiers"
+
+
+def _nested_accuracy_text(nested: dict[str, Any]) -> str:
+    return (f"Accuracy on the held-out compounds: {nested['accuracy']:.3f} "
+            f"({nested.get('correct')}/{nested.get('n_samples')}).")
 
 
 def _cv_text(result: Result) -> str:

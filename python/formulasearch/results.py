@@ -37,6 +37,10 @@ class Model:
     cv_method: str = ""  #: "loo", "kfold", "splits" or "" (not validated)
     refined_from: int | None = None  #: for a refined model: the index of the model it refines
     notes: dict[str, Any] = field(default_factory=dict)  #: e.g. refinement details
+    #: classification results only (then intercept/coefficients are the logistic separator, rmse... None):
+    #: overlap_count, overlap_size, overlap_samples, log_loss, accuracy, cv_accuracy, cv_folds,
+    #: and for more than two classes the one-vs-rest intercepts and coefficients
+    classification: dict[str, Any] = field(default_factory=dict)
 
     def values(self, names: list[str], matrix: np.ndarray) -> np.ndarray:
         """Each formula over the samples of a primary matrix (rows: the variables
@@ -83,6 +87,9 @@ class Result:
     target_values: list[float] = field(default_factory=list)  #: training target, in sample order
     interrupted: bool = False  #: the run was stopped (Ctrl-C) and holds the best models found until then
     messages: list[str] = field(default_factory=list)
+    task: str = "regression"  #: "regression" or "classification" (models separate classes; see Model.classification)
+    classes: list[str] = field(default_factory=list)  #: classification: class names, in class order
+    class_labels: list[int] = field(default_factory=list)  #: classification: class of each training sample
     schema_version: int = SCHEMA_VERSION
 
     def best(self, dimension: int) -> Model | None:
@@ -104,6 +111,9 @@ class Result:
         rows = []
         for m in self.models:
             if dimension is not None and m.dimension != dimension:
+                continue
+            if self.task == "classification":
+                rows.append(_classification_row(m))
                 continue
             row = {"dimension": m.dimension, "rmse": m.rmse, "cv_rmse": m.cv_rmse, "mae": m.mae, "maxae": m.maxae,
                    "r2": m.r2, "intercept": m.intercept, "refined_from": m.refined_from}
@@ -153,7 +163,9 @@ class Result:
         lines = [f"{self.n_candidates:,} candidate formulas, {self.n_kept:,} kept after filters"]
         if self.interrupted:
             lines.insert(0, "INTERRUPTED: partial results, the best models found before Ctrl-C")
-        for d in sorted({m.dimension for m in self.models} | {1, 2, 3}):
+        if self.task == "classification":
+            lines += _classification_summary(self, per_dimension)
+        for d in ([] if self.task == "classification" else sorted({m.dimension for m in self.models} | {1, 2, 3})):
             ms = [m for m in self.models if m.dimension == d]
             if d > int(self.config.get("search", {}).get("max_dim", 3)):
                 continue
@@ -203,9 +215,10 @@ class Result:
                              f"features; SIS {st['sis_seconds']:.2f} s, l0 {st['l0_seconds']:.2f} s "
                              f"({st['models_per_second']:.3g} models/s)")
                 continue
+            speed = f"{st['models_per_second']:.3g} models/s" + (
+                f", cross-products {st['gram_gflops_per_second']:.1f} GFLOP/s" if "gram_gflops_per_second" in st else "")
             lines.append(f"{stage} search: {st['combinations']:,} combinations of {st['candidates']:,} formulas in "
-                         f"{st['seconds']:.2f} s ({st['models_per_second']:.3g} models/s, "
-                         f"cross-products {st['gram_gflops_per_second']:.1f} GFLOP/s)")
+                         f"{st['seconds']:.2f} s ({speed})")
         where = self.backend.get("name", "local")
         if where == "dask":
             where = f"dask ({self.backend.get('address')}, {self.backend.get('n_workers')} workers)"
@@ -220,6 +233,46 @@ class Result:
 
     def __repr__(self) -> str:
         return f"Result({len(self.models)} models, {self.n_candidates:,} candidates, {self.n_kept:,} kept)"
+
+
+def _classification_row(m: Model) -> dict[str, Any]:
+    c = m.classification
+    row = {"dimension": m.dimension, "overlap_count": c.get("overlap_count"), "overlap_size": c.get("overlap_size"),
+           "log_loss": c.get("log_loss"), "accuracy": c.get("accuracy"), "cv_accuracy": c.get("cv_accuracy"),
+           "intercept": m.intercept}
+    for i, (f, coef) in enumerate(zip(m.formulas, m.coefficients), start=1):
+        row[f"formula_{i}"] = f
+        row[f"coef_{i}"] = coef
+    return row
+
+
+def _classification_summary(result: Result, per_dimension: int | None) -> list[str]:
+    """The classifier tables: overlap, log-loss and accuracies of each kept model."""
+    score = result.config.get("classification", {}).get("score", "overlap")
+    counts = {name: result.class_labels.count(k) for k, name in enumerate(result.classes)}
+    lines = ["classes: " + ", ".join(f"{name} ({n})" for name, n in counts.items())
+             + f"; ranked by {'domain overlap' if score == 'overlap' else 'logistic loss'}"]
+    for d in sorted({m.dimension for m in result.models}):
+        ms = [m for m in result.models if m.dimension == d][:per_dimension or None]
+        folds = next((m.classification.get("cv_folds") for m in ms if m.classification.get("cv_folds")), None)
+        cv_head = f"CV{folds}-acc" if folds else ""
+        lines += ["", f"{d}D classifiers",
+                  f"  {'rank':>4}  {'overlap':>7}  {'size':>8}  {'logloss':>7}  {'acc':>6}  {cv_head:>9}  separator"]
+        for rank, m in enumerate(ms, start=1):
+            c = m.classification
+            cv = c.get("cv_accuracy")
+            lines.append(f"  {rank:>4}  {c.get('overlap_count', 0):>7}  {c.get('overlap_size', 0.0):8.4f}  "
+                         f"{c.get('log_loss', 0.0):7.4f}  {c.get('accuracy', 0.0):6.3f}  "
+                         f"{'' if cv is None else f'{cv:.3f}':>9}  {m.equation('score')}")
+    nested = result.validation.get("nested")
+    if nested:
+        lines += ["", f"Nested CV of the whole search ({nested['folds']} outer stratified folds): accuracy "
+                      f"{nested['accuracy']:.3f} ({nested['correct']}/{nested['n_samples']})"]
+        for formula, count in nested["most_selected"][:3]:
+            lines.append(f"      selected in {count:>2}/{nested['folds']} folds: {formula}")
+    lines += ["", f"score > 0 predicts {result.classes[1]}" if len(result.classes) == 2 else
+              "the class with the largest one-vs-rest score is predicted"]
+    return lines
 
 
 def load_result(path: str | Path) -> Result:

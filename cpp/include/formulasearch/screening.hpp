@@ -47,7 +47,8 @@ struct ScoredCandidate {
     }
 };
 
-struct ScreenResult {
+// What a screening examined and what each filter dropped.
+struct ScreenCounts {
     std::uint64_t n_candidates = 0;  // candidates generated (enumerated indices the rules allow)
     std::uint64_t n_screened = 0;    // indices examined: the whole enumeration unless cancelled
     std::uint64_t n_out_of_range = 0;
@@ -56,8 +57,11 @@ struct ScreenResult {
     std::uint64_t n_string_duplicates = 0;
     std::uint64_t n_value_duplicates = 0;
     std::uint64_t n_kept = 0;
-    std::vector<ScoredCandidate> top;  // best first
     bool cancelled = false;
+};
+
+struct ScreenResult : ScreenCounts {
+    std::vector<ScoredCandidate> top;  // best first
 };
 
 ScreenResult screen(const CandidateSource& source, const std::vector<double>& target,

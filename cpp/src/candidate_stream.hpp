@@ -1,0 +1,138 @@
+// Internal: the streaming loop shared by every 1D screening (least squares in
+// screening.cpp, class separation in classification.cpp). It evaluates the
+// candidates block by block on all threads, applies the common filters
+// (non-finite, out of range, nearly constant) and the string/value
+// deduplication in generation order, and hands each surviving candidate's
+// score to the caller's top list. Only the score differs between screenings.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <unordered_set>
+#include <vector>
+
+#include "formulasearch/candidate_source.hpp"
+#include "formulasearch/progress.hpp"
+#include "formulasearch/screening.hpp"
+#include "lane_sum.hpp"
+
+namespace formulasearch::detail {
+
+enum class Status : unsigned char { Kept, NotGenerated, NonFinite, OutOfRange, LowVariance };
+
+inline std::uint64_t mix(std::uint64_t h) {  // splitmix64 finaliser
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
+}
+
+// Hash of the standardised vector up to sign: values are quantised to 2^-30 of
+// the unit-norm centred vector, and the sign is fixed by the first non-zero one.
+// Four independent multiply chains (then mixed) instead of one serial chain.
+inline std::uint64_t value_hash(const double* x, std::size_t n, double mean, double inv_norm) {
+    constexpr double kQuantum = 1073741824.0;  // 2^30
+    std::int64_t sign = 0;
+    std::uint64_t lanes[4] = {0x9e3779b97f4a7c15ULL, 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL, 0x27d4eb2f165667c5ULL};
+    for (std::size_t s = 0; s < n; ++s) {
+        auto q = static_cast<std::int64_t>(std::nearbyint((x[s] - mean) * inv_norm * kQuantum));
+        if (sign == 0 && q != 0) sign = q > 0 ? 1 : -1;
+        lanes[s & 3] = (lanes[s & 3] ^ static_cast<std::uint64_t>(q * (sign == 0 ? 1 : sign))) * 0x100000001b3ULL;
+    }
+    return mix(mix(lanes[0] ^ mix(lanes[1])) ^ mix(lanes[2] ^ mix(lanes[3])));
+}
+
+// Mean and centred sum of squares of one candidate's values, when it passes
+// the common filters.
+struct Moments {
+    double mean = 0;
+    double sxx = 0;
+};
+
+inline Status common_filters(const double* x, std::size_t n, const ScreenOptions& opt, Moments& m) {
+    // A non-finite value anywhere makes the sum non-finite (so does overflow,
+    // which makes the candidate useless all the same).
+    const double sum = lane_sum(n, [&](std::size_t s) { return x[s]; });
+    if (!std::isfinite(sum)) return Status::NonFinite;
+    if (opt.max_abs < std::numeric_limits<double>::infinity() || opt.min_abs > 0) {
+        double big = 0;
+        for (std::size_t s = 0; s < n; ++s) big = std::max(big, std::fabs(x[s]));
+        if (big > opt.max_abs || big < opt.min_abs) return Status::OutOfRange;
+    }
+    m.mean = sum / static_cast<double>(n);
+    m.sxx = lane_sum(n, [&](std::size_t s) { double d = x[s] - m.mean; return d * d; });
+    const double std_dev = std::sqrt(m.sxx / static_cast<double>(n));
+    if (!std::isfinite(m.sxx)) return Status::NonFinite;
+    if (std_dev == 0 || std::fabs(std_dev / m.mean) < opt.variance_filter) return Status::LowVariance;
+    return Status::Kept;
+}
+
+// Stream over every candidate of `source`. score(x, n, moments) -> Score is
+// called (on any thread) for each candidate that passes the filters;
+// keep(score, index) is called on the calling thread, in generation order, for
+// each one that also survives deduplication. Fills the counters of `res`.
+template <class Score, class ScoreFn, class KeepFn>
+void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, Progress* progress, const char* stage,
+                       ScreenCounts& res, ScoreFn score, KeepFn keep) {
+    struct Verdict {
+        Status status;
+        Score score;
+        std::uint64_t value_hash;
+    };
+    const std::size_t n = source.n_samples();
+    const std::uint64_t n_indices = source.size();
+    std::unordered_set<std::uint64_t> seen_strings, seen_values;
+    const bool check_strings = source.has_string_duplicates();
+    std::vector<Verdict> verdicts;
+    constexpr std::uint64_t kChunk = 32;  // candidates evaluated together by one thread
+
+    for (std::uint64_t begin = 0; begin < n_indices; begin += opt.block) {
+        const std::uint64_t end = std::min<std::uint64_t>(n_indices, begin + opt.block);
+        verdicts.resize(end - begin);
+        const auto n_chunks = static_cast<long long>((end - begin + kChunk - 1) / kChunk);
+#pragma omp parallel
+        {
+            std::vector<double> values(kChunk * n);
+#pragma omp for schedule(static)
+            for (long long c = 0; c < n_chunks; ++c) {
+                const std::uint64_t lo = begin + static_cast<std::uint64_t>(c) * kChunk;
+                const std::uint64_t hi = std::min(end, lo + kChunk);
+                source.evaluate_range(lo, hi, values.data());
+                for (std::uint64_t i = lo; i < hi; ++i) {
+                    Verdict& v = verdicts[i - begin];
+                    v = Verdict{Status::NotGenerated, Score{}, 0};
+                    if (!source.generated(i)) continue;
+                    const double* x = values.data() + (i - lo) * n;
+                    Moments m;
+                    v.status = common_filters(x, n, opt, m);
+                    if (v.status != Status::Kept) continue;
+                    v.score = score(x, n, m);
+                    if (opt.dedup == Dedup::Value) v.value_hash = value_hash(x, n, m.mean, 1.0 / std::sqrt(m.sxx));
+                }
+            }
+        }
+        // In generation order, so the first of a group of duplicates survives.
+        for (std::uint64_t i = begin; i < end; ++i) {
+            const Verdict& v = verdicts[i - begin];
+            if (v.status == Status::NotGenerated) continue;
+            ++res.n_candidates;
+            if (v.status == Status::NonFinite) { ++res.n_nonfinite; continue; }
+            if (v.status == Status::OutOfRange) { ++res.n_out_of_range; continue; }
+            if (v.status == Status::LowVariance) { ++res.n_low_variance; continue; }
+            if (check_strings && !seen_strings.insert(source.string_key(i)).second) { ++res.n_string_duplicates; continue; }
+            if (opt.dedup == Dedup::Value && !seen_values.insert(v.value_hash).second) { ++res.n_value_duplicates; continue; }
+            ++res.n_kept;
+            keep(v.score, i);
+        }
+        res.n_screened = end;
+        if (!keep_going(progress, stage, end, n_indices)) {
+            res.cancelled = end < n_indices;
+            break;
+        }
+    }
+}
+
+}  // namespace formulasearch::detail
