@@ -19,6 +19,7 @@ from formulasearch.config import Config
 from formulasearch.datasets import octet
 from formulasearch.errors import ConfigError, InputError
 from formulasearch.primaries import build_primaries
+from formulasearch.sisso import build_space
 
 sklearn_lm = pytest.importorskip("sklearn.linear_model")
 
@@ -398,3 +399,31 @@ def test_config_file_and_cli_run(tmp_path, capsys):
     assert all(m.classification["cv_folds"] == 5 for m in r.models)
     assert cli_main(["plot", str(out), "-o", str(tmp_path / "figs")]) == 0
     assert (tmp_path / "figs" / "decision_map.png").exists()
+
+
+def test_sisso_space_classifies_and_its_best_1d_equals_brute_force():
+    """The SISSO space is a candidate source like the paper generator: the best single feature by
+    overlap count is the best of all features of the space, counted independently by numpy."""
+    primaries = ["rs_A", "rs_B", "rp_A", "rp_B", "IP_A", "IP_B"]
+    settings = {"features": {"generator": "sisso", "primaries": primaries, "ops": ["+", "-", "*", "/"], "rung": 1},
+                "search": {"task": "classification", "keep": 2},
+                "classification": {"max_dim": 2, "top_2d": 200, "cv_folds": 5}}
+    r = run(settings)
+    assert r.variables == primaries and r.task == "classification"
+    ds = octet()
+    prim = build_primaries(ds, None)
+    matrix = np.ascontiguousarray(prim.matrix[[prim.names.index(v) for v in primaries]])
+    labels = np.array(r.class_labels)
+    space, _, _ = build_space(Config.load(settings), prim)  # the same space: same units rule
+    values = space.evaluate(list(range(len(space))))
+    peak = np.abs(values).max(axis=1)
+    usable = np.all(np.isfinite(values), axis=1) & (peak <= 1e5) & (peak >= 1e-3) & (values.std(axis=1) > 0)
+    counts = [len(overlap_members_1d(v, labels)) for v in values[usable]]
+    best_1d = r.best(1)
+    assert best_1d.classification["overlap_count"] == min(counts)
+    own = best_1d.values(r.variables, matrix)[0]
+    assert best_1d.classification["overlap_count"] == len(overlap_members_1d(own, labels))
+    best_2d = r.best(2)
+    pair = best_2d.values(r.variables, matrix)
+    assert best_2d.classification["overlap_count"] == len(overlap_members_2d(standardised(pair), labels))
+    assert best_2d.classification["overlap_count"] <= best_1d.classification["overlap_count"]

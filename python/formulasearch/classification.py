@@ -4,7 +4,7 @@
 steps here instead of the least-squares search:
 
 classes from the target ([classification] classes) -> every candidate of the
-paper generator scored alone at separating them (C++ screening) -> every pair
+paper generator or the SISSO space scored alone at separating them (C++ screening) -> every pair
 of the best top_2d scored (C++) -> each kept classifier described by its
 domain overlap, its logistic separator and its stratified k-fold accuracy.
 
@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import _core
+from . import _core, sisso
 from .config import Config
 from .errors import InputError, Interrupted, stop_if_interrupted
 from .postfix import expression_tree
@@ -101,7 +101,13 @@ def search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Calla
 
     f, c, keep = cfg.features, cfg.classification, cfg.search.keep
     labels, names = class_labels(cfg, prim)
-    generator = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, f.method, f.variant)
+    # Either generator is a candidate source; the SISSO space uses its own primaries and filters.
+    if f.generator == "sisso":
+        generator, variables, _ = sisso.build_space(cfg, prim, progress)
+        filters = sisso.screen_options(cfg)
+    else:
+        generator, variables = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, f.method, f.variant), list(prim.names)
+        filters = {"variance_filter": f.variance_filter, "dedup": f.dedup}
     lap("generation")
     need = max(keep, c.top_2d if c.max_dim >= 2 else 0)
     models: list[Model] = []
@@ -110,11 +116,11 @@ def search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Calla
     scr: dict[str, Any] = {"n_candidates": len(generator), "n_kept": 0}
     interrupted = False
     try:
-        scr = _core.screen_classes(generator, labels, score=c.score, keep=need, variance_filter=f.variance_filter,
-                                   dedup=f.dedup, l2=c.l2, progress=progress)
+        scr = _core.screen_classes(generator, labels, score=c.score, keep=need, l2=c.l2, progress=progress,
+                                   **filters)
         lap("screening")
         top = [int(i) for i in scr["indices"]]
-        models = [_model(generator, prim.names, labels, [i], c.l2) for i in top[:keep]]
+        models = [_model(generator, variables, labels, [i], c.l2) for i in top[:keep]]
         stop_if_interrupted(scr, "screening")
         lap("1D")
         if c.max_dim >= 2:
@@ -128,7 +134,7 @@ def search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Calla
                 stats["2D"] = {"candidates": len(pool), "combinations": found["n_pairs"], "scored": found["n_scored"],
                                "seconds": found["seconds"],
                                "models_per_second": found["n_pairs"] / found["seconds"] if found["seconds"] > 0 else 0.0}
-                models += [_model(generator, prim.names, labels, [pool[a], pool[b]], c.l2)
+                models += [_model(generator, variables, labels, [pool[a], pool[b]], c.l2)
                            for a, b in found["members"]]
                 stop_if_interrupted(found, "the 2D classification search")
                 lap("2D")
@@ -139,7 +145,7 @@ def search(cfg: Config, prim: Primaries, progress: ProgressFn | None, lap: Calla
         messages.append(f"{scr['n_value_duplicates']:,} formulas dropped as value duplicates "
                         "(equal to an earlier formula up to sign and scale)")
     return Result(config=cfg.to_dict(), n_candidates=int(scr["n_candidates"]), n_kept=int(scr["n_kept"]),
-                  models=models, target=prim.target_name, variables=list(prim.names),
+                  models=models, target=prim.target_name, variables=variables,
                   screening=_screening_counts(scr), messages=messages, search_stats=stats, interrupted=interrupted,
                   task="classification", classes=names, class_labels=[int(v) for v in labels])
 
@@ -166,10 +172,6 @@ def _model(source, names: list[str], labels: np.ndarray, candidates: list[int], 
                  trees=[expression_tree(code) for code in codes], classification=info)
 
 
-def _primary_rows(prim: Primaries, variables: list[str]) -> np.ndarray:
-    return np.ascontiguousarray(prim.matrix[[prim.names.index(v) for v in variables]])
-
-
 def separators(m: Model) -> tuple[list[float], list[list[float]]]:
     """(intercepts, coefficients) of a classifier: one row for two classes, one per class beyond."""
     c = m.classification
@@ -186,6 +188,8 @@ def validate(cfg: Config, prim: Primaries, result: Result) -> None:
     if k < c.cv_folds:
         result.messages.append(f"classification CV: {k} folds (the smallest class has {k} samples), not {c.cv_folds}")
     folds = stratified_folds(labels, k, c.seed)
+    from .pipeline import _primary_rows
+
     matrix = _primary_rows(prim, result.variables)
     result.validation["method"] = "stratified k-fold accuracy"
     result.validation["settings"] = {"k": k, "seed": c.seed, "l2": c.l2}
@@ -197,6 +201,8 @@ def validate(cfg: Config, prim: Primaries, result: Result) -> None:
 def nested_cv(cfg: Config, prim: Primaries, result: Result, progress: ProgressFn | None) -> dict[str, Any]:
     """The whole search redone on the training part of each outer stratified fold; its best classifier
     of the highest dimension, fitted there, predicts the held-out samples."""
+    from .pipeline import _primary_rows
+
     c = cfg.classification
     inner = Config.from_dict(cfg.to_dict())
     inner.search.keep = 1

@@ -287,9 +287,6 @@ class Config:
         c = self.classification
         _choice("classification", "score", c.score, ("overlap", "logistic"))
         _choice("classification", "classes", c.classes, ("sign", "values"))
-        if self.features.generator != "paper":
-            raise ConfigError("[search] task = \"classification\" runs on the paper generator for now "
-                              "([features] generator = \"paper\")")
         if self.refine.enabled:
             raise ConfigError("[refine] tunes least-squares models; it does not apply to task = \"classification\"")
         if self.distributed.backend != "local":
