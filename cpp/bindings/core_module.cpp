@@ -381,18 +381,10 @@ PYBIND11_MODULE(_core, m) {
             r2.mutable_at(i) = r.top[i].score;
         }
         py::dict out;
-        out["n_candidates"] = r.n_candidates;
-        out["n_screened"] = r.n_screened;
-        out["n_nonfinite"] = r.n_nonfinite;
-        out["n_out_of_range"] = r.n_out_of_range;
-        out["n_low_variance"] = r.n_low_variance;
-        out["n_string_duplicates"] = r.n_string_duplicates;
-        out["n_value_duplicates"] = r.n_value_duplicates;
-        out["n_kept"] = r.n_kept;
+        add_counts(out, r);
         out["indices"] = indices;
         out["score"] = r2;
         if (!splits) out["r2"] = r2;  // the score is R^2 unless ranking by splits
-        out["cancelled"] = r.cancelled;
         out["interrupted"] = interrupted;
         return out;
     }, py::arg("source"), py::arg("target"), py::arg("keep") = 5000, py::arg("variance_filter") = 0.05,
