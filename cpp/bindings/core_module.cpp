@@ -121,13 +121,15 @@ py::dict search_result_dict(const SearchResult& r, int dim) {
     out["n_scored"] = r.n_scored;
     out["gram_flops"] = r.gram_flops;
     out["seconds"] = r.seconds;
+    out["peak_bytes"] = r.peak_bytes;
     out["cancelled"] = r.cancelled;
     return out;
 }
 
 SearchOptions search_options(double max_pair_corr, std::size_t keep, std::size_t tile, double singular_tol,
-                             std::size_t first, std::optional<std::size_t> last) {
+                             std::size_t first, std::optional<std::size_t> last, std::size_t sample_block) {
     SearchOptions opt;
+    opt.sample_block = sample_block;
     opt.max_pair_corr = max_pair_corr;
     opt.keep = keep;
     opt.tile = tile;
@@ -384,19 +386,23 @@ PYBIND11_MODULE(_core, m) {
         const char* name = dim == 2 ? "search_pairs" : "search_triples";
         const char* doc = dim == 2 ? "Best pairs by OLS fit, scored from Gram blocks." : "Best triples by OLS fit, from the Gram matrix.";
         m.def(name, [dim](const StandardizedSet& set, double max_pair_corr, std::size_t keep, std::size_t tile,
-                          double singular_tol, std::size_t first, std::optional<std::size_t> last, py::object progress) {
-            return search_set(set, dim, search_options(max_pair_corr, keep, tile, singular_tol, first, last), std::move(progress));
+                          double singular_tol, std::size_t first, std::optional<std::size_t> last, py::object progress,
+                          std::size_t sample_block) {
+            return search_set(set, dim, search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block),
+                              std::move(progress));
         }, py::arg("set"), py::kw_only(), py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10, py::arg("tile") = 256,
            py::arg("singular_tol") = 1e-10, py::arg("first") = 0, py::arg("last") = py::none(),
-           py::arg("progress") = py::none(), doc);
+           py::arg("progress") = py::none(), py::arg("sample_block") = 0, doc);
         m.def(name, [dim](const Array& values, const Array& target, double max_pair_corr, std::size_t keep,
                           std::size_t tile, double singular_tol, std::size_t first, std::optional<std::size_t> last,
-                          py::object progress) {
+                          py::object progress, std::size_t sample_block) {
             auto set = set_of(values, target);
-            return search_set(*set, dim, search_options(max_pair_corr, keep, tile, singular_tol, first, last), std::move(progress));
+            return search_set(*set, dim, search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block),
+                              std::move(progress));
         }, py::arg("values"), py::arg("target"), py::kw_only(), py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10,
            py::arg("tile") = 256, py::arg("singular_tol") = 1e-10, py::arg("first") = 0, py::arg("last") = py::none(),
-           py::arg("progress") = py::none(), "The same search over rows of `values` (candidates x samples).");
+           py::arg("progress") = py::none(), py::arg("sample_block") = 0,
+           "The same search over rows of `values` (candidates x samples).");
     }
 
     auto design = [](const Array& features, const Array& target) {

@@ -43,8 +43,11 @@ public:
 
     // Tile of G: rows [i0, i0 + ti), columns [j0, j0 + tj), written row-major
     // with leading dimension ld; i0, ti multiples of 8, j0, tj of 16. Rows and
-    // columns past size() come out as 0.
-    void gram_tile(std::size_t i0, std::size_t ti, std::size_t j0, std::size_t tj, double* out, std::size_t ld) const;
+    // columns past size() come out as 0. Samples are summed in chunks of
+    // sample_block (0: all at once), using `out` for the running sums; the
+    // values are bitwise the same for any chunk size.
+    void gram_tile(std::size_t i0, std::size_t ti, std::size_t j0, std::size_t tj, double* out, std::size_t ld,
+                   std::size_t sample_block = 0) const;
 
     // Bytes held (the standardised panels and correlations).
     std::size_t memory_bytes() const { return (z_.size() + b_pad_.size() + b_.size()) * sizeof(double); }
