@@ -83,16 +83,20 @@ SearchResult search_pairs_streamed(const CandidateSource& source, const std::vec
     std::uint64_t done = 0;
     std::size_t peak = 0;
     bool cancelled = false;
-    // Row block A held while the later column blocks B stream past it.
+    // Row block A is held while the later column blocks B stream past it, last
+    // to first: the final one, A + 1, stays to be the next row block (one
+    // evaluation of a block saved per row block).
+    std::unique_ptr<StandardizedSet> next_rows;
     for (std::size_t a = 0; a < n_blocks && !cancelled && K > 0; ++a) {
-        const auto rows = build(a);
-        for (std::size_t b = a; b < n_blocks && !cancelled; ++b) {
+        const std::unique_ptr<StandardizedSet> rows = next_rows ? std::move(next_rows) : build(a);
+        for (std::size_t b = n_blocks - 1; b + 1 > a && !cancelled; --b) {
             std::unique_ptr<StandardizedSet> other = b == a ? nullptr : build(b);
             const StandardizedSet& cols = other ? *other : *rows;
             peak = std::max(peak, rows->memory_bytes() + (other ? other->memory_bytes() : 0));
             search_block_pair(threads, detail::PairSides{*rows, cols, begin_of(a), begin_of(b)}, opt.tile, kc, limits);
             done += b == a ? count_combinations(rows->size(), 2, 0, rows->size()) : rows->size() * cols.size();
             cancelled = !keep_going(progress, "pairs", done, total);
+            if (b == a + 1) next_rows = std::move(other);
         }
     }
     SearchResult res = detail::merge(threads, opt.keep);

@@ -21,7 +21,8 @@ std::size_t streamed_block_size(std::size_t n_samples, std::size_t memory_budget
 // The same result as search_pairs over StandardizedSet(source, indices, target)
 // (members as positions in `indices`, scores bitwise equal, same order and
 // counters), holding at most two blocks of candidates. Each block pair (A, B),
-// A <= B, is searched once; block B is re-evaluated for every A before it.
+// A <= B, is searched once; block B is re-evaluated for most A before it
+// (about nb^2 / 2 block evaluations for nb blocks).
 // options.first / options.last must be left at their defaults.
 // peak_bytes reports the blocks and buffers held at once.
 SearchResult search_pairs_streamed(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
