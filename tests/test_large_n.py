@@ -1,5 +1,5 @@
 """Large n: the kernels' chunked sums over samples and the memory-bounded
-(streamed) pair search return exactly the in-memory results, and at n ~ 2e4
+(streamed) pair and triple searches return exactly the in-memory results, and at n ~ 2e4
 the scores still equal numpy's least squares."""
 from __future__ import annotations
 
@@ -77,18 +77,20 @@ def synthetic_source():
     return gen, pool, y
 
 
-def test_streamed_pairs_equal_the_in_memory_search(synthetic_source, restore_threads):
+@pytest.mark.parametrize("dim", [2, 3])
+def test_streamed_search_equals_the_in_memory_search(synthetic_source, restore_threads, dim):
     gen, pool, y = synthetic_source
-    ref = _core.search_pairs(_core.StandardizedSet.from_candidates(gen, pool, y), keep=25)
-    whole = _core.StandardizedSet.from_candidates(gen, pool, y).memory_bytes
-    for budget_mb in (1.5, 4.0, 12.0, 1000.0):
+    the_set = _core.StandardizedSet.from_candidates(gen, pool, y)
+    ref = (_core.search_pairs if dim == 2 else _core.search_triples)(the_set, keep=25)
+    streamed = _core.search_pairs_streamed if dim == 2 else _core.search_triples_streamed
+    for budget_mb in (6.0, 10.0, 1000.0):
         for threads in (1, 2):
             _core.set_threads(threads)
-            found = _core.search_pairs_streamed(gen, pool, y, memory_budget_mb=budget_mb, keep=25)
+            found = streamed(gen, pool, y, memory_budget_mb=budget_mb, keep=25)
             assert same(found, ref), (budget_mb, threads)
             assert found["peak_bytes"] <= budget_mb * 2**20
             if budget_mb < 12:  # these budgets hold a few blocks, not the pool
-                assert found["block_size"] < len(pool) and found["peak_bytes"] < whole
+                assert found["block_size"] < len(pool) and found["peak_bytes"] < ref["peak_bytes"]
 
 
 def test_streamed_search_rejects_a_budget_below_two_small_blocks(synthetic_source):
@@ -98,11 +100,12 @@ def test_streamed_search_rejects_a_budget_below_two_small_blocks(synthetic_sourc
 
 
 def test_pipeline_memory_budget_streams_to_the_same_models():
-    cfg = {"features": {"method": 1, "dedup": "string"}, "search": {"max_dim": 2, "top_2d": 3000}}
+    cfg = {"features": {"method": 1, "dedup": "string"}, "search": {"max_dim": 3, "top_2d": 3000, "top_3d": 300}}
     plain = fs.run(cfg)
     streamed = fs.run({**cfg, "search": {**cfg["search"], "memory_budget_mb": 1.5}})
     key = lambda r: [(m.formulas, m.intercept, m.coefficients, m.rmse) for m in r.models]  # noqa: E731
     assert key(plain) == key(streamed)
     assert streamed.search_stats["2D"]["peak_mb"] <= 1.5 < plain.search_stats["2D"]["peak_mb"]  # it did stream
+    assert streamed.search_stats["3D"]["peak_mb"] <= 1.5
     with pytest.raises(ConfigError, match="memory_budget_mb"):
         fs.run({**cfg, "search": {**cfg["search"], "memory_budget_mb": 0}})

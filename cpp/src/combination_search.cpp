@@ -9,6 +9,7 @@
 #include "formulasearch/top_k.hpp"
 #include "gram_kernel.hpp"
 #include "pair_tiles.hpp"
+#include "triple_scoring.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -140,9 +141,6 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
 SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt, Progress* progress) {
     check(opt);
     const auto t0 = std::chrono::steady_clock::now();
-    const std::size_t m = set.size();
-    const double lim = detail::pair_limit(opt), lim2 = lim * lim, tol = opt.singular_tol;
-    const double* b = set.target_correlations().data();
     // The whole m x m Gram matrix (top-N sets are small: 10^4 -> 800 MB at most).
     const std::size_t ld = set.padded_size(), T = opt.tile;
     std::vector<double> G(ld * ld);
@@ -157,6 +155,19 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
             set.gram_tile(I * T, ti, J * T, tj, G.data() + I * T * ld + J * T, ld, kc);
         }
     }
+    SearchResult res = detail::score_triples(G.data(), ld, set.target_correlations().data(), set.size(), opt, progress);
+    res.gram_flops = static_cast<std::uint64_t>(ld) * ld * set.n_samples() * 2;
+    res.peak_bytes = set.memory_bytes() + G.size() * sizeof(double);
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return res;
+}
+
+namespace detail {
+
+SearchResult score_triples(const double* G, std::size_t ld, const double* b, std::size_t m, const SearchOptions& opt,
+                           Progress* progress) {
+    check(opt);
+    const double lim = detail::pair_limit(opt), lim2 = lim * lim, tol = opt.singular_tol;
     std::vector<PerThread> threads(static_cast<std::size_t>(omp_get_max_threads()), PerThread(opt.keep));
     std::vector<double> bsq(m);
     for (std::size_t i = 0; i < m; ++i) bsq[i] = b[i] * b[i];
@@ -182,7 +193,7 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
 #pragma omp for schedule(static, 1)
             for (long long ii = static_cast<long long>(i_lo); ii < i_hi; ++ii) {
                 const auto i = static_cast<std::size_t>(ii);
-                const double* gi = G.data() + i * ld;
+                const double* gi = G + i * ld;
                 const double bi = b[i];
                 idx.clear(), cs.clear(), bks.clear(), bk2s.clear();
                 for (std::size_t k = i + 1; k < m; ++k)
@@ -192,7 +203,7 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
                 v8l valid_count = {};
                 for (std::size_t tj = 0; tj < L; ++tj) {
                     const std::size_t j = idx[tj];
-                    const double* gj = G.data() + j * ld;
+                    const double* gj = G + j * ld;
                     const TripleBase base{cs[tj], 1.0 - cs[tj] * cs[tj], bi, b[j], bsq[i], bsq[j]};
                     for (std::size_t t = tj + 1; t < L; ++t) ds[t] = gj[idx[t]];
                     const v8d va = detail::splat(base.a), vbi = detail::splat(bi), vbj = detail::splat(base.bj);
@@ -226,11 +237,10 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
     }
     SearchResult res = merge(threads, opt.keep);
     res.n_combinations = count_combinations(m, 3, opt.first, opt.last);
-    res.gram_flops = static_cast<std::uint64_t>(ld) * ld * set.n_samples() * 2;
-    res.peak_bytes = set.memory_bytes() + G.size() * sizeof(double);
     res.cancelled = cancelled;
-    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
 }
+
+}  // namespace detail
 
 }  // namespace formulasearch

@@ -87,25 +87,33 @@ StandardizedSet::StandardizedSet(const CandidateSource& source, const std::vecto
 
 void StandardizedSet::gram_tile(std::size_t i0, std::size_t ti, std::size_t j0, std::size_t tj, double* out,
                                 std::size_t ld, std::size_t sample_block) const {
+    cross_gram_tile(*this, i0, ti, *this, j0, tj, out, ld, sample_block);
+}
+
+void cross_gram_tile(const StandardizedSet& rows, std::size_t i0, std::size_t ti, const StandardizedSet& cols,
+                     std::size_t j0, std::size_t tj, double* out, std::size_t ld, std::size_t sample_block) {
     using namespace detail;
     if (ti % kRows || tj % kPanel || i0 % kRows || j0 % kPanel)
         throw std::invalid_argument("Gram tile not aligned to the kernel's blocks");
-    const std::size_t kc = sample_block ? std::min(sample_block, n_) : n_;
+    if (rows.n_samples() != cols.n_samples()) throw std::invalid_argument("Gram tile of sets over different samples");
+    const std::size_t n = rows.n_samples();
+    const std::size_t kc = sample_block ? std::min(sample_block, n) : n;
     // Chunk by chunk over the samples, so that a chunk of the tile's column
     // panels is reused from cache by all of its rows.
-    for (std::size_t k0 = 0; k0 < n_; k0 += kc) {
-        const std::size_t kn = std::min(kc, n_ - k0);
+    for (std::size_t k0 = 0; k0 < n; k0 += kc) {
+        const std::size_t kn = std::min(kc, n - k0);
         for (std::size_t i = i0; i < i0 + ti; i += kRows) {
             for (std::size_t j = j0; j < j0 + tj; j += kPanel) {
                 double* o = out + (i - i0) * ld + (j - j0);
-                if (i >= m_pad_ || j >= m_pad_) {
+                if (i >= rows.padded_size() || j >= cols.padded_size()) {
                     for (std::size_t r = 0; r < kRows; ++r) std::fill(o + r * ld, o + r * ld + kPanel, 0.0);
                     continue;
                 }
                 Block8x16 blk{};
                 if (k0 > 0)
                     for (std::size_t r = 0; r < kRows; ++r) blk.c[r][0] = load8(o + r * ld), blk.c[r][1] = load8(o + r * ld + 8);
-                gram_accumulate(panel(i / kPanel) + i % kPanel + k0 * kPanel, panel(j / kPanel) + k0 * kPanel, kn, blk);
+                gram_accumulate(rows.panel(i / kPanel) + i % kPanel + k0 * kPanel, cols.panel(j / kPanel) + k0 * kPanel,
+                                kn, blk);
                 for (std::size_t r = 0; r < kRows; ++r) {
                     store8(o + r * ld, blk.c[r][0]);
                     store8(o + r * ld + 8, blk.c[r][1]);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "pair_tiles.hpp"
+#include "triple_scoring.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -46,59 +47,87 @@ void search_block_pair(std::vector<detail::PerThread>& threads, const detail::Pa
 
 }  // namespace
 
-std::size_t streamed_block_size(std::size_t n, std::size_t budget, const SearchOptions& opt) {
+std::size_t streamed_block_size(int dim, std::size_t K, std::size_t n, std::size_t budget, const SearchOptions& opt) {
     const std::size_t threads = static_cast<std::size_t>(omp_get_max_threads());
-    const std::size_t fixed = threads * partial_bytes(opt.tile) + 2 * n * sizeof(double);  // + target, evaluation rows
-    const std::size_t per_candidate = 2 * (n + 2) * sizeof(double);                        // two blocks
+    const std::size_t ld = (K + 15) / 16 * 16;
+    const std::size_t kernel = dim == 2 ? threads * partial_bytes(opt.tile) : ld * ld * sizeof(double) + K * sizeof(double);
+    const std::size_t fixed = kernel + 2 * n * sizeof(double);  // + target, evaluation rows
+    const std::size_t per_candidate = 2 * (n + 2) * sizeof(double);  // two blocks
     const std::size_t c = budget > fixed ? (budget - fixed) / per_candidate : 0;
     if (c < 16)
-        throw std::invalid_argument("memory budget too small: two blocks of 16 candidates need " +
-                                    std::to_string((fixed + 16 * per_candidate + (1u << 20) - 1) >> 20) + " MB or more");
+        throw std::invalid_argument("memory budget too small: " +
+                                    std::string(dim == 2 ? "two blocks of 16 candidates" : "the K x K correlations and two blocks of 16 candidates") +
+                                    " need " + std::to_string((fixed + 16 * per_candidate + (1u << 20) - 1) >> 20) +
+                                    " MB or more");
     return c >= opt.tile ? c / opt.tile * opt.tile : c / 16 * 16;
 }
 
-SearchResult search_pairs_streamed(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
-                                   const double* target, const SearchOptions& opt, std::size_t budget,
-                                   Progress* progress) {
+namespace {
+
+void check_streamed(const SearchOptions& opt) {
     if (opt.keep == 0) throw std::invalid_argument("keep must be at least 1");
     if (opt.tile == 0 || opt.tile % 16) throw std::invalid_argument("tile must be a positive multiple of 16");
     if (opt.first != 0 || opt.last != SearchOptions{}.last)
-        throw std::invalid_argument("the streamed pair search does not take a slice (first / last)");
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::size_t K = indices.size(), n = source.n_samples();
-    const std::size_t block = streamed_block_size(n, budget, opt);
-    const std::size_t n_blocks = std::max<std::size_t>(1, (K + block - 1) / block);
-    const std::size_t kc = opt.sample_block ? opt.sample_block : detail::default_sample_block(opt.tile);
-    const double lim = detail::pair_limit(opt);
-    const detail::PairLimits limits{lim * lim, opt.singular_tol};
-    std::vector<detail::PerThread> threads(static_cast<std::size_t>(omp_get_max_threads()), detail::PerThread(opt.keep));
+        throw std::invalid_argument("the streamed searches do not take a slice (first / last)");
+}
 
+// The pool in blocks of `block` candidates, evaluated and standardised on
+// demand. Every block pair (A, B), A <= B, is visited once with at most two
+// blocks held: row block A while the later column blocks B stream past it,
+// last to first, so that the final one, A + 1, stays to be the next row block
+// (one evaluation of a block saved per row block). visit(rows, a0, cols, b0)
+// gets the blocks and the pool positions of their first candidates (cols is
+// rows for A = B) and returns false to stop. Returns the peak bytes of the
+// blocks held at once.
+template <class Visit>
+std::size_t for_each_block_pair(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                                const double* target, std::size_t block, Visit&& visit) {
+    const std::size_t K = indices.size(), n_blocks = (K + block - 1) / block;
     auto build = [&](std::size_t b) {
         const auto lo = indices.begin() + static_cast<std::ptrdiff_t>(b * block);
         const auto hi = indices.begin() + static_cast<std::ptrdiff_t>(std::min(K, (b + 1) * block));
         return std::make_unique<StandardizedSet>(source, std::vector<std::uint64_t>(lo, hi), target);
     };
-    auto begin_of = [&](std::size_t b) { return b * block; };
-    const std::uint64_t total = count_combinations(K, 2, 0, K);
-    std::uint64_t done = 0;
     std::size_t peak = 0;
-    bool cancelled = false;
-    // Row block A is held while the later column blocks B stream past it, last
-    // to first: the final one, A + 1, stays to be the next row block (one
-    // evaluation of a block saved per row block).
     std::unique_ptr<StandardizedSet> next_rows;
-    for (std::size_t a = 0; a < n_blocks && !cancelled && K > 0; ++a) {
+    for (std::size_t a = 0; a < n_blocks; ++a) {
         const std::unique_ptr<StandardizedSet> rows = next_rows ? std::move(next_rows) : build(a);
-        for (std::size_t b = n_blocks - 1; b + 1 > a && !cancelled; --b) {
+        for (std::size_t b = n_blocks - 1; b + 1 > a; --b) {
             std::unique_ptr<StandardizedSet> other = b == a ? nullptr : build(b);
-            const StandardizedSet& cols = other ? *other : *rows;
             peak = std::max(peak, rows->memory_bytes() + (other ? other->memory_bytes() : 0));
-            search_block_pair(threads, detail::PairSides{*rows, cols, begin_of(a), begin_of(b)}, opt.tile, kc, limits);
-            done += b == a ? count_combinations(rows->size(), 2, 0, rows->size()) : rows->size() * cols.size();
-            cancelled = !keep_going(progress, "pairs", done, total);
+            if (!visit(*rows, a * block, other ? *other : *rows, b * block)) return peak;
             if (b == a + 1) next_rows = std::move(other);
         }
     }
+    return peak;
+}
+
+std::size_t round_up16(std::size_t x) { return (x + 15) / 16 * 16; }
+
+}  // namespace
+
+SearchResult search_pairs_streamed(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                                   const double* target, const SearchOptions& opt, std::size_t budget,
+                                   Progress* progress) {
+    check_streamed(opt);
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::size_t K = indices.size(), n = source.n_samples();
+    const std::size_t block = streamed_block_size(2, K, n, budget, opt);
+    const std::size_t kc = opt.sample_block ? opt.sample_block : detail::default_sample_block(opt.tile);
+    const double lim = detail::pair_limit(opt);
+    const detail::PairLimits limits{lim * lim, opt.singular_tol};
+    std::vector<detail::PerThread> threads(static_cast<std::size_t>(omp_get_max_threads()), detail::PerThread(opt.keep));
+
+    const std::uint64_t total = count_combinations(K, 2, 0, K);
+    std::uint64_t done = 0;
+    bool cancelled = false;
+    std::size_t peak = for_each_block_pair(source, indices, target, block,
+        [&](const StandardizedSet& rows, std::size_t a0, const StandardizedSet& cols, std::size_t b0) {
+            search_block_pair(threads, detail::PairSides{rows, cols, a0, b0}, opt.tile, kc, limits);
+            done += &rows == &cols ? count_combinations(rows.size(), 2, 0, rows.size()) : rows.size() * cols.size();
+            cancelled = !keep_going(progress, "pairs", done, total);
+            return !cancelled;
+        });
     SearchResult res = detail::merge(threads, opt.keep);
     res.n_combinations = total;
     for (const auto& t : threads) {
@@ -107,6 +136,52 @@ SearchResult search_pairs_streamed(const CandidateSource& source, const std::vec
     }
     res.peak_bytes = peak + 2 * n * sizeof(double);
     res.cancelled = cancelled;
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return res;
+}
+
+SearchResult search_triples_streamed(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                                     const double* target, const SearchOptions& opt, std::size_t budget,
+                                     Progress* progress) {
+    check_streamed(opt);
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::size_t K = indices.size(), n = source.n_samples(), T = opt.tile;
+    const std::size_t ld = round_up16(K), g_bytes = ld * ld * sizeof(double);
+    const std::size_t block = streamed_block_size(3, K, n, budget, opt);  // a multiple of 16
+    const std::size_t kc = opt.sample_block ? opt.sample_block : detail::default_sample_block(T);
+    // The upper triangle of the whole Gram matrix, block pair by block pair
+    // (the triple scoring reads G[i][k], i < k, only), and the correlations
+    // with the target, from each row block.
+    std::vector<double> G(ld * ld, 0.0), b(K);
+    std::uint64_t flops = 0, done = 0;
+    const std::uint64_t total = count_combinations(K, 2, 0, K);
+    bool cancelled = false;
+    std::size_t peak = for_each_block_pair(source, indices, target, block,
+        [&](const StandardizedSet& rows, std::size_t a0, const StandardizedSet& cols, std::size_t b0) {
+            const bool same = &rows == &cols;
+            if (same) std::copy(rows.target_correlations().begin(), rows.target_correlations().end(), b.begin() + a0);
+            const std::size_t mr = rows.padded_size(), mc = cols.padded_size();
+            std::vector<std::pair<std::size_t, std::size_t>> tiles;
+            for (std::size_t i = 0; i < mr; i += T)
+                for (std::size_t j = same ? i : 0; j < mc; j += T) tiles.emplace_back(i, j);
+            const auto n_tiles = static_cast<long long>(tiles.size());
+#pragma omp parallel for schedule(dynamic, 1)
+            for (long long q = 0; q < n_tiles; ++q) {
+                const auto [i, j] = tiles[static_cast<std::size_t>(q)];
+                cross_gram_tile(rows, i, std::min(T, mr - i), cols, j, std::min(T, mc - j),
+                                G.data() + (a0 + i) * ld + b0 + j, ld, kc);
+            }
+            for (const auto& [i, j] : tiles) flops += std::min(T, mr - i) * std::min(T, mc - j) * n * 2;
+            done += same ? count_combinations(rows.size(), 2, 0, rows.size()) : rows.size() * cols.size();
+            cancelled = !keep_going(progress, "correlations", done, total);
+            return !cancelled;
+        });
+    SearchResult res;
+    if (!cancelled) res = detail::score_triples(G.data(), ld, b.data(), K, opt, progress);
+    res.n_combinations = count_combinations(K, 3, 0, K);
+    res.gram_flops = flops;
+    res.peak_bytes = peak + g_bytes + (K + 2 * n) * sizeof(double);
+    res.cancelled = res.cancelled || cancelled;
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
 }

@@ -1,4 +1,4 @@
-// Large n: chunked sample sums and the memory-bounded streamed search give
+// Large n: chunked sample sums and the memory-bounded streamed searches give
 // bitwise the results of the plain in-memory kernels.
 #include <omp.h>
 
@@ -81,7 +81,7 @@ int main() {
     std::vector<std::uint64_t> indices(m);
     for (std::size_t i = 0; i < m; ++i) indices[i] = (i * 37) % m;  // a permuted pool
     const StandardizedSet pooled(source, indices, y.data());
-    const SearchResult pooled_ref = search_pairs(pooled, whole);
+    const SearchResult pooled_ref = search_pairs(pooled, whole), pooled_ref3 = search_triples(pooled, whole);
     for (std::size_t budget_kb : {1200, 2000, 3000, 100000})
         for (int threads : {1, 2}) {
             omp_set_num_threads(threads);
@@ -89,9 +89,14 @@ int main() {
             CHECK(same(r, pooled_ref));
             CHECK(r.peak_bytes <= (budget_kb << 10));
             CHECK(r.gram_flops >= pooled_ref.gram_flops);
+            const SearchResult r3 = search_triples_streamed(source, indices, y.data(), whole, budget_kb << 10);
+            CHECK(same(r3, pooled_ref3));
+            CHECK(r3.peak_bytes <= (budget_kb << 10));
         }
-    CHECK(streamed_block_size(n, 1200 << 10, whole) < m);  // that budget does split the pool
+    CHECK(streamed_block_size(2, m, n, 1200 << 10, whole) < m);
+    CHECK(streamed_block_size(3, m, n, 1200 << 10, whole) < m);  // that budget does split the pool
     CHECK_THROWS(search_pairs_streamed(source, indices, y.data(), whole, 1000));
+    CHECK_THROWS(search_triples_streamed(source, indices, y.data(), whole, 150 * 150 * 8));  // not even G fits
     SearchOptions sliced = whole;
     sliced.first = 32;
     CHECK_THROWS(search_pairs_streamed(source, indices, y.data(), sliced, 100000 << 10));

@@ -315,8 +315,8 @@ def _search_backend(cfg: Config):
         budget = cfg.search.memory_budget_mb
 
         def local(spec, dim, progress):
-            if dim == 2 and budget is not None:
-                return merge_slices([search_streamed(spec, options, budget, progress)], options["keep"])
+            if budget is not None:
+                return merge_slices([search_streamed(spec, dim, options, budget, progress)], options["keep"])
             return merge_slices([search_slice(spec.build(progress), dim, 0, None, options, progress)], options["keep"])
 
         yield local

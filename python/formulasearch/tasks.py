@@ -69,12 +69,13 @@ def _plain(found: dict[str, Any]) -> dict[str, Any]:
             "cancelled": bool(found["cancelled"]), "interrupted": bool(found.get("interrupted", False))}
 
 
-def search_streamed(spec: SearchSpec, options: dict[str, Any], memory_budget_mb: float,
+def search_streamed(spec: SearchSpec, dim: int, options: dict[str, Any], memory_budget_mb: float,
                     progress: Callable | None = None) -> dict[str, Any]:
-    """The whole pair search of a spec within a memory budget: the pool is evaluated
-    a block at a time instead of held (the same result as search_slice over the pool)."""
-    found = _core.search_pairs_streamed(spec.generator(), spec.pool.tolist(), spec.target,
-                                        memory_budget_mb=memory_budget_mb, progress=progress, **options)
+    """The whole pair or triple search of a spec within a memory budget: the pool is
+    evaluated a block at a time instead of held (the same result as search_slice over it)."""
+    kernel = _core.search_pairs_streamed if dim == 2 else _core.search_triples_streamed
+    found = kernel(spec.generator(), spec.pool.tolist(), spec.target, memory_budget_mb=memory_budget_mb,
+                   progress=progress, **options)
     return _plain(found)
 
 

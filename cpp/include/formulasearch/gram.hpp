@@ -60,4 +60,9 @@ private:
     std::vector<double> b_, b_pad_;
 };
 
+// gram_tile across two sets over the same samples: rows from `rows`, columns
+// from `cols` (the same entries, bit for bit, as one set holding both).
+void cross_gram_tile(const StandardizedSet& rows, std::size_t i0, std::size_t ti, const StandardizedSet& cols,
+                     std::size_t j0, std::size_t tj, double* out, std::size_t ld, std::size_t sample_block = 0);
+
 }  // namespace formulasearch
