@@ -141,22 +141,27 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
 SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt, Progress* progress) {
     check(opt);
     const auto t0 = std::chrono::steady_clock::now();
-    // The whole m x m Gram matrix (top-N sets are small: 10^4 -> 800 MB at most).
+    // The m x m Gram matrix (top-N sets are small: 10^4 -> 800 MB at most);
+    // only its tiles on and above the diagonal, as the scoring reads G[i][k], i < k.
     const std::size_t ld = set.padded_size(), T = opt.tile;
     std::vector<double> G(ld * ld);
     const std::size_t kc = opt.sample_block ? opt.sample_block : detail::default_sample_block(T);
+    std::uint64_t flops = 0;
     {
         const std::size_t n_tiles = (ld + T - 1) / T;
-        const auto n_pairs = static_cast<long long>(n_tiles * n_tiles);
-#pragma omp parallel for schedule(static)
+        std::vector<std::pair<std::size_t, std::size_t>> tiles;
+        for (std::size_t I = 0; I < n_tiles; ++I)
+            for (std::size_t J = I; J < n_tiles; ++J) tiles.emplace_back(I * T, J * T);
+        const auto n_pairs = static_cast<long long>(tiles.size());
+#pragma omp parallel for schedule(dynamic, 1)
         for (long long p = 0; p < n_pairs; ++p) {
-            const std::size_t I = static_cast<std::size_t>(p) / n_tiles, J = static_cast<std::size_t>(p) % n_tiles;
-            const std::size_t ti = std::min(T, ld - I * T), tj = std::min(T, ld - J * T);
-            set.gram_tile(I * T, ti, J * T, tj, G.data() + I * T * ld + J * T, ld, kc);
+            const auto [i, j] = tiles[static_cast<std::size_t>(p)];
+            set.gram_tile(i, std::min(T, ld - i), j, std::min(T, ld - j), G.data() + i * ld + j, ld, kc);
         }
+        for (const auto& [i, j] : tiles) flops += std::min(T, ld - i) * std::min(T, ld - j) * set.n_samples() * 2;
     }
     SearchResult res = detail::score_triples(G.data(), ld, set.target_correlations().data(), set.size(), opt, progress);
-    res.gram_flops = static_cast<std::uint64_t>(ld) * ld * set.n_samples() * 2;
+    res.gram_flops = flops;
     res.peak_bytes = set.memory_bytes() + G.size() * sizeof(double);
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
