@@ -61,12 +61,26 @@ StandardizedSet::StandardizedSet(const double* values, std::size_t m, std::size_
 
 StandardizedSet::StandardizedSet(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
                                  const double* target, Progress* progress)
-    : m_(indices.size()), n_(source.n_samples()), m_pad_(round_up(m_, kPanelWidth)), z_(m_pad_ * n_, 0.0),
-      b_(m_, 0.0), b_pad_(m_pad_, 0.0) {
+    : m_(0), n_(source.n_samples()), m_pad_(0) {
+    assign(source, indices, target, progress);
+}
+
+void StandardizedSet::assign(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                             const double* target, Progress* progress) {
+    if (source.n_samples() != n_) throw std::invalid_argument("a set's candidates are replaced over other samples");
     std::vector<double> t;
     standardize_target(target, t);
     for (auto i : indices)
         if (i >= source.size()) throw std::out_of_range("candidate index out of range");
+    // Every real candidate is written below; only the padding is cleared.
+    m_ = indices.size(), m_pad_ = round_up(m_, kPanelWidth);
+    if (z_.capacity() < m_pad_ * n_) std::vector<double>().swap(z_);  // grow without holding old and new at once
+    z_.resize(m_pad_ * n_), b_.resize(m_), b_pad_.resize(m_pad_);
+    for (std::size_t i = m_; i < m_pad_; ++i) {
+        b_pad_[i] = 0.0;
+        double* zi = z_.data() + (i / kPanelWidth) * n_ * kPanelWidth + i % kPanelWidth;
+        for (std::size_t s = 0; s < n_; ++s) zi[s * kPanelWidth] = 0.0;
+    }
     long long bad = -1;
     constexpr std::size_t kBlock = 65536;
     for (std::size_t lo = 0; lo < m_; lo += kBlock) {

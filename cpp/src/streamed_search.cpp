@@ -83,21 +83,34 @@ template <class Visit>
 std::size_t for_each_block_pair(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
                                 const double* target, std::size_t block, Visit&& visit) {
     const std::size_t K = indices.size(), n_blocks = (K + block - 1) / block;
+    // A block no longer needed is the storage of the next one built (fresh
+    // pages of hundreds of MB cost more to fault in than to fill). The walk
+    // below never has more than two blocks allocated: a spare exists only
+    // between the end of one block's use and the next build.
+    std::unique_ptr<StandardizedSet> spare;
     auto build = [&](std::size_t b) {
         const auto lo = indices.begin() + static_cast<std::ptrdiff_t>(b * block);
         const auto hi = indices.begin() + static_cast<std::ptrdiff_t>(std::min(K, (b + 1) * block));
-        return std::make_unique<StandardizedSet>(source, std::vector<std::uint64_t>(lo, hi), target);
+        const std::vector<std::uint64_t> part(lo, hi);
+        if (!spare) return std::make_unique<StandardizedSet>(source, part, target);
+        std::unique_ptr<StandardizedSet> set = std::move(spare);
+        set->assign(source, part, target);
+        return set;
     };
     std::size_t peak = 0;
     std::unique_ptr<StandardizedSet> next_rows;
     for (std::size_t a = 0; a < n_blocks; ++a) {
-        const std::unique_ptr<StandardizedSet> rows = next_rows ? std::move(next_rows) : build(a);
+        std::unique_ptr<StandardizedSet> rows = next_rows ? std::move(next_rows) : build(a);
         for (std::size_t b = n_blocks - 1; b + 1 > a; --b) {
             std::unique_ptr<StandardizedSet> other = b == a ? nullptr : build(b);
             peak = std::max(peak, rows->memory_bytes() + (other ? other->memory_bytes() : 0));
             if (!visit(*rows, a * block, other ? *other : *rows, b * block)) return peak;
-            if (b == a + 1) next_rows = std::move(other);
+            if (b == a + 1)
+                next_rows = std::move(other);
+            else if (other)
+                spare = std::move(other);
         }
+        spare = std::move(rows);
     }
     return peak;
 }

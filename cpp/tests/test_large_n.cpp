@@ -2,6 +2,7 @@
 // bitwise the results of the plain in-memory kernels.
 #include <omp.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -93,6 +94,17 @@ int main() {
             CHECK(same(r3, pooled_ref3));
             CHECK(r3.peak_bytes <= (budget_kb << 10));
         }
+    // A set refilled with fewer candidates equals a fresh one, padding included.
+    StandardizedSet reused(source, std::vector<std::uint64_t>(indices.begin(), indices.begin() + 40), y.data());
+    const std::vector<std::uint64_t> fewer(indices.begin() + 50, indices.begin() + 70);
+    reused.assign(source, fewer, y.data());
+    const StandardizedSet fresh(source, fewer, y.data());
+    std::vector<double> ga(32 * 32), gb(32 * 32);
+    reused.gram_tile(0, 32, 0, 32, ga.data(), 32);
+    fresh.gram_tile(0, 32, 0, 32, gb.data(), 32);
+    CHECK(reused.size() == 20 && ga == gb && reused.target_correlations() == fresh.target_correlations());
+    CHECK(std::equal(reused.padded_correlations(), reused.padded_correlations() + 32, fresh.padded_correlations()));
+
     CHECK(streamed_block_size(2, m, n, 1200 << 10, whole) < m);
     CHECK(streamed_block_size(3, m, n, 1200 << 10, whole) < m);  // that budget does split the pool
     CHECK_THROWS(search_pairs_streamed(source, indices, y.data(), whole, 1000));

@@ -27,6 +27,10 @@ public:
     // Reports progress between blocks and throws Cancelled when asked to stop.
     StandardizedSet(const CandidateSource& source, const std::vector<std::uint64_t>& indices, const double* target,
                     Progress* progress = nullptr);
+    // The same, replacing this set's candidates by those of a source over the
+    // same samples and reusing the storage (no fresh pages to fault in and clear).
+    void assign(const CandidateSource& source, const std::vector<std::uint64_t>& indices, const double* target,
+                Progress* progress = nullptr);
 
     std::size_t size() const { return m_; }
     std::size_t n_samples() const { return n_; }
@@ -49,8 +53,8 @@ public:
     void gram_tile(std::size_t i0, std::size_t ti, std::size_t j0, std::size_t tj, double* out, std::size_t ld,
                    std::size_t sample_block = 0) const;
 
-    // Bytes held (the standardised panels and correlations).
-    std::size_t memory_bytes() const { return (z_.size() + b_pad_.size() + b_.size()) * sizeof(double); }
+    // Bytes held (the standardised panels and correlations, as allocated).
+    std::size_t memory_bytes() const { return (z_.capacity() + b_pad_.capacity() + b_.capacity()) * sizeof(double); }
 
 private:
     void standardize_target(const double* target, std::vector<double>& t) const;
