@@ -18,6 +18,7 @@
 #include "formulasearch/paper_generator.hpp"
 #include "formulasearch/screening.hpp"
 #include "formulasearch/sisso_space.hpp"
+#include "formulasearch/streamed_search.hpp"
 #include "formulasearch/validation.hpp"
 
 #ifdef _OPENMP
@@ -122,13 +123,15 @@ py::dict search_result_dict(const SearchResult& r, int dim) {
     out["n_scored"] = r.n_scored;
     out["gram_flops"] = r.gram_flops;
     out["seconds"] = r.seconds;
+    out["peak_bytes"] = r.peak_bytes;
     out["cancelled"] = r.cancelled;
     return out;
 }
 
 SearchOptions search_options(double max_pair_corr, std::size_t keep, std::size_t tile, double singular_tol,
-                             std::size_t first, std::optional<std::size_t> last) {
+                             std::size_t first, std::optional<std::size_t> last, std::size_t sample_block) {
     SearchOptions opt;
+    opt.sample_block = sample_block;
     opt.max_pair_corr = max_pair_corr;
     opt.keep = keep;
     opt.tile = tile;
@@ -426,19 +429,60 @@ PYBIND11_MODULE(_core, m) {
         const char* name = dim == 2 ? "search_pairs" : "search_triples";
         const char* doc = dim == 2 ? "Best pairs by OLS fit, scored from Gram blocks." : "Best triples by OLS fit, from the Gram matrix.";
         m.def(name, [dim](const StandardizedSet& set, double max_pair_corr, std::size_t keep, std::size_t tile,
-                          double singular_tol, std::size_t first, std::optional<std::size_t> last, py::object progress) {
-            return search_set(set, dim, search_options(max_pair_corr, keep, tile, singular_tol, first, last), std::move(progress));
+                          double singular_tol, std::size_t first, std::optional<std::size_t> last, py::object progress,
+                          std::size_t sample_block) {
+            return search_set(set, dim, search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block),
+                              std::move(progress));
         }, py::arg("set"), py::kw_only(), py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10, py::arg("tile") = 256,
            py::arg("singular_tol") = 1e-10, py::arg("first") = 0, py::arg("last") = py::none(),
-           py::arg("progress") = py::none(), doc);
+           py::arg("progress") = py::none(), py::arg("sample_block") = 0, doc);
         m.def(name, [dim](const Array& values, const Array& target, double max_pair_corr, std::size_t keep,
                           std::size_t tile, double singular_tol, std::size_t first, std::optional<std::size_t> last,
-                          py::object progress) {
+                          py::object progress, std::size_t sample_block) {
             auto set = set_of(values, target);
-            return search_set(*set, dim, search_options(max_pair_corr, keep, tile, singular_tol, first, last), std::move(progress));
+            return search_set(*set, dim, search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block),
+                              std::move(progress));
         }, py::arg("values"), py::arg("target"), py::kw_only(), py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10,
            py::arg("tile") = 256, py::arg("singular_tol") = 1e-10, py::arg("first") = 0, py::arg("last") = py::none(),
-           py::arg("progress") = py::none(), "The same search over rows of `values` (candidates x samples).");
+           py::arg("progress") = py::none(), py::arg("sample_block") = 0,
+           "The same search over rows of `values` (candidates x samples).");
+    }
+
+    for (int dim : {2, 3}) {
+        const char* name = dim == 2 ? "search_pairs_streamed" : "search_triples_streamed";
+        const char* doc = dim == 2
+            ? "search_pairs over StandardizedSet.from_candidates(source, indices, target) with the same result, "
+              "evaluating and standardising the candidates a block at a time so that at most memory_budget_mb "
+              "(MiB) of them and the kernel's buffers are held (peak_bytes reports it; block_size the "
+              "candidates per block)."
+            : "search_triples over StandardizedSet.from_candidates(source, indices, target) with the same "
+              "result, holding the K x K correlations (which must fit in memory_budget_mb) and at most two "
+              "blocks of candidates.";
+        m.def(name, [dim](const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                          const Array& target, double memory_budget_mb, double max_pair_corr, std::size_t keep,
+                          std::size_t tile, double singular_tol, std::size_t sample_block, py::object progress) {
+            if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != source.n_samples())
+                throw std::invalid_argument("target length does not match the samples");
+            if (!(memory_budget_mb > 0)) throw std::invalid_argument("memory_budget_mb must be positive");
+            for (auto i : indices)
+                if (i >= source.size()) throw std::out_of_range("candidate index out of range");
+            const SearchOptions opt = search_options(max_pair_corr, keep, tile, singular_tol, 0, std::nullopt, sample_block);
+            const auto budget = static_cast<std::size_t>(memory_budget_mb * 1024.0 * 1024.0);
+            PyProgress p(std::move(progress));
+            SearchResult r;
+            {
+                py::gil_scoped_release release;
+                r = dim == 2 ? search_pairs_streamed(source, indices, target.data(), opt, budget, &p)
+                             : search_triples_streamed(source, indices, target.data(), opt, budget, &p);
+            }
+            p.rethrow();
+            py::dict out = search_result_dict(r, dim);
+            out["interrupted"] = p.interrupted();
+            out["block_size"] = streamed_block_size(dim, indices.size(), source.n_samples(), budget, opt);
+            return out;
+        }, py::arg("source"), py::arg("indices"), py::arg("target"), py::kw_only(), py::arg("memory_budget_mb"),
+           py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10, py::arg("tile") = 256, py::arg("singular_tol") = 1e-10,
+           py::arg("sample_block") = 0, py::arg("progress") = py::none(), doc);
     }
 
     auto design = [](const Array& features, const Array& target) {

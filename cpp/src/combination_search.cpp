@@ -8,6 +8,8 @@
 
 #include "formulasearch/top_k.hpp"
 #include "gram_kernel.hpp"
+#include "pair_tiles.hpp"
+#include "triple_scoring.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -20,36 +22,9 @@ namespace formulasearch {
 
 namespace {
 
-// A candidate is rejected early only when it is certainly below the current
-// k-th best even after rounding; borderline ones get the exact comparison. So
-// whatever a thread's threshold is, no member of the global top-k is lost and
-// the merged result does not depend on the partition.
-constexpr double kSafety = 1.0 - 1e-12;
-
-double pair_limit(const SearchOptions& o) {
-    return (o.max_pair_corr <= 0 || o.max_pair_corr >= 1) ? std::numeric_limits<double>::infinity() : o.max_pair_corr;
-}
-
-// One per thread, each on its own cache lines so that counters and the top-k
-// of one thread never share a line with another's (no false sharing).
-struct alignas(64) PerThread {
-    explicit PerThread(std::size_t k) : top(k) {}
-    TopK<Combination> top;
-    std::uint64_t scored = 0;
-    std::uint64_t blocks = 0;  // Gram blocks computed
-    double threshold() const { return top.full() ? top.worst().r2 * kSafety : -1.0; }
-};
-
-SearchResult merge(std::vector<PerThread>& threads, std::size_t keep) {
-    TopK<Combination> all(keep);
-    SearchResult res;
-    for (auto& t : threads) {
-        all.merge(t.top);
-        res.n_scored += t.scored;
-    }
-    res.best = all.sorted();
-    return res;
-}
+using detail::kSafety;
+using detail::merge;
+using detail::PerThread;
 
 void check(const SearchOptions& o) {
     if (o.keep == 0) throw std::invalid_argument("keep must be at least 1");
@@ -66,18 +41,6 @@ using detail::kPanel;
 using detail::kRows;
 using detail::v8d;
 using detail::v8l;
-
-// The exact scoring of one pair, shared by every path so that a pair gets the
-// same r2 bits wherever it is met.
-inline void consider_pair(PerThread& me, double g, double bi, double bj, std::size_t i, std::size_t j, double lim2,
-                          double tol) {
-    if (!(g * g < lim2)) return;
-    const double det = 1.0 - g * g;
-    if (!(det > tol)) return;
-    const double num = bi * bi + bj * bj - 2.0 * bi * bj * g;
-    if (num < me.threshold() * det) return;
-    me.top.push({num / det, 2, {static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), 0}});
-}
 
 // What a triple (i, j, k) shares with every k for fixed i, j.
 struct TripleBase {
@@ -98,45 +61,6 @@ inline void consider_triple(PerThread& me, const TripleBase& t, double c, double
     me.top.push({num / det, 3, {static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(k)}});
 }
 
-// A block on the diagonal or at the padded end: index checks, scalar.
-void score_edge_block(PerThread& me, const Block8x16& blk, const double* b, std::size_t i, std::size_t j,
-                      std::size_t m, double lim2, double tol) {
-    for (std::size_t r = 0; r < kRows; ++r)
-        for (std::size_t l = 0; l < kPanel; ++l) {
-            const std::size_t ii = i + r, jj = j + l;
-            if (!(ii < jj && jj < m)) continue;
-            const double g = blk.c[r][l / 8][l % 8];
-            if (g * g < lim2 && 1.0 - g * g > tol) ++me.scored;
-            consider_pair(me, g, b[ii], b[jj], ii, jj, lim2, tol);
-        }
-}
-
-// An interior block (all 128 pairs valid): a vector pre-test that is looser
-// than the exact one, so only near-winners reach the scalar path.
-void score_block(PerThread& me, const Block8x16& blk, const double* b, std::size_t i, std::size_t j, double lim2,
-                 double tol) {
-    const double thr = me.threshold() * kSafety;
-    const v8d bj0 = detail::load8(b + j), bj1 = detail::load8(b + j + 8);
-    const v8d one = detail::splat(1.0), vlim2 = detail::splat(lim2), vtol = detail::splat(tol), vthr = detail::splat(thr);
-    v8l valid_count = {}, hit = {};
-    for (std::size_t r = 0; r < kRows; ++r) {
-        const v8d bi = detail::splat(b[i + r]), bi2 = bi * bi;
-        for (int h = 0; h < 2; ++h) {
-            const v8d g = blk.c[r][h], bj = h ? bj1 : bj0;
-            const v8d g2 = g * g, det = one - g2;
-            const v8l valid = (g2 < vlim2) & (det > vtol);
-            const v8d num = bi2 + bj * bj - 2.0 * bi * bj * g;
-            valid_count -= valid;  // true lanes are -1
-            hit |= valid & (num >= vthr * det);
-        }
-    }
-    me.scored += detail::lane_total(valid_count);
-    if (!detail::any(hit)) return;
-    for (std::size_t r = 0; r < kRows; ++r)
-        for (std::size_t l = 0; l < kPanel; ++l)
-            consider_pair(me, blk.c[r][l / 8][l % 8], b[i + r], b[j + l], i + r, j + l, lim2, tol);
-}
-
 }  // namespace
 
 std::uint64_t count_combinations(std::size_t m, int d, std::size_t first, std::size_t last) {
@@ -153,8 +77,10 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
     check(opt);
     const auto t0 = std::chrono::steady_clock::now();
     const std::size_t m = set.size(), mp = set.padded_size(), n = set.n_samples(), T = opt.tile;
-    const double lim = pair_limit(opt), lim2 = lim * lim, tol = opt.singular_tol;
-    const double* b = set.padded_correlations();
+    const double lim = detail::pair_limit(opt);
+    const detail::PairLimits limits{lim * lim, opt.singular_tol};
+    const detail::PairSides sides{set, set};
+    const std::size_t kc = opt.sample_block ? opt.sample_block : detail::default_sample_block(T);
     const std::size_t n_tiles = (mp + T - 1) / T;
     if (opt.first % T || (opt.last < m && opt.last % T))
         throw std::invalid_argument("a slice of the pair search must start and end on tile boundaries");
@@ -162,9 +88,10 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
     std::vector<PerThread> threads(static_cast<std::size_t>(omp_get_max_threads()), PerThread(opt.keep));
     bool cancelled = false;
 
-    // Tiles of T x T candidates, I <= J: the J tile's panels stay in L2 while
-    // the I tile's 8-row blocks stream through them; each 8 x 16 block of G is
-    // scored straight from registers and never written to memory.
+    // Tiles of T x T candidates, I <= J: the J tile's panels (a chunk of kc
+    // samples of them, when n is large) stay in L2 while the I tile's 8-row
+    // blocks stream through them; each 8 x 16 block of G is scored straight
+    // from registers and never written to memory (pair_tiles.hpp).
     // Tile pairs are processed in batches of kBatchPerThread pairs per thread,
     // so threads stay busy even where a row has few pairs, and progress and
     // cancellation are checked between batches (a few ms each).
@@ -189,25 +116,11 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
         const auto n_batch = static_cast<long long>(batch.size());
 #pragma omp parallel
         {
-            const auto t = static_cast<std::size_t>(omp_get_thread_num());
-            PerThread& me = threads[t];
-            Block8x16 blk;
+            PerThread& me = threads[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(static)
             for (long long q = 0; q < n_batch; ++q) {
                 const std::size_t I = batch[static_cast<std::size_t>(q)].first, J = batch[static_cast<std::size_t>(q)].second;
-                const std::size_t i_end = std::min(m, I * T + T), j_end = std::min(m, J * T + T);
-                for (std::size_t i = I * T; i < i_end; i += kRows) {
-                    const double* a = set.panel(i / kPanel) + i % kPanel;
-                    for (std::size_t j = J * T; j < j_end; j += kPanel) {
-                        if (j + kPanel - 1 <= i) continue;  // wholly on or below the diagonal
-                        detail::gram_block(a, set.panel(j / kPanel), n, blk);
-                        ++me.blocks;
-                        if (j + kPanel > m || j <= i + kRows - 1 || i + kRows > m)
-                            score_edge_block(me, blk, b, i, j, m, lim2, tol);
-                        else
-                            score_block(me, blk, b, i, j, lim2, tol);
-                    }
-                }
+                detail::pair_tile(me, sides, I * T, std::min(m, I * T + T), J * T, std::min(m, J * T + T), kc, limits);
             }
         }
         done_pairs += batch.size();
@@ -215,7 +128,11 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
     }
     SearchResult res = merge(threads, opt.keep);
     res.n_combinations = count_combinations(m, 2, opt.first, opt.last);
-    for (const auto& t : threads) res.gram_flops += t.blocks * kRows * kPanel * n * 2;
+    for (const auto& t : threads) {
+        res.gram_flops += t.blocks * kRows * kPanel * n * 2;
+        res.peak_bytes += t.partial.size() * sizeof(detail::Block8x16);
+    }
+    res.peak_bytes += set.memory_bytes();
     res.cancelled = cancelled;
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
@@ -224,22 +141,38 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
 SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt, Progress* progress) {
     check(opt);
     const auto t0 = std::chrono::steady_clock::now();
-    const std::size_t m = set.size();
-    const double lim = pair_limit(opt), lim2 = lim * lim, tol = opt.singular_tol;
-    const double* b = set.target_correlations().data();
-    // The whole m x m Gram matrix (top-N sets are small: 10^4 -> 800 MB at most).
+    // The m x m Gram matrix (top-N sets are small: 10^4 -> 800 MB at most);
+    // only its tiles on and above the diagonal, as the scoring reads G[i][k], i < k.
     const std::size_t ld = set.padded_size(), T = opt.tile;
     std::vector<double> G(ld * ld);
+    const std::size_t kc = opt.sample_block ? opt.sample_block : detail::default_sample_block(T);
+    std::uint64_t flops = 0;
     {
         const std::size_t n_tiles = (ld + T - 1) / T;
-        const auto n_pairs = static_cast<long long>(n_tiles * n_tiles);
-#pragma omp parallel for schedule(static)
+        std::vector<std::pair<std::size_t, std::size_t>> tiles;
+        for (std::size_t I = 0; I < n_tiles; ++I)
+            for (std::size_t J = I; J < n_tiles; ++J) tiles.emplace_back(I * T, J * T);
+        const auto n_pairs = static_cast<long long>(tiles.size());
+#pragma omp parallel for schedule(dynamic, 1)
         for (long long p = 0; p < n_pairs; ++p) {
-            const std::size_t I = static_cast<std::size_t>(p) / n_tiles, J = static_cast<std::size_t>(p) % n_tiles;
-            const std::size_t ti = std::min(T, ld - I * T), tj = std::min(T, ld - J * T);
-            set.gram_tile(I * T, ti, J * T, tj, G.data() + I * T * ld + J * T, ld);
+            const auto [i, j] = tiles[static_cast<std::size_t>(p)];
+            set.gram_tile(i, std::min(T, ld - i), j, std::min(T, ld - j), G.data() + i * ld + j, ld, kc);
         }
+        for (const auto& [i, j] : tiles) flops += std::min(T, ld - i) * std::min(T, ld - j) * set.n_samples() * 2;
     }
+    SearchResult res = detail::score_triples(G.data(), ld, set.target_correlations().data(), set.size(), opt, progress);
+    res.gram_flops = flops;
+    res.peak_bytes = set.memory_bytes() + G.size() * sizeof(double);
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return res;
+}
+
+namespace detail {
+
+SearchResult score_triples(const double* G, std::size_t ld, const double* b, std::size_t m, const SearchOptions& opt,
+                           Progress* progress) {
+    check(opt);
+    const double lim = detail::pair_limit(opt), lim2 = lim * lim, tol = opt.singular_tol;
     std::vector<PerThread> threads(static_cast<std::size_t>(omp_get_max_threads()), PerThread(opt.keep));
     std::vector<double> bsq(m);
     for (std::size_t i = 0; i < m; ++i) bsq[i] = b[i] * b[i];
@@ -265,7 +198,7 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
 #pragma omp for schedule(static, 1)
             for (long long ii = static_cast<long long>(i_lo); ii < i_hi; ++ii) {
                 const auto i = static_cast<std::size_t>(ii);
-                const double* gi = G.data() + i * ld;
+                const double* gi = G + i * ld;
                 const double bi = b[i];
                 idx.clear(), cs.clear(), bks.clear(), bk2s.clear();
                 for (std::size_t k = i + 1; k < m; ++k)
@@ -275,7 +208,7 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
                 v8l valid_count = {};
                 for (std::size_t tj = 0; tj < L; ++tj) {
                     const std::size_t j = idx[tj];
-                    const double* gj = G.data() + j * ld;
+                    const double* gj = G + j * ld;
                     const TripleBase base{cs[tj], 1.0 - cs[tj] * cs[tj], bi, b[j], bsq[i], bsq[j]};
                     for (std::size_t t = tj + 1; t < L; ++t) ds[t] = gj[idx[t]];
                     const v8d va = detail::splat(base.a), vbi = detail::splat(bi), vbj = detail::splat(base.bj);
@@ -309,10 +242,10 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
     }
     SearchResult res = merge(threads, opt.keep);
     res.n_combinations = count_combinations(m, 3, opt.first, opt.last);
-    res.gram_flops = static_cast<std::uint64_t>(ld) * ld * set.n_samples() * 2;
     res.cancelled = cancelled;
-    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
 }
+
+}  // namespace detail
 
 }  // namespace formulasearch

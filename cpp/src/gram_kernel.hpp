@@ -5,7 +5,9 @@
 // contiguous streams. One call computes an 8 x 16 block of G = Z Z^T in 16
 // vector accumulators; every entry is the same chain of fused multiply-adds
 // over the samples in order, whatever the block's position, tile size or
-// thread: results are bitwise reproducible.
+// thread: results are bitwise reproducible. Summing the samples in chunks
+// (gram_accumulate, storing the running sums between chunks) keeps that chain:
+// storing and reloading a double is exact.
 #pragma once
 
 #include <cstddef>
@@ -23,9 +25,12 @@ struct Block8x16 {
     v8d c[kRows][2];
 };
 
-inline void gram_block(const double* __restrict a, const double* __restrict b, std::size_t n, Block8x16& out) {
-    v8d c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {};
-    v8d c40 = {}, c41 = {}, c50 = {}, c51 = {}, c60 = {}, c61 = {}, c70 = {}, c71 = {};
+// Adds samples [0, n) of the operands onto the running sums in `acc`.
+inline void gram_accumulate(const double* __restrict a, const double* __restrict b, std::size_t n, Block8x16& acc) {
+    v8d c00 = acc.c[0][0], c01 = acc.c[0][1], c10 = acc.c[1][0], c11 = acc.c[1][1];
+    v8d c20 = acc.c[2][0], c21 = acc.c[2][1], c30 = acc.c[3][0], c31 = acc.c[3][1];
+    v8d c40 = acc.c[4][0], c41 = acc.c[4][1], c50 = acc.c[5][0], c51 = acc.c[5][1];
+    v8d c60 = acc.c[6][0], c61 = acc.c[6][1], c70 = acc.c[7][0], c71 = acc.c[7][1];
     for (std::size_t k = 0; k < n; ++k, a += kPanel, b += kPanel) {
         const v8d b0 = load8(b), b1 = load8(b + 8);
         v8d s;
@@ -38,10 +43,23 @@ inline void gram_block(const double* __restrict a, const double* __restrict b, s
         s = splat(a[6]); c60 += s * b0; c61 += s * b1;
         s = splat(a[7]); c70 += s * b0; c71 += s * b1;
     }
-    out.c[0][0] = c00; out.c[0][1] = c01; out.c[1][0] = c10; out.c[1][1] = c11;
-    out.c[2][0] = c20; out.c[2][1] = c21; out.c[3][0] = c30; out.c[3][1] = c31;
-    out.c[4][0] = c40; out.c[4][1] = c41; out.c[5][0] = c50; out.c[5][1] = c51;
-    out.c[6][0] = c60; out.c[6][1] = c61; out.c[7][0] = c70; out.c[7][1] = c71;
+    acc.c[0][0] = c00; acc.c[0][1] = c01; acc.c[1][0] = c10; acc.c[1][1] = c11;
+    acc.c[2][0] = c20; acc.c[2][1] = c21; acc.c[3][0] = c30; acc.c[3][1] = c31;
+    acc.c[4][0] = c40; acc.c[4][1] = c41; acc.c[5][0] = c50; acc.c[5][1] = c51;
+    acc.c[6][0] = c60; acc.c[6][1] = c61; acc.c[7][0] = c70; acc.c[7][1] = c71;
+}
+
+// The whole block over n samples: the same chain started from zero.
+inline void gram_block(const double* a, const double* b, std::size_t n, Block8x16& out) {
+    out = Block8x16{};
+    gram_accumulate(a, b, n, out);
+}
+
+// Samples per chunk when a tile's column panels (`cols` candidates) should stay
+// in L2 while its rows stream through: about 256 KiB of them, a multiple of 8.
+inline std::size_t default_sample_block(std::size_t cols) {
+    const std::size_t kc = (256u * 1024u / sizeof(double)) / (cols ? cols : 1);
+    return kc < 64 ? 64 : kc / 8 * 8;
 }
 
 }  // namespace formulasearch::detail

@@ -73,6 +73,7 @@ class SearchConfig:
     n_residual: int = 1  #: sis-l0: screen against the residuals of this many best models
     keep: int = 10  #: models reported per dimension
     threads: int = 0  #: worker threads (0: all cores)
+    memory_budget_mb: float | None = None  #: 2D/3D search (local backend): hold at most this many MiB of standardised candidates (and 3D's K x K correlations), evaluating the pool in blocks (same result); none: the whole pool in memory
 
 
 @dataclass
@@ -262,6 +263,8 @@ class Config:
             raise ConfigError(f"[search] max_pair_corr must be in (0, 1], not {s.max_pair_corr}")
         if s.threads < 0:
             raise ConfigError(f"[search] threads must be >= 0, not {s.threads}")
+        if s.memory_budget_mb is not None and not s.memory_budget_mb > 0:
+            raise ConfigError(f"[search] memory_budget_mb must be positive, not {s.memory_budget_mb}")
         v, r = self.validation, self.refine
         _choice("validation", "method", v.method, ("loo", "kfold", "splits", "none"))
         _choice("validation", "rank_1d", v.rank_1d, ("fit", "splits"))

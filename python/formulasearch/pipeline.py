@@ -25,7 +25,7 @@ from .errors import ConfigError, InputError, Interrupted, stop_if_interrupted
 from .postfix import expression_tree
 from .primaries import Primaries, build_primaries
 from .results import Model, Result
-from .tasks import SearchSpec, merge_slices, search_slice
+from .tasks import SearchSpec, merge_slices, search_slice, search_streamed
 
 ProgressFn = Callable[[str, int, int], Any]
 
@@ -326,8 +326,14 @@ def _search_backend(cfg: Config):
     options = {"max_pair_corr": cfg.search.max_pair_corr, "keep": cfg.search.keep}
     dist = cfg.distributed
     if dist.backend == "local" or cfg.search.max_dim < 2:
-        yield lambda spec, dim, progress: merge_slices(
-            [search_slice(spec.build(progress), dim, 0, None, options, progress)], options["keep"])
+        budget = cfg.search.memory_budget_mb
+
+        def local(spec, dim, progress):
+            if budget is not None:
+                return merge_slices([search_streamed(spec, dim, options, budget, progress)], options["keep"])
+            return merge_slices([search_slice(spec.build(progress), dim, 0, None, options, progress)], options["keep"])
+
+        yield local
         return
     from .distributed import dask_client, search_on_dask
 
@@ -346,7 +352,8 @@ def _search_stats(found: dict[str, Any], pool: int, wall: float) -> dict[str, fl
     return {"candidates": pool, "combinations": found["n_combinations"], "scored": found["n_scored"],
             "seconds": wall, "models_per_second": found["n_combinations"] / wall if wall > 0 else 0.0,
             "gram_gflop": found["gram_flops"] / 1e9,
-            "gram_gflops_per_second": found["gram_flops"] / wall / 1e9 if wall > 0 else 0.0}
+            "gram_gflops_per_second": found["gram_flops"] / wall / 1e9 if wall > 0 else 0.0,
+            "peak_mb": found.get("peak_bytes", 0) / 2**20}
 
 
 def _model(source, names: list[str], y: np.ndarray, candidates: list[int],

@@ -43,9 +43,11 @@ class SearchSpec:
                    np.ascontiguousarray(target, dtype=float), np.ascontiguousarray(pool, dtype=np.uint64),
                    digest.hexdigest())
 
+    def generator(self) -> "_core.PaperGenerator":
+        return _core.PaperGenerator(self.matrix, self.names, self.classes, self.method, self.variant)
+
     def build(self, progress=None) -> "_core.StandardizedSet":
-        generator = _core.PaperGenerator(self.matrix, self.names, self.classes, self.method, self.variant)
-        return _core.StandardizedSet.from_candidates(generator, self.pool.tolist(), self.target, progress)
+        return _core.StandardizedSet.from_candidates(self.generator(), self.pool.tolist(), self.target, progress)
 
 
 _worker_cache: dict[str, Any] = {}
@@ -59,16 +61,31 @@ def cached_set(spec: SearchSpec):
     return _worker_cache[spec.key]
 
 
+def _plain(found: dict[str, Any]) -> dict[str, Any]:
+    return {"members": found["members"].tolist(), "r2": found["r2"].tolist(),
+            "n_combinations": int(found["n_combinations"]), "n_scored": int(found["n_scored"]),
+            "gram_flops": int(found["gram_flops"]), "seconds": float(found["seconds"]),
+            "peak_bytes": int(found["peak_bytes"]),
+            "cancelled": bool(found["cancelled"]), "interrupted": bool(found.get("interrupted", False))}
+
+
+def search_streamed(spec: SearchSpec, dim: int, options: dict[str, Any], memory_budget_mb: float,
+                    progress: Callable | None = None) -> dict[str, Any]:
+    """The whole pair or triple search of a spec within a memory budget: the pool is
+    evaluated a block at a time instead of held (the same result as search_slice over it)."""
+    kernel = _core.search_pairs_streamed if dim == 2 else _core.search_triples_streamed
+    found = kernel(spec.generator(), spec.pool.tolist(), spec.target, memory_budget_mb=memory_budget_mb,
+                   progress=progress, **options)
+    return _plain(found)
+
+
 def search_slice(spec_or_set, dim: int, first: int, last: int | None, options: dict[str, Any],
                  progress: Callable | None = None) -> dict[str, Any]:
     """Search one slice; returns plain Python data (cheap to send between processes)."""
     the_set = cached_set(spec_or_set) if isinstance(spec_or_set, SearchSpec) else spec_or_set
     kernel = _core.search_pairs if dim == 2 else _core.search_triples
     found = kernel(the_set, first=first, last=last, progress=progress, **options)
-    return {"members": found["members"].tolist(), "r2": found["r2"].tolist(),
-            "n_combinations": int(found["n_combinations"]), "n_scored": int(found["n_scored"]),
-            "gram_flops": int(found["gram_flops"]), "seconds": float(found["seconds"]),
-            "cancelled": bool(found["cancelled"]), "interrupted": bool(found.get("interrupted", False))}
+    return _plain(found)
 
 
 def merge_slices(parts: list[dict[str, Any]], keep: int) -> dict[str, Any]:
@@ -78,6 +95,7 @@ def merge_slices(parts: list[dict[str, Any]], keep: int) -> dict[str, Any]:
     models = models[:keep]
     merged = {key: sum(part[key] for part in parts) for key in ("n_combinations", "n_scored", "gram_flops")}
     merged["seconds"] = sum(part["seconds"] for part in parts)  # compute time, over all tasks
+    merged["peak_bytes"] = max((part.get("peak_bytes", 0) for part in parts), default=0)  # of one task
     merged["members"] = [list(m[1]) for m in models]
     merged["r2"] = [m[0] for m in models]
     merged["cancelled"] = any(part["cancelled"] for part in parts)

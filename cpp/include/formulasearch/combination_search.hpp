@@ -21,6 +21,10 @@ struct SearchOptions {
     // treated as singular and skipped (1 - r^2 for pairs).
     double singular_tol = 1e-10;
     std::size_t tile = 256;  // candidates per side of a Gram tile: a multiple of 16
+    // Samples summed per pass over a tile (kc): large n is taken in chunks so
+    // that a tile's operands stay in cache. 0 = automatic. Results are bitwise
+    // the same for every value (each entry stays one sum in sample order).
+    std::size_t sample_block = 0;
     // A slice of the work, for splitting one search into independent tasks:
     // only combinations whose first (smallest) member is in [first, last).
     // For pairs, first and last must be multiples of tile (or last >= size).
@@ -49,6 +53,7 @@ struct SearchResult {
     std::uint64_t n_scored = 0;        // those passing the |r| limit and the singularity test
     std::uint64_t gram_flops = 0;      // flops spent on cross-products (2 per multiply-add)
     double seconds = 0;                // wall time of the search
+    std::size_t peak_bytes = 0;        // candidate values and work buffers held at once
     bool cancelled = false;
 };
 

@@ -27,6 +27,10 @@ public:
     // Reports progress between blocks and throws Cancelled when asked to stop.
     StandardizedSet(const CandidateSource& source, const std::vector<std::uint64_t>& indices, const double* target,
                     Progress* progress = nullptr);
+    // The same, replacing this set's candidates by those of a source over the
+    // same samples and reusing the storage (no fresh pages to fault in and clear).
+    void assign(const CandidateSource& source, const std::vector<std::uint64_t>& indices, const double* target,
+                Progress* progress = nullptr);
 
     std::size_t size() const { return m_; }
     std::size_t n_samples() const { return n_; }
@@ -43,11 +47,14 @@ public:
 
     // Tile of G: rows [i0, i0 + ti), columns [j0, j0 + tj), written row-major
     // with leading dimension ld; i0, ti multiples of 8, j0, tj of 16. Rows and
-    // columns past size() come out as 0.
-    void gram_tile(std::size_t i0, std::size_t ti, std::size_t j0, std::size_t tj, double* out, std::size_t ld) const;
+    // columns past size() come out as 0. Samples are summed in chunks of
+    // sample_block (0: all at once), using `out` for the running sums; the
+    // values are bitwise the same for any chunk size.
+    void gram_tile(std::size_t i0, std::size_t ti, std::size_t j0, std::size_t tj, double* out, std::size_t ld,
+                   std::size_t sample_block = 0) const;
 
-    // Bytes held (the standardised panels and correlations).
-    std::size_t memory_bytes() const { return (z_.size() + b_pad_.size() + b_.size()) * sizeof(double); }
+    // Bytes held (the standardised panels and correlations, as allocated).
+    std::size_t memory_bytes() const { return (z_.capacity() + b_pad_.capacity() + b_.capacity()) * sizeof(double); }
 
 private:
     void standardize_target(const double* target, std::vector<double>& t) const;
@@ -56,5 +63,10 @@ private:
     std::vector<double> z_;
     std::vector<double> b_, b_pad_;
 };
+
+// gram_tile across two sets over the same samples: rows from `rows`, columns
+// from `cols` (the same entries, bit for bit, as one set holding both).
+void cross_gram_tile(const StandardizedSet& rows, std::size_t i0, std::size_t ti, const StandardizedSet& cols,
+                     std::size_t j0, std::size_t tj, double* out, std::size_t ld, std::size_t sample_block = 0);
 
 }  // namespace formulasearch

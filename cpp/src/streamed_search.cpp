@@ -1,0 +1,202 @@
+#include "formulasearch/streamed_search.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "pair_tiles.hpp"
+#include "triple_scoring.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#else
+inline int omp_get_max_threads() { return 1; }
+inline int omp_get_thread_num() { return 0; }
+#endif
+
+namespace formulasearch {
+
+namespace {
+
+// Bytes one thread's running sums take for a T x T tile.
+std::size_t partial_bytes(std::size_t tile) {
+    return (tile / detail::kRows) * (tile / detail::kPanel) * sizeof(detail::Block8x16);
+}
+
+// All tile pairs of one block pair, searched in parallel; the threads' top-k
+// lists carry over from block pair to block pair.
+void search_block_pair(std::vector<detail::PerThread>& threads, const detail::PairSides& sides, std::size_t tile,
+                       std::size_t kc, const detail::PairLimits& limits) {
+    const std::size_t rows = sides.rows.size(), cols = sides.cols.size();
+    std::vector<std::pair<std::size_t, std::size_t>> tiles;
+    for (std::size_t i = 0; i < rows; i += tile)
+        for (std::size_t j = sides.same() ? i : 0; j < cols; j += tile) tiles.emplace_back(i, j);
+    const auto n_tiles = static_cast<long long>(tiles.size());
+#pragma omp parallel
+    {
+        detail::PerThread& me = threads[static_cast<std::size_t>(omp_get_thread_num())];
+#pragma omp for schedule(dynamic, 1)
+        for (long long q = 0; q < n_tiles; ++q) {
+            const auto [i, j] = tiles[static_cast<std::size_t>(q)];
+            detail::pair_tile(me, sides, i, std::min(rows, i + tile), j, std::min(cols, j + tile), kc, limits);
+        }
+    }
+}
+
+}  // namespace
+
+std::size_t streamed_block_size(int dim, std::size_t K, std::size_t n, std::size_t budget, const SearchOptions& opt) {
+    const std::size_t threads = static_cast<std::size_t>(omp_get_max_threads());
+    const std::size_t ld = (K + 15) / 16 * 16;
+    const std::size_t kernel = dim == 2 ? threads * partial_bytes(opt.tile) : ld * ld * sizeof(double) + K * sizeof(double);
+    const std::size_t fixed = kernel + 2 * n * sizeof(double);  // + target, evaluation rows
+    const std::size_t per_candidate = 2 * (n + 2) * sizeof(double);  // two blocks
+    const std::size_t c = budget > fixed ? (budget - fixed) / per_candidate : 0;
+    if (c < 16)
+        throw std::invalid_argument("memory budget too small: " +
+                                    std::string(dim == 2 ? "two blocks of 16 candidates" : "the K x K correlations and two blocks of 16 candidates") +
+                                    " need " + std::to_string((fixed + 16 * per_candidate + (1u << 20) - 1) >> 20) +
+                                    " MB or more");
+    return c >= opt.tile ? c / opt.tile * opt.tile : c / 16 * 16;
+}
+
+namespace {
+
+void check_streamed(const SearchOptions& opt) {
+    if (opt.keep == 0) throw std::invalid_argument("keep must be at least 1");
+    if (opt.tile == 0 || opt.tile % 16) throw std::invalid_argument("tile must be a positive multiple of 16");
+    if (opt.first != 0 || opt.last != SearchOptions{}.last)
+        throw std::invalid_argument("the streamed searches do not take a slice (first / last)");
+}
+
+// The pool in blocks of `block` candidates, evaluated and standardised on
+// demand. Every block pair (A, B), A <= B, is visited once with at most two
+// blocks held: row block A while the later column blocks B stream past it,
+// last to first, so that the final one, A + 1, stays to be the next row block
+// (one evaluation of a block saved per row block). visit(rows, a0, cols, b0)
+// gets the blocks and the pool positions of their first candidates (cols is
+// rows for A = B) and returns false to stop. Returns the peak bytes of the
+// blocks held at once.
+template <class Visit>
+std::size_t for_each_block_pair(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                                const double* target, std::size_t block, Visit&& visit) {
+    const std::size_t K = indices.size(), n_blocks = (K + block - 1) / block;
+    // A block no longer needed is the storage of the next one built (fresh
+    // pages of hundreds of MB cost more to fault in than to fill). The walk
+    // below never has more than two blocks allocated: a spare exists only
+    // between the end of one block's use and the next build.
+    std::unique_ptr<StandardizedSet> spare;
+    auto build = [&](std::size_t b) {
+        const auto lo = indices.begin() + static_cast<std::ptrdiff_t>(b * block);
+        const auto hi = indices.begin() + static_cast<std::ptrdiff_t>(std::min(K, (b + 1) * block));
+        const std::vector<std::uint64_t> part(lo, hi);
+        if (!spare) return std::make_unique<StandardizedSet>(source, part, target);
+        std::unique_ptr<StandardizedSet> set = std::move(spare);
+        set->assign(source, part, target);
+        return set;
+    };
+    std::size_t peak = 0;
+    std::unique_ptr<StandardizedSet> next_rows;
+    for (std::size_t a = 0; a < n_blocks; ++a) {
+        std::unique_ptr<StandardizedSet> rows = next_rows ? std::move(next_rows) : build(a);
+        for (std::size_t b = n_blocks - 1; b + 1 > a; --b) {
+            std::unique_ptr<StandardizedSet> other = b == a ? nullptr : build(b);
+            peak = std::max(peak, rows->memory_bytes() + (other ? other->memory_bytes() : 0));
+            if (!visit(*rows, a * block, other ? *other : *rows, b * block)) return peak;
+            if (b == a + 1)
+                next_rows = std::move(other);
+            else if (other)
+                spare = std::move(other);
+        }
+        spare = std::move(rows);
+    }
+    return peak;
+}
+
+std::size_t round_up16(std::size_t x) { return (x + 15) / 16 * 16; }
+
+}  // namespace
+
+SearchResult search_pairs_streamed(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                                   const double* target, const SearchOptions& opt, std::size_t budget,
+                                   Progress* progress) {
+    check_streamed(opt);
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::size_t K = indices.size(), n = source.n_samples();
+    const std::size_t block = streamed_block_size(2, K, n, budget, opt);
+    const std::size_t kc = opt.sample_block ? opt.sample_block : detail::default_sample_block(opt.tile);
+    const double lim = detail::pair_limit(opt);
+    const detail::PairLimits limits{lim * lim, opt.singular_tol};
+    std::vector<detail::PerThread> threads(static_cast<std::size_t>(omp_get_max_threads()), detail::PerThread(opt.keep));
+
+    const std::uint64_t total = count_combinations(K, 2, 0, K);
+    std::uint64_t done = 0;
+    bool cancelled = false;
+    std::size_t peak = for_each_block_pair(source, indices, target, block,
+        [&](const StandardizedSet& rows, std::size_t a0, const StandardizedSet& cols, std::size_t b0) {
+            search_block_pair(threads, detail::PairSides{rows, cols, a0, b0}, opt.tile, kc, limits);
+            done += &rows == &cols ? count_combinations(rows.size(), 2, 0, rows.size()) : rows.size() * cols.size();
+            cancelled = !keep_going(progress, "pairs", done, total);
+            return !cancelled;
+        });
+    SearchResult res = detail::merge(threads, opt.keep);
+    res.n_combinations = total;
+    for (const auto& t : threads) {
+        res.gram_flops += t.blocks * detail::kRows * detail::kPanel * n * 2;
+        peak += t.partial.size() * sizeof(detail::Block8x16);
+    }
+    res.peak_bytes = peak + 2 * n * sizeof(double);
+    res.cancelled = cancelled;
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return res;
+}
+
+SearchResult search_triples_streamed(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                                     const double* target, const SearchOptions& opt, std::size_t budget,
+                                     Progress* progress) {
+    check_streamed(opt);
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::size_t K = indices.size(), n = source.n_samples(), T = opt.tile;
+    const std::size_t ld = round_up16(K), g_bytes = ld * ld * sizeof(double);
+    const std::size_t block = streamed_block_size(3, K, n, budget, opt);  // a multiple of 16
+    const std::size_t kc = opt.sample_block ? opt.sample_block : detail::default_sample_block(T);
+    // The upper triangle of the whole Gram matrix, block pair by block pair
+    // (the triple scoring reads G[i][k], i < k, only), and the correlations
+    // with the target, from each row block.
+    std::vector<double> G(ld * ld, 0.0), b(K);
+    std::uint64_t flops = 0, done = 0;
+    const std::uint64_t total = count_combinations(K, 2, 0, K);
+    bool cancelled = false;
+    std::size_t peak = for_each_block_pair(source, indices, target, block,
+        [&](const StandardizedSet& rows, std::size_t a0, const StandardizedSet& cols, std::size_t b0) {
+            const bool same = &rows == &cols;
+            if (same) std::copy(rows.target_correlations().begin(), rows.target_correlations().end(), b.begin() + a0);
+            const std::size_t mr = rows.padded_size(), mc = cols.padded_size();
+            std::vector<std::pair<std::size_t, std::size_t>> tiles;
+            for (std::size_t i = 0; i < mr; i += T)
+                for (std::size_t j = same ? i : 0; j < mc; j += T) tiles.emplace_back(i, j);
+            const auto n_tiles = static_cast<long long>(tiles.size());
+#pragma omp parallel for schedule(dynamic, 1)
+            for (long long q = 0; q < n_tiles; ++q) {
+                const auto [i, j] = tiles[static_cast<std::size_t>(q)];
+                cross_gram_tile(rows, i, std::min(T, mr - i), cols, j, std::min(T, mc - j),
+                                G.data() + (a0 + i) * ld + b0 + j, ld, kc);
+            }
+            for (const auto& [i, j] : tiles) flops += std::min(T, mr - i) * std::min(T, mc - j) * n * 2;
+            done += same ? count_combinations(rows.size(), 2, 0, rows.size()) : rows.size() * cols.size();
+            cancelled = !keep_going(progress, "correlations", done, total);
+            return !cancelled;
+        });
+    SearchResult res;
+    if (!cancelled) res = detail::score_triples(G.data(), ld, b.data(), K, opt, progress);
+    res.n_combinations = count_combinations(K, 3, 0, K);
+    res.gram_flops = flops;
+    res.peak_bytes = peak + g_bytes + (K + 2 * n) * sizeof(double);
+    res.cancelled = res.cancelled || cancelled;
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return res;
+}
+
+}  // namespace formulasearch
