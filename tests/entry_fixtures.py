@@ -98,3 +98,17 @@ def write_entries(path, entries, layout="list") -> Path:
         else:
             raise ValueError(layout)
     return path
+
+
+def brute_force_nearest(structure) -> np.ndarray:
+    """Distance from every site to its nearest neighbour over the 7x7x7 periodic images (numpy only)."""
+    import itertools
+
+    lattice = np.array(structure.lattice.matrix)
+    cart = np.array(structure.cart_coords)
+    shifts = np.array(list(itertools.product(range(-3, 4), repeat=3))) @ lattice
+    out = []
+    for i in range(len(cart)):
+        d = np.linalg.norm(cart[None, :, :] + shifts[:, None, :] - cart[i], axis=2).ravel()
+        out.append(d[d > 1e-8].min())
+    return np.array(out)

@@ -24,6 +24,8 @@ from .datasets import (
     SITES,
     Dataset,
     _check_classes,
+    _cell_text,
+    _is_missing,
     _check_elements,
     _coerce_numeric,
     _compound_ref,
@@ -282,7 +284,7 @@ def primaries_from_table(
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise InputError(f"column {name!r} must be a finite number for every sample: "
-                             f"{_compound_ref(label_list[i], i)} has {frame[name].iloc[i]!r}")
+                             f"sample {label_list[i]!r} (row {i + 1}) has {'NaN' if _is_missing(frame[name].iloc[i]) else _cell_text(frame[name].iloc[i])}")
         rows.append(np.asarray(values, dtype=np.float64))
     index = {name: i for i, name in enumerate(order)}
     return Primaries(
