@@ -208,3 +208,27 @@ def test_primaries_from_table_classes_units_and_checks():
         primaries_from_table(frame, ["X_mean"], "y")
     kept, dropped = drop_incomplete(frame, ["X_mean", "y"])
     assert dropped == 1 and list(kept["id"]) == ["1", "3"]
+
+
+def test_prediction_for_new_structures_and_training_values(database, tmp_path):
+    from formulasearch.predict import descriptor_values, fitted, predict, predict_entries
+
+    path, entries, columns, y = database
+    result = run(entries_config(path, generator="paper", method=1))
+    saved = tmp_path / "result.json"
+    result.to_json(saved)
+    # new structures: a file the models never saw, features read with the training settings
+    new = make_entries(with_ternaries=True, seed=3)[::5]
+    new_path = write_entries(tmp_path / "new.json.gz", new, "lines")
+    table = predict_entries(saved, new_path)
+    assert list(table["id"]) == [e.data["mat_id"] for e in new]
+    best = result.best(1)
+    new_columns = {n: np.array([independent_features(e.structure)[n] for e in new]) for n in result.variables}
+    expected = best.intercept + best.coefficients[0] * ref.numpy_value(best.codes[0], new_columns)
+    assert np.allclose(table["pred_1D"], expected, rtol=1e-9)
+    # the training samples: re-read from the entries file the config names
+    train = best.intercept + best.coefficients[0] * ref.numpy_value(best.codes[0], columns)
+    assert np.allclose(fitted(result, 0), train, rtol=1e-9)
+    assert descriptor_values(result, 0).shape == (1, len(entries))
+    with pytest.raises(InputError, match="trained on DFT entries .*predict_entries"):
+        predict(result, ["GaAs"])

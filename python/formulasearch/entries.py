@@ -45,7 +45,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,8 +54,10 @@ from . import composition_features as compfeat
 from . import structure_features as structfeat
 from .datasets import _short_list
 from .errors import InputError
+from .primaries import Primaries, drop_incomplete, primaries_from_table
 
-__all__ = ["EntryFilter", "EntryTable", "load_entries", "entry_files", "iter_entry_dicts", "COLUMN_UNITS"]
+__all__ = ["EntryFilter", "EntryTable", "load_entries", "entry_primaries", "entry_files", "iter_entry_dicts",
+           "COLUMN_UNITS"]
 
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _JSON_SUFFIXES = (".json", ".jsonl")
@@ -369,3 +371,37 @@ def _first_data_keys(path: str | Path, entry_filter: EntryFilter) -> list[str]:
         if entry_filter.reject_reason(symbols, n_sites, data) is None:
             return list(data)
     return []
+
+
+def entry_primaries(data: Any, classes: Mapping[str, Sequence[str]] | None = None,
+                    progress: ProgressFn | None = None, base_dir: str | Path | None = None
+                    ) -> tuple[Primaries, list[str]]:
+    """The primary variables that ``[data] entries`` settings describe, and what reading them reported.
+
+    `data`: a :class:`formulasearch.config.DataConfig` or its dict (e.g. a
+    saved result's ``config["data"]``). The features are ``properties`` when
+    given (any numeric columns), else the structure features then the
+    composition features. With ``missing = "drop"`` a sample with a NaN
+    feature or target is left out and counted in the messages; with
+    ``"error"`` the first one is an InputError. A relative ``entries`` path
+    that does not exist is also looked for in `base_dir`.
+    """
+    get = data.get if isinstance(data, Mapping) else lambda key, default=None: getattr(data, key, default)
+    source = Path(get("entries"))
+    if base_dir is not None and not source.exists() and not source.is_absolute():
+        source = Path(base_dir) / source
+    target = get("target")
+    table = load_entries(source, get("entry_filter"), get("fields") or [], get("structure_features") or [],
+                         get("composition_features") or [], get("structure_options"), progress=progress)
+    features = get("properties") or [*(get("structure_features") or []), *(get("composition_features") or [])]
+    messages = [table.summary()]
+    frame = table.frame
+    if (get("missing") or "drop") == "drop":
+        frame, dropped = drop_incomplete(frame, [c for c in [*features, target] if c in frame.columns])
+        if dropped:
+            messages.append(f"{dropped:,} of {table.n_kept:,} entries dropped: a NaN feature or target "
+                            "(missing = \"error\" reports the first instead)")
+        if len(frame) == 0:
+            raise InputError(f"every one of the {table.n_kept:,} kept entries has a NaN feature or target; "
+                             f"{table.summary()}")
+    return primaries_from_table(frame, features, target, classes, table.units), messages

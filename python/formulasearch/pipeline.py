@@ -20,7 +20,8 @@ from .config import Config
 from .datasets import Dataset, load_dataset, octet
 from .errors import ConfigError, InputError, Interrupted, stop_if_interrupted
 from .postfix import expression_tree
-from .primaries import Primaries, build_primaries, drop_incomplete, primaries_from_table
+from .entries import entry_primaries
+from .primaries import Primaries, build_primaries
 from .results import Model, Result
 from .tasks import SearchSpec, merge_slices, search_slice
 
@@ -76,7 +77,7 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
         from_entries = primaries is None and dataset is None and cfg.data.entries is not None
         data_messages: list[str] = []
         if from_entries:
-            primaries, data_messages = _entry_primaries(cfg, progress)
+            primaries, data_messages = entry_primaries(cfg.data, cfg.features.classes, progress)
         ds = None if primaries is not None else _resolve_dataset(cfg, dataset)
         prim = primaries if primaries is not None else build_primaries(ds, cfg.data.properties)
         lap("data")
@@ -193,28 +194,6 @@ def _nested_cv(cfg: Config, prim: Primaries, variables: list[str], search,
     v = cfg.validation
     return validation.nested_cv(run_search, evaluate, np.asarray(prim.target, dtype=float), v.outer_folds, v.seed,
                                 cfg.search.max_dim, progress)
-
-
-def _entry_primaries(cfg: Config, progress: ProgressFn | None) -> tuple[Primaries, list[str]]:
-    """[data] entries: read the entry files, compute the features, drop (or reject) incomplete samples."""
-    from .entries import load_entries
-
-    d = cfg.data
-    table = load_entries(d.entries, d.entry_filter, d.fields or [], d.structure_features or [],
-                         d.composition_features or [], d.structure_options, progress=progress)
-    features = d.properties or [*(d.structure_features or []), *(d.composition_features or [])]
-    messages = [table.summary()]
-    frame = table.frame
-    if d.missing == "drop":
-        frame, dropped = drop_incomplete(frame, [c for c in [*features, d.target] if c in frame.columns])
-        if dropped:
-            messages.append(f"{dropped:,} of {table.n_kept:,} entries dropped: a NaN feature or target "
-                            "(missing = \"error\" reports the first instead)")
-        if len(frame) == 0:
-            raise InputError(f"every one of the {table.n_kept:,} kept entries has a NaN feature or target; "
-                             f"{table.summary()}")
-    prim = primaries_from_table(frame, features, d.target, cfg.features.classes, table.units)
-    return prim, messages
 
 
 def _resolve_dataset(cfg: Config, dataset: Dataset | None) -> Dataset:
