@@ -143,6 +143,13 @@ nested = false
     saved = json.loads(out.read_text())
     assert len(saved["labels"]) == sum(len(e.composition.elements) == 2 and len(e.structure) <= 8 for e in entries)
     assert any("left out: 4 by n_elements" in m for m in saved["messages"])
+    new = write_entries(tmp_path / "new.json", entries[:2])
+    predictions = tmp_path / "pred.csv"
+    assert main(["predict", str(out), str(new), "-o", str(predictions)]) == 0
+    import pandas as pd
+
+    table = pd.read_csv(predictions)
+    assert list(table["formula"]) == [e.composition.reduced_formula for e in entries[:2]] and "pred_1D" in table
 
 
 def test_incomplete_samples_are_dropped_and_counted_or_rejected(tmp_path):
