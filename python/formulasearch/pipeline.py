@@ -360,10 +360,19 @@ def _model(source, names: list[str], y: np.ndarray, candidates: list[int],
                  trees=[expression_tree(c) for c in codes])
 
 
+_LATEX_SUBSCRIPTS = ("A", "B", "mean", "diff", "max", "min")  # sites, composition statistics
+
+
 def latex_name(name: str) -> str:
-    """'IP_A' -> '\\mathrm{IP}_{A}'."""
-    base, _, site = name.rpartition("_")
-    return f"\\mathrm{{{base}}}_{{{site}}}" if base else f"\\mathrm{{{name}}}"
+    """'IP_A' -> '\\mathrm{IP}_{A}', 'X_mean' -> '\\mathrm{X}_{mean}', 'volume_per_atom' -> '\\mathrm{volume\\_per\\_atom}'."""
+    base, _, suffix = name.rpartition("_")
+    if base and suffix in _LATEX_SUBSCRIPTS:
+        return f"\\mathrm{{{_escape(base)}}}_{{{suffix}}}"
+    return f"\\mathrm{{{_escape(name)}}}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("_", "\\_")
 
 
 def peak_memory_mb() -> float:
