@@ -182,6 +182,8 @@ def test_entry_config_errors(tmp_path):
                             ({"entry_filter": {"n_elements": "2"}}, "positive integer"),
                             ({"structure_options": {"symprec": 0.1, "tol": 1}}, "unknown structure option 'tol'"),
                             ({"missing": "fill"}, "missing = 'fill'"),
+                            ({"entry_filter": {"chemsys": 12}}, "chemsys must be"),
+                            ({"structure_options": {"xrd_wavelength": "Cu"}}, "unknown xrd_wavelength"),
                             ({"compounds": "c.csv"}, "source of its own")]:
         data = {k: v for k, v in {**base, **change}.items() if v is not None}
         with pytest.raises(ConfigError, match=message):

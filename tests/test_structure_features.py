@@ -128,5 +128,9 @@ def test_crystal_system_codes_and_errors():
         check_features(["density", "density"])
     with pytest.raises(InputError, match="unknown structure option 'symprek'"):
         StructureOptions.from_dict({"symprek": 0.1})
+    with pytest.raises(InputError, match="unknown xrd_wavelength 'CuK'"):
+        StructureOptions(xrd_wavelength="CuK")
+    with pytest.raises(InputError, match="symprec > 0"):
+        StructureOptions.from_dict({"symprec": "0.1"})
     with pytest.raises(InputError, match="above the computed range"):
         structure_features(STRUCTURES[0][1], ["xrd_n_peaks"], StructureOptions(xrd_two_theta_max=120))

@@ -28,7 +28,7 @@ class DataConfig:
     compounds: str | None = None  #: CSV with columns A and B (or formula) and the target
     atoms: str | None = None  #: CSV with a `symbol` column and one column per property
     target: str | None = None  #: target column of the compounds table (built-in: its own)
-    properties: list[str] | None = None  #: atomic properties to use (default: all)
+    properties: list[str] | None = None  #: atomic properties to use (default: all); entries: columns (default: features)
     elemental: list[str] | None = None  #: properties read from pymatgen (formulasearch.elements), added to the atoms
     site_rule: str = "electronegativity"  #: a `formula` column: "electronegativity" (lower X on A) or "as_written"
     # Samples from DFT entry files (formulasearch.entries) instead of AB compound tables:

@@ -96,6 +96,11 @@ class EntryFilter:
         for key in ("n_elements", "n_sites", "min_sites", "max_sites"):
             if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], int) or raw[key] < 1):
                 raise InputError(f"entry filter {key} must be a positive integer, not {raw[key]!r}")
+        chemsys = raw.get("chemsys")
+        if chemsys is not None and not (isinstance(chemsys, str) or
+                                        (isinstance(chemsys, list) and all(isinstance(v, str) for v in chemsys))):
+            raise InputError(f"entry filter chemsys must be a string such as \"Ga-As\" or a list of elements, "
+                             f"not {chemsys!r}")
         for key in ("elements", "exclude", "require"):
             if key in raw and (not isinstance(raw[key], list) or not all(isinstance(v, str) for v in raw[key])):
                 raise InputError(f"entry filter {key} must be a list of names, not {raw[key]!r}")

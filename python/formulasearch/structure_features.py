@@ -74,12 +74,19 @@ class StructureOptions:
         unknown = sorted(set(raw) - known)
         if unknown:
             raise InputError(f"unknown structure option {unknown[0]!r} (known: {', '.join(sorted(known))})")
-        options = cls(**raw)
-        if not (options.symprec > 0 and options.nn_tol >= 0 and 0 < options.xrd_two_theta_max
-                and 0 < options.xrd_two_theta_range <= 180):
-            raise InputError("structure options need symprec > 0, nn_tol >= 0, xrd_two_theta_max > 0 and "
+        return cls(**raw)
+
+    def __post_init__(self) -> None:
+        numbers = (self.symprec, self.nn_tol, self.xrd_two_theta_max, self.xrd_two_theta_range)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers) or not (
+                self.symprec > 0 and self.nn_tol >= 0 and 0 < self.xrd_two_theta_max
+                and 0 < self.xrd_two_theta_range <= 180):
+            raise InputError("structure options need numbers: symprec > 0, nn_tol >= 0, xrd_two_theta_max > 0 and "
                              "0 < xrd_two_theta_range <= 180")
-        return options
+        from pymatgen.analysis.diffraction.xrd import WAVELENGTHS
+
+        if self.xrd_wavelength not in WAVELENGTHS:
+            raise InputError(f"unknown xrd_wavelength {self.xrd_wavelength!r} (pymatgen's: {', '.join(WAVELENGTHS)})")
 
 
 @dataclass(frozen=True)
