@@ -83,6 +83,8 @@ class StructureOptions:
                 and 0 < self.xrd_two_theta_range <= 180):
             raise InputError("structure options need numbers: symprec > 0, nn_tol >= 0, xrd_two_theta_max > 0 and "
                              "0 < xrd_two_theta_range <= 180")
+        if self.xrd_wavelength == "CuKa":
+            return  # the default; the XRD module takes seconds to import, so it is checked only when changed
         from pymatgen.analysis.diffraction.xrd import WAVELENGTHS
 
         if self.xrd_wavelength not in WAVELENGTHS:
