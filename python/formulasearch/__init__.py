@@ -12,15 +12,17 @@ from ._core import Formula
 from .config import Config
 from .datasets import Dataset, load_dataset
 from .errors import ConfigError, FormulaSearchError, InputError
+from .entries import EntryFilter, load_entries
 from .pipeline import run
-from .primaries import Primaries, build_primaries
+from .primaries import Primaries, build_primaries, primaries_from_table
 from .results import Model, Result, load_result
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Config", "ConfigError", "Dataset", "Formula", "FormulaSearchError", "InputError", "Model", "Primaries",
-    "Result", "build_primaries", "datasets", "load_dataset", "load_result", "run",
+    "Config", "ConfigError", "Dataset", "EntryFilter", "Formula", "FormulaSearchError", "InputError", "Model",
+    "Primaries", "Result", "build_primaries", "datasets", "load_dataset", "load_entries", "load_result",
+    "primaries_from_table", "run",
 ]
 
 

@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     p_show.add_argument("-n", "--top", type=int, default=None, help="models printed per dimension")
     p_pred = sub.add_parser("predict", help="predict the target for new compounds with a saved run's models")
     p_pred.add_argument("results", help="results JSON written by `formulasearch run -o`")
-    p_pred.add_argument("compounds", help="CSV with columns A and B, or a column 'formula' (e.g. GaN, MgO, C)")
+    p_pred.add_argument("compounds", help="CSV with columns A and B, or a column 'formula' (e.g. GaN, MgO, C); "
+                        "for models trained on [data] entries: an entry file or folder")
     p_pred.add_argument("--atoms", help="atomic table CSV (default: the table the results were trained on)")
     p_pred.add_argument("--dimension", type=int, default=None, help="only the best model of this dimension")
     p_pred.add_argument("--model", type=int, default=None, help="only this model (index into the results' models)")
@@ -119,10 +120,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .predict import predict
+    from .predict import _trained_on_entries, predict, predict_entries
+    from .results import load_result
 
-    table = predict(args.results, args.compounds, atoms=args.atoms, dimension=args.dimension, model=args.model,
-                    site_rule=args.site_rule)
+    if _trained_on_entries(load_result(args.results)):  # models of structure/composition features
+        table = predict_entries(args.results, args.compounds, dimension=args.dimension, model=args.model)
+    else:
+        table = predict(args.results, args.compounds, atoms=args.atoms, dimension=args.dimension, model=args.model,
+                        site_rule=args.site_rule)
     if args.output:
         table.to_csv(args.output, index=False)
     print(table.to_string(index=False))

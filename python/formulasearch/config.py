@@ -28,9 +28,17 @@ class DataConfig:
     compounds: str | None = None  #: CSV with columns A and B (or formula) and the target
     atoms: str | None = None  #: CSV with a `symbol` column and one column per property
     target: str | None = None  #: target column of the compounds table (built-in: its own)
-    properties: list[str] | None = None  #: atomic properties to use (default: all)
+    properties: list[str] | None = None  #: atomic properties to use (default: all); entries: columns (default: features)
     elemental: list[str] | None = None  #: properties read from pymatgen (formulasearch.elements), added to the atoms
     site_rule: str = "electronegativity"  #: a `formula` column: "electronegativity" (lower X on A) or "as_written"
+    # Samples from DFT entry files (formulasearch.entries) instead of AB compound tables:
+    entries: str | None = None  #: pymatgen computed entries: a .json/.jsonl file (optionally .gz/.bz2/.xz) or a folder
+    entry_filter: dict[str, Any] | None = None  #: which entries become samples, e.g. {n_elements = 2, max_sites = 8}
+    fields: list[str] | None = None  #: entries: extra numeric `data` fields to read, e.g. ["e_above_hull"]
+    structure_features: list[str] | None = None  #: entries: features of the structure (formulasearch.structure_features)
+    composition_features: list[str] | None = None  #: entries: <property>_<mean|diff|max|min>, e.g. ["X_mean"]
+    structure_options: dict[str, Any] | None = None  #: entries: e.g. {symprec = 0.1, xrd_two_theta_max = 60}
+    missing: str = "drop"  #: entries: a sample with a NaN feature or target is dropped (and counted) or an "error"
 
 
 @dataclass
@@ -156,7 +164,7 @@ class Config:
         parts = {name: _build_section(name, section_type, raw.get(name, {})) for name, section_type in _SECTIONS.items()}
         config = cls(**parts)
         if base_dir is not None:
-            for key in ("compounds", "atoms"):
+            for key in ("compounds", "atoms", "entries"):
                 value = getattr(config.data, key)
                 if value is not None and not Path(value).is_absolute():
                     setattr(config.data, key, str(Path(base_dir) / value))
@@ -204,10 +212,12 @@ class Config:
 
     def validate(self) -> None:
         d, f, s = self.data, self.features, self.search
-        if d.dataset is not None and (d.compounds or d.atoms):
+        if d.dataset is not None and (d.compounds or d.atoms or d.entries):
             # Files win over the built-in default: a user who names files means them.
             d.dataset = None
-        if d.dataset is None:
+        if d.entries is not None:
+            self._validate_entries()
+        elif d.dataset is None:
             if not (d.compounds and d.target and (d.atoms or d.elemental)):
                 raise ConfigError("[data] needs either dataset = \"octet\" or compounds and target, with atoms "
                                   "and/or elemental (atomic properties from pymatgen)")
@@ -311,6 +321,32 @@ class Config:
         if ops and all(isinstance(o, list) for o in ops):
             return [list(o) for o in ops]
         return [list(ops) for _ in range(self.features.rung)]
+
+    def _validate_entries(self) -> None:
+        """[data] entries: the other sources excluded, the feature names and the filter checked."""
+        from .composition_features import check_features as check_composition
+        from .entries import EntryFilter
+        from .errors import InputError
+        from .structure_features import StructureOptions, check_features as check_structure
+
+        d = self.data
+        if d.compounds or d.atoms or d.elemental:
+            raise ConfigError("[data] entries is a source of its own: leave out compounds, atoms and elemental "
+                              "(composition_features gives elemental properties of any composition)")
+        if not d.target:
+            raise ConfigError("[data] entries needs a target: a column such as \"e_form\", \"band_gap\", "
+                              "\"energy_per_atom\" or a data field listed in fields")
+        if not (d.structure_features or d.composition_features or d.properties):
+            raise ConfigError("[data] entries needs features: structure_features and/or composition_features "
+                              "(or properties: columns of the samples table)")
+        _choice("data", "missing", d.missing, ("drop", "error"))
+        try:
+            check_structure(d.structure_features or [])
+            check_composition(d.composition_features or [])
+            EntryFilter.from_dict(d.entry_filter)
+            StructureOptions.from_dict(d.structure_options)
+        except (InputError, TypeError) as exc:
+            raise ConfigError(f"[data] {exc}") from None
 
     def _validate_sisso(self) -> None:
         f = self.features

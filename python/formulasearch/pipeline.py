@@ -23,6 +23,7 @@ from .config import Config
 from .datasets import Dataset, load_dataset, octet
 from .errors import ConfigError, InputError, Interrupted, stop_if_interrupted
 from .postfix import expression_tree
+from .entries import entry_primaries
 from .primaries import Primaries, build_primaries
 from .results import Model, Result
 from .tasks import SearchSpec, merge_slices, search_slice, search_streamed
@@ -76,6 +77,10 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
     if cfg.search.threads:
         _core.set_threads(cfg.search.threads)
     try:
+        from_entries = primaries is None and dataset is None and cfg.data.entries is not None
+        data_messages: list[str] = []
+        if from_entries:
+            primaries, data_messages = entry_primaries(cfg.data, cfg.features.classes, progress)
         ds = None if primaries is not None else _resolve_dataset(cfg, dataset)
         prim = primaries if primaries is not None else build_primaries(ds, cfg.data.properties)
         lap("data")
@@ -89,6 +94,8 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
         result.target_values = [float(v) for v in prim.target]
         if ds is not None:
             _record_data(result, ds, dataset is not None)
+        elif from_entries:  # [data] says where the samples came from; the messages say how many
+            result.messages[:0] = data_messages
         else:
             result.config["data"] = {"dataset": "in-memory: primaries"}
         try:
@@ -374,10 +381,19 @@ def _model(source, names: list[str], y: np.ndarray, candidates: list[int],
                  trees=[expression_tree(c) for c in codes])
 
 
+_LATEX_SUBSCRIPTS = ("A", "B", "mean", "diff", "max", "min")  # sites, composition statistics
+
+
 def latex_name(name: str) -> str:
-    """'IP_A' -> '\\mathrm{IP}_{A}'."""
-    base, _, site = name.rpartition("_")
-    return f"\\mathrm{{{base}}}_{{{site}}}" if base else f"\\mathrm{{{name}}}"
+    """'IP_A' -> '\\mathrm{IP}_{A}', 'X_mean' -> '\\mathrm{X}_{mean}', 'volume_per_atom' -> '\\mathrm{volume\\_per\\_atom}'."""
+    base, _, suffix = name.rpartition("_")
+    if base and suffix in _LATEX_SUBSCRIPTS:
+        return f"\\mathrm{{{_escape(base)}}}_{{{suffix}}}"
+    return f"\\mathrm{{{_escape(name)}}}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("_", "\\_")
 
 
 def peak_memory_mb() -> float:

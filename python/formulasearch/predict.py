@@ -45,7 +45,7 @@ from .datasets import (
 from .errors import InputError
 from .results import Model, Result, ResultSource, _as_result, load_result
 
-__all__ = ["predict", "formula_sites", "descriptor_values", "fitted", "SITE_RULES"]
+__all__ = ["predict", "predict_entries", "formula_sites", "descriptor_values", "fitted", "SITE_RULES"]
 
 #: How a binary formula's two elements are put on sites A and B (see :func:`formula_sites`).
 SITE_RULES = ("electronegativity", "as_written")
@@ -116,6 +116,9 @@ def predict(
     if site_rule not in SITE_RULES:
         raise InputError(f"site_rule must be one of {', '.join(SITE_RULES)}, got {site_rule!r}")
 
+    if _trained_on_entries(result):
+        raise InputError("these models were trained on DFT entries (structure and composition features), not on "
+                         "sites A and B: predict with formulasearch.predict.predict_entries(result, entries)")
     variables = [str(v) for v in result.variables]
     if not variables:
         raise InputError("the results list no variables (Result.variables), so their formula codes cannot be read")
@@ -140,6 +143,53 @@ def predict(
 
 # --------------------------------------------------------------------------
 # formulas of compounds
+
+
+def _trained_on_entries(result: Result) -> bool:
+    data = (result.config.get("data") or {}) if isinstance(result.config, dict) else {}
+    return bool(data.get("entries"))
+
+
+def predict_entries(
+    result: ResultSource,
+    entries: Any,
+    dimension: int | None = None,
+    model: int | Sequence[int] | None = None,
+    entry_filter: Any = None,
+) -> pd.DataFrame:
+    """Predictions for new structures by models trained with ``[data] entries``.
+
+    ``entries``: an entry file or folder (read with the features and settings
+    the result was trained with, from ``result.config["data"]``), an
+    :class:`formulasearch.entries.EntryTable`, or a DataFrame holding a column
+    for every variable of the result. ``entry_filter`` selects entries of a
+    file (default: all). Returns the ``id`` and ``formula`` columns (when
+    present) and one ``pred_*`` column per model, named as in :func:`predict`.
+    A sample with a NaN feature gets a NaN prediction (nothing is filled in).
+    """
+    from .entries import EntryTable, load_entries
+
+    result, _ = _load(result)
+    variables = [str(v) for v in result.variables]
+    chosen = _choose_models(result, dimension, model)
+    parsed = [(column, m, _read_codes(m, variables, index)) for column, index, m in chosen]
+    if isinstance(entries, EntryTable):
+        frame = entries.frame
+    elif isinstance(entries, pd.DataFrame):
+        frame = entries
+    else:
+        data = (result.config.get("data") or {}) if isinstance(result.config, dict) else {}
+        frame = load_entries(entries, entry_filter, data.get("fields") or [], data.get("structure_features") or [],
+                             data.get("composition_features") or [], data.get("structure_options")).frame
+    missing = [v for v in variables if v not in frame.columns]
+    if missing:
+        raise InputError(f"the samples have no column {missing[0]!r}, a variable of the models "
+                         f"(variables: {', '.join(variables)})")
+    matrix = np.ascontiguousarray(frame[variables].apply(pd.to_numeric, errors="coerce").to_numpy(float).T)
+    out = frame[[c for c in ("id", "formula") if c in frame.columns]].copy()
+    for column, m, formulas in parsed:
+        out[column] = _evaluate(m, formulas, matrix)
+    return out
 
 
 def formula_sites(formula: str, site_rule: str = "electronegativity") -> tuple[str, str]:
@@ -510,6 +560,10 @@ def _training_matrix(result: Result, variables: list[str], used: list[int], atom
                      primaries: Any, base_dir: Path | None) -> np.ndarray:
     """(variables x training samples) primary matrix; rows no formula uses are NaN."""
     n = len(result.target_values) if result.target_values else None
+    if primaries is None and _trained_on_entries(result):  # the samples are re-read as the run read them
+        from .entries import entry_primaries
+
+        primaries, _ = entry_primaries(result.config["data"], base_dir=base_dir)
     if primaries is not None:
         names = [str(v) for v in primaries.names]
         pm = np.asarray(primaries.matrix, dtype=np.float64)

@@ -6,12 +6,16 @@ variables are ordered by property class (class order, then property order in
 the class, A before B); a chosen property that belongs to no class forms a
 class of its own, named after the property, placed after the dataset's classes
 in the order the properties were given.
+
+:func:`primaries_from_table` makes primary variables of any samples table
+(e.g. entries read by :mod:`formulasearch.entries`): each chosen column is one
+variable; see its docstring for the default classes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,6 +24,8 @@ from .datasets import (
     SITES,
     Dataset,
     _check_classes,
+    _cell_text,
+    _is_missing,
     _check_elements,
     _coerce_numeric,
     _compound_ref,
@@ -28,7 +34,7 @@ from .datasets import (
 )
 from .errors import InputError
 
-__all__ = ["Primaries", "build_primaries"]
+__all__ = ["Primaries", "build_primaries", "primaries_from_table", "default_classes", "drop_incomplete"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -192,3 +198,118 @@ def build_primaries(dataset: Dataset, properties: Sequence[str] | None = None) -
         target_name=target_name,
         labels=labels,
     )
+
+
+def default_classes(features: Sequence[str], units: Mapping[str, str] | None = None) -> dict[str, list[str]]:
+    """Classes for the paper generator, which adds and subtracts only inside a class.
+
+    A composition feature ``P_<statistic>`` joins the class of its elemental
+    property ``P`` (``X_mean``, ``X_diff`` -> class ``X``); any other feature
+    with a unit joins the class of that unit (``mean_nn_distance`` and a
+    data field in angstrom -> class ``angstrom``); a unitless one is a class
+    of its own. Classes are in order of their first member.
+    """
+    from .composition_features import parse_name
+
+    units = units or {}
+    classes: dict[str, list[str]] = {}
+    for name in features:
+        try:
+            key = parse_name(name)[0]
+        except InputError:
+            unit = (units.get(name) or "").strip()
+            key = f"[{unit}]" if unit else name
+        classes.setdefault(key, []).append(name)
+    return classes
+
+
+def drop_incomplete(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """The rows with a finite value in every one of `columns`, and how many were dropped."""
+    values = frame[list(columns)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    complete = np.isfinite(values).all(axis=1)
+    return frame.loc[complete].reset_index(drop=True), int((~complete).sum())
+
+
+def primaries_from_table(
+    frame: pd.DataFrame,
+    features: Sequence[str],
+    target: str,
+    classes: Mapping[str, Sequence[str]] | None = None,
+    units: Mapping[str, str] | None = None,
+    labels: str | Sequence[str] | None = "formula",
+) -> Primaries:
+    """Primary variables from the columns of a samples table (one row per sample).
+
+    `features`: the columns that become variables; `target`: the target column.
+    `classes`: {class name: [feature, ...]} covering every feature once
+    (default: :func:`default_classes`). `units`: {column: unit} (missing: "").
+    `labels`: a column naming the samples (default ``formula``; when a label
+    repeats, the ``id`` column is appended to every label if there is one),
+    a list of labels, or None (row numbers).
+
+    Raises InputError (one line) for a missing or non-numeric column or a
+    NaN/inf value, naming the sample: drop incomplete rows first with
+    :func:`drop_incomplete` if that is what you want.
+    """
+    features = list(features)
+    if not features:
+        raise InputError("no features chosen: give at least one column as a primary variable")
+    if len(frame) == 0:
+        raise InputError("the samples table has no rows")
+    for name in [*features, target]:
+        if name not in frame.columns:
+            raise InputError(f"the samples table has no column {name!r} (columns: {_short_list(frame.columns)})")
+    repeated = [n for i, n in enumerate(features) if n in features[:i]]
+    if repeated:
+        raise InputError(f"feature {repeated[0]!r} is chosen twice")
+    if target in features:
+        raise InputError(f"the target {target!r} cannot also be a feature")
+    units = dict(units or {})
+    groups = default_classes(features, units) if classes is None else {k: list(v) for k, v in classes.items()}
+    members = [n for group in groups.values() for n in group]
+    unknown = [n for n in members if n not in features]
+    if unknown:
+        raise InputError(f"class member {unknown[0]!r} is not a chosen feature (features: {_short_list(features)})")
+    if sorted(members) != sorted(features):
+        left = [n for n in features if n not in members] or [n for n in members if members.count(n) > 1]
+        raise InputError(f"every feature must be in exactly one class: {left[0]!r} is "
+                         f"{'in none' if left[0] not in members else 'in several'}")
+
+    label_list = _table_labels(frame, labels)
+    order = [n for group in groups.values() for n in group]
+    rows = []
+    for name in [*order, target]:
+        values, bad = _coerce_numeric(frame[name])
+        bad |= ~np.isfinite(values)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(f"column {name!r} must be a finite number for every sample: "
+                             f"sample {label_list[i]!r} (row {i + 1}) has {'NaN' if _is_missing(frame[name].iloc[i]) else _cell_text(frame[name].iloc[i])}")
+        rows.append(np.asarray(values, dtype=np.float64))
+    index = {name: i for i, name in enumerate(order)}
+    return Primaries(
+        matrix=np.ascontiguousarray(np.vstack(rows[:-1])),
+        names=order,
+        classes=[[index[n] for n in group] for group in groups.values()],
+        class_names=list(groups),
+        units=[units.get(n, "") or "" for n in order],
+        target=np.array(rows[-1], dtype=np.float64, order="C"),
+        target_name=target,
+        labels=label_list,
+    )
+
+
+def _table_labels(frame: pd.DataFrame, labels: str | Sequence[str] | None) -> list[str]:
+    if labels is None:
+        return [str(i) for i in range(len(frame))]
+    if isinstance(labels, str):
+        if labels not in frame.columns:
+            raise InputError(f"the samples table has no label column {labels!r}")
+        out = [str(v) for v in frame[labels]]
+        if len(set(out)) < len(out) and "id" in frame.columns and labels != "id":
+            out = [f"{label} {ident}" for label, ident in zip(out, frame["id"].astype(str))]
+        return out
+    out = [str(v) for v in labels]
+    if len(out) != len(frame):
+        raise InputError(f"{len(out)} labels for {len(frame)} samples")
+    return out
