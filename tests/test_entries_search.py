@@ -241,3 +241,38 @@ def test_prediction_for_new_structures_and_training_values(database, tmp_path):
     assert descriptor_values(result, 0).shape == (1, len(entries))
     with pytest.raises(InputError, match="trained on DFT entries .*predict_entries"):
         predict(result, ["GaAs"])
+
+
+def test_classification_of_crystal_systems_from_entry_files(database):
+    """Entries feed the classification route too: cubic vs hexagonal (wurtzite) from composition and
+    volume features. Classes and overlap counts are recomputed here from the entries themselves."""
+    path, entries, columns, _ = database
+    result = run({"data": {"entries": str(path), "target": "crystal_system",
+                           "structure_features": ["crystal_system", "volume_per_atom"],
+                           "composition_features": COMPOSITIONAL, "properties": ["volume_per_atom", *COMPOSITIONAL]},
+                  "features": {"generator": "sisso", "ops": ["/", "-", "*"], "rung": 1},
+                  "search": {"task": "classification", "keep": 3},
+                  "classification": {"classes": "values", "names": ["hexagonal", "cubic"], "cv_folds": 4,
+                                     "top_2d": 50}})
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    hexagonal = [SpacegroupAnalyzer(e.structure, symprec=0.1).get_crystal_system() == "hexagonal" for e in entries]
+    assert result.class_labels == [0 if h else 1 for h in hexagonal]
+    assert result.classes == ["hexagonal", "cubic"] and sum(hexagonal) == 4
+    labels = np.array(result.class_labels)
+
+    def overlap_1d(x):
+        inside = set()
+        for c in (0, 1):
+            lo, hi = x[labels == c].min(), x[labels == c].max()
+            inside |= set(np.flatnonzero((labels != c) & (x >= lo) & (x <= hi)).tolist())
+        return len(inside)
+
+    for model in result.models:
+        values = np.vstack([ref.numpy_value(code, columns) for code in model.codes])
+        if model.dimension == 1:
+            assert model.classification["overlap_count"] == overlap_1d(values[0])
+    # The rung-0 primaries are candidates of the space: the best 1D formula is at least as good as each.
+    best = result.best(1).classification["overlap_count"]
+    assert best <= min(overlap_1d(columns[name]) for name in ["volume_per_atom", *COMPOSITIONAL])
+    assert 0 <= result.best(2).classification["cv_accuracy"] <= 1
