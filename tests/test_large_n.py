@@ -109,3 +109,23 @@ def test_pipeline_memory_budget_streams_to_the_same_models():
     assert streamed.search_stats["3D"]["peak_mb"] <= 1.5
     with pytest.raises(ConfigError, match="memory_budget_mb"):
         fs.run({**cfg, "search": {**cfg["search"], "memory_budget_mb": 0}})
+
+
+def test_sisso_l0_step_streams_within_the_budget_to_the_same_models(monkeypatch):
+    cfg = {"features": {"generator": "sisso", "primaries": ["IP_A", "IP_B", "rs_A", "rs_B", "rp_A", "rp_B"],
+                        "ops": ["+", "-", "*", "/", "^2"], "rung": 2},
+           "search": {"max_dim": 2, "n_sis": 500}, "validation": {"nested": False}}
+    plain = fs.run(cfg)
+    blocks = []
+    for name in ("search_pairs_streamed", "search_triples_streamed"):
+        def spy(*args, _kernel=getattr(_core, name), **kwargs):
+            found = _kernel(*args, **kwargs)
+            blocks.append((len(args[1]), int(found["block_size"])))
+            return found
+        monkeypatch.setattr(_core, name, spy)
+    budget = 2.2  # MB: the smallest blocks (16 candidates) and the per-thread buffers
+    streamed = fs.run({**cfg, "search": {**cfg["search"], "memory_budget_mb": budget}})
+    key = lambda r: [(m.formulas, m.intercept, m.coefficients, m.rmse) for m in r.models]  # noqa: E731
+    assert key(plain) == key(streamed)
+    assert len(blocks) == 1 and blocks[0][1] < blocks[0][0]  # the l0 step ran in several blocks
+    assert streamed.search_stats["2D"]["peak_mb"] <= budget

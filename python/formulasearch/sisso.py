@@ -124,6 +124,11 @@ def sis_l0(cfg: Config, space, y: np.ndarray, refit_all: Callable[[list[list[int
         if dim == 1:
             found = {"members": [[k] for k in range(min(s.keep, len(union)))], "n_combinations": len(union),
                      "gram_flops": 0}
+        elif s.memory_budget_mb is not None:  # large n: the union is evaluated a block at a time (same result)
+            kernel = _core.search_pairs_streamed if dim == 2 else _core.search_triples_streamed
+            found = kernel(space, union, y, memory_budget_mb=s.memory_budget_mb, max_pair_corr=s.max_pair_corr,
+                           keep=s.keep, progress=progress)
+            found["members"] = found["members"].tolist()
         else:
             the_set = _core.StandardizedSet.from_candidates(space, union, y)
             kernel = _core.search_pairs if dim == 2 else _core.search_triples
@@ -140,7 +145,7 @@ def sis_l0(cfg: Config, space, y: np.ndarray, refit_all: Callable[[list[list[int
         stats[f"{dim}D"] = {"candidates": len(union), "combinations": int(found["n_combinations"]),
                             "sis_seconds": screened - started, "l0_seconds": wall - (screened - started),
                             "seconds": wall, "models_per_second": found["n_combinations"] / max(wall - (screened - started), 1e-12),
-                            "gram_gflop": found["gram_flops"] / 1e9}
+                            "gram_gflop": found["gram_flops"] / 1e9, "peak_mb": found.get("peak_bytes", 0) / 2**20}
         residuals = [y - m.intercept - np.asarray(m.coefficients) @ space.evaluate(m.candidates)
                      for m in dim_models[: s.n_residual]]
         targets = np.ascontiguousarray(residuals)
