@@ -23,6 +23,11 @@ pymatgen entry exist at a time, and what is kept of it is a row of scalars
 kept rows, not with the entries read. The filter is applied to the
 composition and site count before the pymatgen entry is built.
 
+Parallel: with ``workers`` > 1 this process still parses the files, and a
+process pool filters, builds and featurises chunks of entry dicts, at most two
+chunks per worker in flight (memory stays bounded); the chunks' rows and
+counts are collected in stream order, so the table is that of one process.
+
 Columns (NaN where an entry has no value; nothing is filled in):
 
 * ``id``: the entry's ``entry_id``, else its ``data["mat_id"]`` (Alexandria),
