@@ -184,3 +184,56 @@ def test_errors_are_one_line_and_name_the_culprit(tmp_path, entries):
         load_entries(path, {"max_site": 4})
     with pytest.raises(InputError, match="unknown structure feature"):
         load_entries(path, structure_features=["volume"])
+
+
+def _is_cubic(entry):
+    """A module-level predicate: picklable, so it can go to worker processes."""
+    return len(set(round(x, 6) for x in entry.structure.lattice.abc)) == 1
+
+
+def test_workers_give_the_serial_table_exactly(tmp_path, entries):
+    """Chunks featurised by worker processes and collected in order: same rows, values, ids and counts."""
+    from pandas.testing import assert_frame_equal
+
+    no_o = [e for e in entries if "O" not in {el.symbol for el in e.composition.elements}]
+    many = [entries[i % len(entries)] for i in range(60)] + no_o  # chunks of 7: many chunks, a short last one
+    path = write_entries(tmp_path / "w.json.bz2", many, "container")
+    kwargs = dict(filter=EntryFilter(exclude=["O"], predicate=_is_cubic), fields=["e_above_hull"],
+                  structure_features=["volume_per_atom", "spacegroup_number", "xrd_peak1", "xrd_peak3"],
+                  composition_features=["X_mean", "atomic_radius_diff"], keep_structures=True,
+                  structure_options={"xrd_two_theta_range": 40})  # a short pattern: some cells lack 3 peaks
+    calls = {1: [], 2: []}
+    serial = load_entries(path, **kwargs, workers=1, progress_every=10,
+                          progress=lambda *a: calls[1].append(a))
+    parallel = load_entries(path, **kwargs, workers=2, chunk_entries=7, progress_every=10,
+                            progress=lambda *a: calls[2].append(a))
+    assert_frame_equal(parallel.frame, serial.frame, check_exact=True)
+    assert set(serial.rejected) == {"exclude", "predicate"}  # the test covers both kinds of rejection
+    assert (parallel.n_read, parallel.rejected, parallel.feature_failures) == \
+        (serial.n_read, serial.rejected, serial.feature_failures)
+    assert list(parallel.rejected) == list(serial.rejected)  # same order of reasons too
+    assert serial.feature_failures  # the cells with fewer than 3 peaks below 40 deg are counted
+    assert parallel.structures == serial.structures and len(serial.structures) == serial.n_kept
+    assert calls[2] == calls[1] and calls[1][-1] == ("reading entries", len(many), len(many))
+    assert_frame_equal(load_entries(path, **kwargs, workers=0).frame, serial.frame, check_exact=True)
+
+
+def test_workers_report_a_bad_entry_as_serial_does(tmp_path, entries):
+    dicts = [e.as_dict() for e in entries] * 3
+    dicts[40] = {"energy": 1.0, "composition": {"Ga": 1, "As": 1}, "structure": {"sites": "not a list"}}
+    path = write_entries(tmp_path / "bad.json", dicts)
+    messages = []
+    for workers in (1, 2):
+        with pytest.raises(InputError) as info:
+            load_entries(path, structure_features=["density"], workers=workers, chunk_entries=5)
+        messages.append(str(info.value))
+        assert info.value.__cause__ is None and "\n" not in messages[-1]
+    assert messages[0] == messages[1] and "bad.json#40" in messages[0]
+    not_entry = [e.as_dict() for e in entries[:9]] + [{"name": "GaAs"}] + [e.as_dict() for e in entries]
+    path = write_entries(tmp_path / "n.json", not_entry)
+    with pytest.raises(InputError, match=r"^n.json#9 is not a pymatgen computed entry"):
+        load_entries(path, workers=2, chunk_entries=4)
+    with pytest.raises(InputError, match="predicate .* must be picklable"):
+        load_entries(path, EntryFilter(predicate=lambda e: True), workers=2)
+    with pytest.raises(InputError, match="workers must be an integer >= 0"):
+        load_entries(path, workers=-1)

@@ -184,6 +184,8 @@ def test_entry_config_errors(tmp_path):
                             ({"missing": "fill"}, "missing = 'fill'"),
                             ({"entry_filter": {"chemsys": 12}}, "chemsys must be"),
                             ({"structure_options": {"xrd_wavelength": "Cu"}}, "unknown xrd_wavelength"),
+                            ({"entry_workers": -1}, "entry_workers must be >= 0"),
+                            ({"entry_workers": 1.5}, "entry_workers must be an integer"),
                             ({"compounds": "c.csv"}, "source of its own")]:
         data = {k: v for k, v in {**base, **change}.items() if v is not None}
         with pytest.raises(ConfigError, match=message):
@@ -276,3 +278,28 @@ def test_classification_of_crystal_systems_from_entry_files(database):
     best = result.best(1).classification["overlap_count"]
     assert best <= min(overlap_1d(columns[name]) for name in ["volume_per_atom", *COMPOSITIONAL])
     assert 0 <= result.best(2).classification["cv_accuracy"] <= 1
+
+
+def test_entry_workers_reach_the_loader_and_change_nothing(database, monkeypatch):
+    """[data] entry_workers is passed to load_entries; the search result is that of one process."""
+    from formulasearch import entries as entries_module
+
+    path, entries, _, _ = database
+    asked, load = [], entries_module.load_entries
+
+    def recording(*args, **kwargs):
+        asked.append(kwargs.get("workers"))
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(entries_module, "load_entries", recording)
+    results = {}
+    for workers in (1, 2):
+        cfg = entries_config(path, generator="paper", method=1)
+        cfg["data"]["entry_workers"] = workers
+        cfg["search"]["max_dim"] = 1
+        results[workers] = run(cfg)
+    assert asked == [1, 2]
+    assert results[2].config["data"]["entry_workers"] == 2
+    serial, parallel = (r.best(1) for r in (results[1], results[2]))
+    assert parallel.codes == serial.codes and parallel.rmse == serial.rmse
+    assert results[2].messages[0] == results[1].messages[0]  # the loader's summary: same counts

@@ -39,6 +39,7 @@ class DataConfig:
     composition_features: list[str] | None = None  #: entries: <property>_<mean|diff|max|min>, e.g. ["X_mean"]
     structure_options: dict[str, Any] | None = None  #: entries: e.g. {symprec = 0.1, xrd_two_theta_max = 60}
     missing: str = "drop"  #: entries: a sample with a NaN feature or target is dropped (and counted) or an "error"
+    entry_workers: int = 1  #: entries: processes that filter and featurise entries (0: every core); parsing stays in one
 
 
 @dataclass
@@ -340,6 +341,8 @@ class Config:
             raise ConfigError("[data] entries needs features: structure_features and/or composition_features "
                               "(or properties: columns of the samples table)")
         _choice("data", "missing", d.missing, ("drop", "error"))
+        if d.entry_workers < 0:
+            raise ConfigError(f"[data] entry_workers must be >= 0 (0: every core), not {d.entry_workers}")
         try:
             check_structure(d.structure_features or [])
             check_composition(d.composition_features or [])

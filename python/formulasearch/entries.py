@@ -23,6 +23,11 @@ pymatgen entry exist at a time, and what is kept of it is a row of scalars
 kept rows, not with the entries read. The filter is applied to the
 composition and site count before the pymatgen entry is built.
 
+Parallel: with ``workers`` > 1 this process still parses the files, and a
+process pool filters, builds and featurises chunks of entry dicts, at most two
+chunks per worker in flight (memory stays bounded); the chunks' rows and
+counts are collected in stream order, so the table is that of one process.
+
 Columns (NaN where an entry has no value; nothing is filled in):
 
 * ``id``: the entry's ``entry_id``, else its ``data["mat_id"]`` (Alexandria),
@@ -39,6 +44,7 @@ Columns (NaN where an entry has no value; nothing is filled in):
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import lzma
 import math
@@ -267,6 +273,118 @@ def _data_value(data: dict[str, Any], name: str) -> float:
     return math.nan
 
 
+@dataclass(frozen=True)
+class _EntryWork:
+    """What is done with each entry dict; picklable, so worker processes receive it with each chunk."""
+
+    entry_filter: EntryFilter
+    fields: tuple[str, ...]
+    structure_names: tuple[str, ...]
+    composition_names: tuple[str, ...]
+    structure_options: structfeat.StructureOptions
+    keep_structures: bool
+
+
+@dataclass
+class _Tally:
+    """Rows and counts of a run of entries (a chunk, or the whole stream); merged in stream order."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    structures: list[Any] = field(default_factory=list)
+    rejected: Counter[str] = field(default_factory=Counter)
+    failures: dict[str, int] = field(default_factory=dict)
+    n_entries: int = 0
+
+    def merge(self, other: "_Tally") -> None:
+        # keys are added in first-seen order, so merged chunks give the dicts a serial run gives
+        self.rows.extend(other.rows)
+        self.structures.extend(other.structures)
+        self.rejected.update(other.rejected)
+        for name, n in other.failures.items():
+            self.failures[name] = self.failures.get(name, 0) + n
+        self.n_entries += other.n_entries
+
+
+@functools.lru_cache(maxsize=8)
+def _composition_featurizer(names: tuple[str, ...]) -> compfeat.CompositionFeaturizer:
+    """One featurizer per process and feature list: its elemental values are read once."""
+    return compfeat.CompositionFeaturizer(names)
+
+
+def _read_entry(work: _EntryWork, where: str, item: Any, tally: _Tally) -> None:
+    """Filter one entry dict and add its row (or its rejection) to `tally`: the per-entry work of both paths."""
+    tally.n_entries += 1
+    item = _check_entry(where, item)
+    data = item.get("data") or {}
+    symbols, n_sites = _symbols_and_sites(item)
+    reason = work.entry_filter.reject_reason(symbols, n_sites, data)
+    if reason is None and (work.structure_names or work.keep_structures) and "structure" not in item:
+        reason = "no_structure"
+    if reason is not None:
+        tally.rejected[reason] += 1
+        return
+    entry = _build_entry(where, item)
+    if work.entry_filter.predicate is not None and not work.entry_filter.predicate(entry):
+        tally.rejected["predicate"] += 1
+        return
+    comp = entry.composition
+    row: dict[str, Any] = {
+        "id": str(entry.entry_id if entry.entry_id is not None else data.get("mat_id", where)),
+        "formula": comp.reduced_formula,
+        "composition": comp.formula,
+        "n_sites": n_sites,
+        "n_elements": len(symbols),
+        "energy_per_atom": _number(entry.energy_per_atom),
+        "e_form": _data_value(data, "e_form"),
+        "band_gap": _data_value(data, "band_gap"),
+    }
+    for name in work.fields:
+        row[name] = _data_value(data, name)
+    if work.structure_names:
+        row.update(structfeat.structure_features(entry.structure, work.structure_names, work.structure_options,
+                                                 tally.failures))
+    if work.composition_names:
+        values = _composition_featurizer(work.composition_names)(comp)
+        for name, value in values.items():
+            if math.isnan(value):
+                tally.failures[name] = tally.failures.get(name, 0) + 1
+        row.update(values)
+    tally.rows.append(row)
+    if work.keep_structures:
+        tally.structures.append(entry.structure)
+
+
+def _read_chunk(work: _EntryWork, chunk: list[tuple[str, Any]]) -> _Tally:
+    """The tally of a chunk of (where, entry dict): what a worker process computes."""
+    tally = _Tally()
+    for where, item in chunk:
+        _read_entry(work, where, item, tally)
+    return tally
+
+
+def _chunks(pairs: Iterator[tuple[str, Any]], size: int) -> Iterator[list[tuple[str, Any]]]:
+    chunk: list[tuple[str, Any]] = []
+    for pair in pairs:
+        chunk.append(pair)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _check_picklable(work: _EntryWork, workers: int) -> None:
+    import pickle
+
+    try:
+        pickle.dumps(work)
+    except Exception as exc:  # noqa: BLE001 -- pickle raises several types (PicklingError, AttributeError, ...)
+        raise InputError(f"with workers = {workers} the entry filter's predicate is sent to worker processes and "
+                         f"must be picklable (a function defined at module level, not a lambda or a nested "
+                         f"function); use workers = 1 for this one ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:120] if str(exc) else ''})") from None
+
+
 def load_entries(
     path: str | Path,
     filter: EntryFilter | dict[str, Any] | None = None,
@@ -277,79 +395,80 @@ def load_entries(
     keep_structures: bool = False,
     progress: ProgressFn | None = None,
     progress_every: int = 1000,
+    workers: int = 1,
+    chunk_entries: int = 256,
 ) -> EntryTable:
     """Read the entries of a file or folder that pass `filter` into a samples table.
 
     `fields`: extra ``entry.data`` fields to read as numeric columns.
-    `progress(stage, entries_read, 0)` is called every `progress_every` entries
+    `progress(stage, entries_done, 0)` is called every `progress_every` entries
     (the total is not known while streaming). Raises InputError (one line) for
     a missing file, a document that is not an entry, a requested data field no
     kept entry has, or when no entry passes the filter.
+
+    `workers` > 1 (0: every core): this process still parses the JSON, and
+    worker processes filter, build and featurise chunks of `chunk_entries`
+    entry dicts, at most two chunks per worker in flight (memory stays
+    bounded). The table is identical to that of ``workers=1``: same rows in the
+    same order, same counts, same errors. The filter's `predicate` must then be
+    picklable (a module-level function); otherwise this is an InputError.
     """
     import time
 
     started = time.perf_counter()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise InputError(f"workers must be an integer >= 0 (0: every core), not {workers!r}")
+    if isinstance(chunk_entries, bool) or not isinstance(chunk_entries, int) or chunk_entries < 1:
+        raise InputError(f"chunk_entries must be a positive integer, not {chunk_entries!r}")
     entry_filter = filter if isinstance(filter, EntryFilter) else EntryFilter.from_dict(filter)
     if not isinstance(structure_options, structfeat.StructureOptions):
         structure_options = structfeat.StructureOptions.from_dict(structure_options)
     fields = list(fields)
     s_names = structfeat.check_features(structure_features)
-    featurize = compfeat.CompositionFeaturizer(composition_features) if composition_features else None
+    c_names = compfeat.check_features(composition_features) if composition_features else []
     reserved = {"id", "formula", "composition", "n_sites", "n_elements", "energy_per_atom", "e_form", "band_gap"}
-    clash = [n for n in fields if n in reserved or n in s_names or (featurize and n in featurize.names)]
+    clash = [n for n in fields if n in reserved or n in s_names or n in c_names]
     if clash:
         raise InputError(f"data field {clash[0]!r} clashes with a column of the table; it is read already or "
                          "is a feature name")
     files = [str(f) for f in entry_files(path)]
+    work = _EntryWork(entry_filter, tuple(fields), tuple(s_names), tuple(c_names), structure_options,
+                      keep_structures)
+    from .bounded_pool import worker_count
 
-    rows: list[dict[str, Any]] = []
-    structures: list[Any] | None = [] if keep_structures else None
-    rejected: Counter[str] = Counter()
-    failures: dict[str, int] = {}
+    workers = worker_count(workers)
+    if workers > 1:
+        _check_picklable(work, workers)
+
+    tally = _Tally()
     n_read = 0
-    for where, item in iter_entry_dicts(path):
-        n_read += 1
-        if progress is not None and n_read % progress_every == 0:
-            progress("reading entries", n_read, 0)
-        item = _check_entry(where, item)
-        data = item.get("data") or {}
-        symbols, n_sites = _symbols_and_sites(item)
-        reason = entry_filter.reject_reason(symbols, n_sites, data)
-        if reason is None and (s_names or keep_structures) and "structure" not in item:
-            reason = "no_structure"
-        if reason is not None:
-            rejected[reason] += 1
-            continue
-        entry = _build_entry(where, item)
-        if entry_filter.predicate is not None and not entry_filter.predicate(entry):
-            rejected["predicate"] += 1
-            continue
-        comp = entry.composition
-        row: dict[str, Any] = {
-            "id": str(entry.entry_id if entry.entry_id is not None else data.get("mat_id", where)),
-            "formula": comp.reduced_formula,
-            "composition": comp.formula,
-            "n_sites": n_sites,
-            "n_elements": len(symbols),
-            "energy_per_atom": _number(entry.energy_per_atom),
-            "e_form": _data_value(data, "e_form"),
-            "band_gap": _data_value(data, "band_gap"),
-        }
-        for name in fields:
-            row[name] = _data_value(data, name)
-        if s_names:
-            row.update(structfeat.structure_features(entry.structure, s_names, structure_options, failures))
-        if featurize is not None:
-            values = featurize(comp)
-            for name, value in values.items():
-                if math.isnan(value):
-                    failures[name] = failures.get(name, 0) + 1
-            row.update(values)
-        rows.append(row)
-        if structures is not None:
-            structures.append(entry.structure)
+
+    def report(before: int, after: int) -> None:
+        # one call per multiple of progress_every passed: the same calls whatever the chunking
+        if progress is not None:
+            for done in range((before // progress_every + 1) * progress_every, after + 1, progress_every):
+                progress("reading entries", done, 0)
+
+    if workers <= 1:
+        for where, item in iter_entry_dicts(path):
+            n_read += 1
+            report(n_read - 1, n_read)
+            _read_entry(work, where, item, tally)
+    else:
+        from .bounded_pool import ordered_map
+
+        chunks = _chunks(iter_entry_dicts(path), chunk_entries)
+        try:
+            for part in ordered_map(_read_chunk, work, chunks, workers, in_flight=2 * workers):
+                report(tally.n_entries, tally.n_entries + part.n_entries)
+                tally.merge(part)
+        except InputError as exc:
+            raise exc from None  # the worker's traceback is noise: the message names the entry
+        n_read = tally.n_entries
     if progress is not None:
         progress("reading entries", n_read, n_read)
+    rows, rejected, failures = tally.rows, tally.rejected, tally.failures
+    structures = tally.structures if keep_structures else None
 
     if not rows:
         why = ", ".join(f"{n:,} by {k}" for k, n in rejected.items()) or "none"
@@ -361,8 +480,7 @@ def load_entries(
                              f"(fields of the first kept entry: {_short_list(_first_data_keys(path, entry_filter))})")
     units = dict(COLUMN_UNITS)
     units.update({n: structfeat.FEATURES[n].unit for n in s_names})
-    if featurize is not None:
-        units.update({n: compfeat.feature_unit(n) for n in featurize.names})
+    units.update({n: compfeat.feature_unit(n) for n in c_names})
     return EntryTable(frame=frame, units=units, source=str(path), files=files, n_read=n_read,
                       rejected=dict(rejected), feature_failures=failures, structures=structures,
                       seconds=time.perf_counter() - started)
@@ -396,8 +514,10 @@ def entry_primaries(data: Any, classes: Mapping[str, Sequence[str]] | None = Non
     if base_dir is not None and not source.exists() and not source.is_absolute():
         source = Path(base_dir) / source
     target = get("target")
+    workers = get("entry_workers")  # absent from results saved before the key existed
     table = load_entries(source, get("entry_filter"), get("fields") or [], get("structure_features") or [],
-                         get("composition_features") or [], get("structure_options"), progress=progress)
+                         get("composition_features") or [], get("structure_options"), progress=progress,
+                         workers=1 if workers is None else workers)
     features = get("properties") or [*(get("structure_features") or []), *(get("composition_features") or [])]
     messages = [table.summary()]
     frame = table.frame
