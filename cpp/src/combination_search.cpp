@@ -11,12 +11,7 @@
 #include "pair_tiles.hpp"
 #include "triple_scoring.hpp"
 
-#ifdef _OPENMP
-#include <omp.h>
-#else
-inline int omp_get_max_threads() { return 1; }
-inline int omp_get_thread_num() { return 0; }
-#endif
+#include "openmp_shim.hpp"
 
 namespace formulasearch {
 
