@@ -427,3 +427,10 @@ def test_sisso_space_classifies_and_its_best_1d_equals_brute_force():
     pair = best_2d.values(r.variables, matrix)
     assert best_2d.classification["overlap_count"] == len(overlap_members_2d(standardised(pair), labels))
     assert best_2d.classification["overlap_count"] <= best_1d.classification["overlap_count"]
+
+
+@pytest.mark.parametrize("plot", ["parity", "descriptor_map", "error_vs_dimension", "residuals"])
+def test_least_squares_plots_refuse_a_classification_result_in_one_line(octet_result, plot):
+    with pytest.raises(InputError, match="decision_map") as err:
+        getattr(plots, plot)(octet_result)
+    assert "\n" not in str(err.value)

@@ -73,6 +73,7 @@ def parity(result: ResultSource, model: ModelChoice = None, *, path: str | os.Pa
     ``"parity:<index in result.models>"``.
     """
     result = _as_result(result)
+    _require_regression(result, "parity")
     chosen = _models(result, model)
     y = _target(result)
     fig, ax = _figure(figsize, dpi)
@@ -134,6 +135,7 @@ def descriptor_map(result: ResultSource, model: int | Model | None = None, *,
     of the compounds with target < 0, and >= 0, in sample order.
     """
     result = _as_result(result)
+    _require_regression(result, "descriptor_map")
     if model is None:
         index = next((i for i, m in enumerate(result.models) if m.dimension == 2 and m.refined_from is None), None)
         if index is None:
@@ -317,6 +319,7 @@ def error_vs_dimension(result: ResultSource, *, by: str | Sequence[str] = ("dime
     Needs no atomic data.
     """
     result = _as_result(result)
+    _require_regression(result, "error_vs_dimension")
     panels = [by] if isinstance(by, str) else list(by)
     for p in panels:
         if p not in ("dimension", "complexity"):
@@ -351,6 +354,7 @@ def residuals(result: ResultSource, model: int | Model | None = None, label_wors
     if kind not in ("bar", "scatter"):
         raise InputError(f"kind must be 'bar' or 'scatter', got {kind!r}")
     result = _as_result(result)
+    _require_regression(result, "residuals")
     index, m = _models(result, model)[0]
     y = _target(result)
     pred = _fitted(result, m, atoms, primaries)
@@ -503,6 +507,13 @@ def _error_by_complexity(ax: Any, result: Result) -> None:
 
 # --------------------------------------------------------------------------
 # helpers
+
+
+def _require_regression(result: Result, plot: str) -> None:
+    """Least-squares plots need least-squares models: a one-line error for a classification result."""
+    if result.task == "classification":
+        raise InputError(f"{plot} draws least-squares models; this is a classification result: "
+                         "use plots.decision_map (or plot_all)")
 
 
 def _target(result: Result) -> np.ndarray:
