@@ -159,8 +159,7 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
         X, y = _validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=MIN_SAMPLES)
         n_samples, n_features = X.shape
         y = np.array(y, dtype=np.float64, order="C", copy=True)  # writable, even from a read-only memmap
-        columns = [str(c) for c in self.feature_names_in_] if hasattr(self, "feature_names_in_") \
-            else [f"x{i}" for i in range(n_features)]
+        columns = _column_names(self, n_features)
         names = _variable_names(columns)
         units = self._column_units(columns)
         config = self._config()  # ConfigError (a ValueError) for bad settings, before any work
@@ -225,20 +224,9 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
         return _fallback_result(config, matrix, y, names, varying, notes + [reason])
 
     def _config(self) -> dict[str, Any]:
-        ops = self.ops
-        if ops is not None:
-            if isinstance(ops, str):
-                ops = ops.split()
-            ops = [list(o) if isinstance(o, (list, tuple)) else o for o in ops]
         if self.validation not in ("none", "loo", "kfold", "splits"):
             raise ValueError(f"validation must be 'none', 'loo', 'kfold' or 'splits', not {self.validation!r}")
-        features = {"generator": "sisso", "rung": _int("rung", self.rung),
-                    "max_complexity": _int("max_complexity", self.max_complexity),
-                    "strict_units": bool(self.strict_units), "variance_filter": _RELATIVE_SPREAD_FLOOR,
-                    "max_abs": _float("max_abs", self.max_abs), "min_abs": _float("min_abs", self.min_abs)}
-        if ops is not None:
-            features["ops"] = ops
-        config = {"features": features,
+        config = {"features": _sisso_features(self),
                   "search": {"method": "sis-l0", "max_dim": _int("max_dim", self.max_dim),
                              "n_sis": _int("n_sis", self.n_sis), "n_residual": _int("n_residual", self.n_residual),
                              "keep": _int("keep", self.keep), "threads": _int("threads", self.threads)},
@@ -247,28 +235,10 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
         return config
 
     def _checked_dimension(self) -> int | None:
-        if self.dimension is None:
-            return None
-        dimension = _int("dimension", self.dimension)
-        if not 1 <= dimension <= _int("max_dim", self.max_dim):
-            raise ValueError(f"dimension must be None or between 1 and max_dim = {self.max_dim}, not {dimension}")
-        return dimension
+        return _checked_dimension(self.dimension, self.max_dim)
 
     def _column_units(self, columns: list[str]) -> list[str]:
-        given = {} if self.units is None else self.units
-        if not hasattr(given, "items"):
-            raise ValueError(f"units must be a dict column -> unit, not {type(given).__name__}")
-        unknown = [str(k) for k in given if str(k) not in columns]
-        if unknown:
-            raise ValueError(f"units: {unknown[0]!r} is not a column of X (columns: {', '.join(columns[:20])}"
-                             f"{', ...' if len(columns) > 20 else ''})")
-        units = {str(k): "" if v is None else str(v) for k, v in given.items()}
-        if self.strict_units:
-            missing = [c for c in columns if not units.get(c, "").strip()]
-            if missing:
-                raise ValueError(f"strict_units=True needs the unit of every column; missing: {', '.join(missing[:10])}"
-                                 " (give units={column: unit}, '1' for dimensionless)")
-        return [units.get(c, "") for c in columns]
+        return _column_units(self, columns)
 
     # ------------------------------------------------------------ predict
 
@@ -293,11 +263,7 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
         return self._formula_values(X, self.model_ if model is None else model).T
 
     def _formula_values(self, X: np.ndarray, model: Model) -> np.ndarray:
-        matrix = np.array(X.T, dtype=np.float64, order="C")
-        if not model.codes:
-            return np.zeros((0, X.shape[0]))
-        with np.errstate(all="ignore"):
-            return model.values(self.variable_names_, matrix)
+        return _formula_values(self.variable_names_, X, model)
 
 
 # ------------------------------------------------------------------ helpers
@@ -315,6 +281,64 @@ def _float(name: str, value: Any) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be a number, not {value!r}")
     return float(value)
+
+
+def _column_units(estimator: BaseEstimator, columns: list[str]) -> list[str]:
+    """The unit of each column from the estimator's ``units`` dict ("" when not given)."""
+    given = {} if estimator.units is None else estimator.units
+    if not hasattr(given, "items"):
+        raise ValueError(f"units must be a dict column -> unit, not {type(given).__name__}")
+    unknown = [str(k) for k in given if str(k) not in columns]
+    if unknown:
+        raise ValueError(f"units: {unknown[0]!r} is not a column of X (columns: {', '.join(columns[:20])}"
+                         f"{', ...' if len(columns) > 20 else ''})")
+    units = {str(k): "" if v is None else str(v) for k, v in given.items()}
+    if estimator.strict_units:
+        missing = [c for c in columns if not units.get(c, "").strip()]
+        if missing:
+            raise ValueError(f"strict_units=True needs the unit of every column; missing: {', '.join(missing[:10])}"
+                             " (give units={column: unit}, '1' for dimensionless)")
+    return [units.get(c, "") for c in columns]
+
+
+def _checked_dimension(dimension: Any, max_dim: Any) -> int | None:
+    if dimension is None:
+        return None
+    dimension = _int("dimension", dimension)
+    if not 1 <= dimension <= _int("max_dim", max_dim):
+        raise ValueError(f"dimension must be None or between 1 and max_dim = {max_dim}, not {dimension}")
+    return dimension
+
+
+def _sisso_features(estimator: BaseEstimator) -> dict[str, Any]:
+    """The [features] table of the SISSO operator space from the estimator's parameters."""
+    ops = estimator.ops
+    if ops is not None:
+        if isinstance(ops, str):
+            ops = ops.split()
+        ops = [list(o) if isinstance(o, (list, tuple)) else o for o in ops]
+    features = {"generator": "sisso", "rung": _int("rung", estimator.rung),
+                "max_complexity": _int("max_complexity", estimator.max_complexity),
+                "strict_units": bool(estimator.strict_units), "variance_filter": _RELATIVE_SPREAD_FLOOR,
+                "max_abs": _float("max_abs", estimator.max_abs), "min_abs": _float("min_abs", estimator.min_abs)}
+    if ops is not None:
+        features["ops"] = ops
+    return features
+
+
+def _column_names(estimator: BaseEstimator, n_features: int) -> list[str]:
+    """The column names of the validated X: feature_names_in_, or x0, x1, ... for arrays."""
+    if hasattr(estimator, "feature_names_in_"):
+        return [str(c) for c in estimator.feature_names_in_]
+    return [f"x{i}" for i in range(n_features)]
+
+
+def _formula_values(variable_names: list[str], X: np.ndarray, model: Model) -> np.ndarray:
+    """Values of the model's formulas on the samples of X: formulas x samples (NaN where undefined)."""
+    if not model.codes:
+        return np.zeros((0, X.shape[0]))
+    with np.errstate(all="ignore"):
+        return model.values(variable_names, np.array(X.T, dtype=np.float64, order="C"))
 
 
 def _variable_names(columns: list[str]) -> list[str]:
@@ -341,7 +365,7 @@ def _is_constant(values: np.ndarray) -> bool:
     return float(np.ptp(values)) <= 1e-12 * float(np.max(np.abs(values)))
 
 
-def _choose(result: Result, dimension: int | None) -> Model:
+def _choose(result: Result, dimension: int | None, owner: str = "FormulaRegressor") -> Model:
     """The best model of `dimension`, or of the highest dimension found."""
     dims = sorted({m.dimension for m in result.models if m.refined_from is None})
     if dimension is None:
@@ -350,7 +374,7 @@ def _choose(result: Result, dimension: int | None) -> Model:
         return result.best(dimension)
     lower = [d for d in dims if d < dimension] or dims
     used = f"the best {lower[-1]}D model" if lower[-1] else "the constant model"
-    warnings.warn(f"FormulaRegressor: no {dimension}D model was found; {used} predicts", UserWarning, stacklevel=3)
+    warnings.warn(f"{owner}: no {dimension}D model was found; {used} predicts", UserWarning, stacklevel=3)
     return result.best(lower[-1])
 
 
