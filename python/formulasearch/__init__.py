@@ -30,11 +30,11 @@ _LAZY_MODULES = ("plots", "report", "elements", "symbolic")  # matplotlib, pymat
 
 
 def __getattr__(name):
-    # FormulaRegressor needs the optional scikit-learn (slow to import): loaded on first use.
-    if name == "FormulaRegressor":
-        from .sklearn import FormulaRegressor
+    # The estimators need the optional scikit-learn (slow to import): loaded on first use.
+    if name in ("FormulaRegressor", "FormulaClassifier"):
+        from . import sklearn
 
-        return FormulaRegressor
+        return getattr(sklearn, name)
     if name in _LAZY_MODULES:
         import importlib
 

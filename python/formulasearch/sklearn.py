@@ -1,4 +1,5 @@
-"""A scikit-learn estimator around the SISSO route: ``FormulaRegressor``.
+"""scikit-learn estimators around the SISSO route (``FormulaRegressor``) and the
+classification route (``FormulaClassifier``).
 
     >>> from formulasearch.sklearn import FormulaRegressor
     >>> reg = FormulaRegressor(max_dim=2).fit(X, y)        # X: DataFrame or array
@@ -9,6 +10,13 @@ The columns of X are the primary variables; the operator feature space (SISSO's
 ``ops`` and ``rung``) is grown from them and searched by SIS + l0, exactly as
 ``formulasearch.run`` does with ``[features] generator = "sisso"``. The model
 used for prediction is intercept + coef_ . (values of formulas_).
+
+    >>> clf = FormulaClassifier(max_dim=2).fit(X, labels)  # any labels: str, int, bool
+    >>> clf.formulas_, clf.classes_; clf.predict(X_new); clf.score(X_test, labels_test)
+
+FormulaClassifier searches the same operator space for formulas that separate
+the classes (``[search] task = "classification"``) and predicts through the
+logistic separator of the chosen formulas.
 
 scikit-learn is an optional dependency (``pip install formulasearch[sklearn]``).
 """
@@ -21,9 +29,11 @@ import warnings
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from . import classification
 from .config import Config
 from .errors import ConfigError
 from .primaries import Primaries
@@ -35,7 +45,7 @@ except ImportError:  # pragma: no cover - older scikit-learn
     def _validate_data(estimator, X="no_validation", y="no_validation", reset=True, **kwargs):
         return estimator._validate_data(X, y, reset=reset, **kwargs)
 
-__all__ = ["FormulaRegressor"]
+__all__ = ["FormulaClassifier", "FormulaRegressor"]
 
 # Operator tokens of the postfix format that look like identifiers: a variable
 # may not be called like one of them.
@@ -159,8 +169,7 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
         X, y = _validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=MIN_SAMPLES)
         n_samples, n_features = X.shape
         y = np.array(y, dtype=np.float64, order="C", copy=True)  # writable, even from a read-only memmap
-        columns = [str(c) for c in self.feature_names_in_] if hasattr(self, "feature_names_in_") \
-            else [f"x{i}" for i in range(n_features)]
+        columns = _column_names(self, n_features)
         names = _variable_names(columns)
         units = self._column_units(columns)
         config = self._config()  # ConfigError (a ValueError) for bad settings, before any work
@@ -225,20 +234,9 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
         return _fallback_result(config, matrix, y, names, varying, notes + [reason])
 
     def _config(self) -> dict[str, Any]:
-        ops = self.ops
-        if ops is not None:
-            if isinstance(ops, str):
-                ops = ops.split()
-            ops = [list(o) if isinstance(o, (list, tuple)) else o for o in ops]
         if self.validation not in ("none", "loo", "kfold", "splits"):
             raise ValueError(f"validation must be 'none', 'loo', 'kfold' or 'splits', not {self.validation!r}")
-        features = {"generator": "sisso", "rung": _int("rung", self.rung),
-                    "max_complexity": _int("max_complexity", self.max_complexity),
-                    "strict_units": bool(self.strict_units), "variance_filter": _RELATIVE_SPREAD_FLOOR,
-                    "max_abs": _float("max_abs", self.max_abs), "min_abs": _float("min_abs", self.min_abs)}
-        if ops is not None:
-            features["ops"] = ops
-        config = {"features": features,
+        config = {"features": _sisso_features(self),
                   "search": {"method": "sis-l0", "max_dim": _int("max_dim", self.max_dim),
                              "n_sis": _int("n_sis", self.n_sis), "n_residual": _int("n_residual", self.n_residual),
                              "keep": _int("keep", self.keep), "threads": _int("threads", self.threads)},
@@ -247,28 +245,10 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
         return config
 
     def _checked_dimension(self) -> int | None:
-        if self.dimension is None:
-            return None
-        dimension = _int("dimension", self.dimension)
-        if not 1 <= dimension <= _int("max_dim", self.max_dim):
-            raise ValueError(f"dimension must be None or between 1 and max_dim = {self.max_dim}, not {dimension}")
-        return dimension
+        return _checked_dimension(self.dimension, self.max_dim)
 
     def _column_units(self, columns: list[str]) -> list[str]:
-        given = {} if self.units is None else self.units
-        if not hasattr(given, "items"):
-            raise ValueError(f"units must be a dict column -> unit, not {type(given).__name__}")
-        unknown = [str(k) for k in given if str(k) not in columns]
-        if unknown:
-            raise ValueError(f"units: {unknown[0]!r} is not a column of X (columns: {', '.join(columns[:20])}"
-                             f"{', ...' if len(columns) > 20 else ''})")
-        units = {str(k): "" if v is None else str(v) for k, v in given.items()}
-        if self.strict_units:
-            missing = [c for c in columns if not units.get(c, "").strip()]
-            if missing:
-                raise ValueError(f"strict_units=True needs the unit of every column; missing: {', '.join(missing[:10])}"
-                                 " (give units={column: unit}, '1' for dimensionless)")
-        return [units.get(c, "") for c in columns]
+        return _column_units(self, columns)
 
     # ------------------------------------------------------------ predict
 
@@ -293,11 +273,206 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
         return self._formula_values(X, self.model_ if model is None else model).T
 
     def _formula_values(self, X: np.ndarray, model: Model) -> np.ndarray:
-        matrix = np.array(X.T, dtype=np.float64, order="C")
-        if not model.codes:
-            return np.zeros((0, X.shape[0]))
-        with np.errstate(all="ignore"):
-            return model.values(self.variable_names_, matrix)
+        return _formula_values(self.variable_names_, X, model)
+
+
+class FormulaClassifier(ClassifierMixin, BaseEstimator):
+    """Formulas that separate classes (the classification route) as a scikit-learn classifier.
+
+    The columns of X are primary variables. Features are built from them with
+    the operators ``ops`` up to ``rung`` levels deep, as in
+    :class:`FormulaRegressor`. Every feature is scored alone at separating the
+    classes, then every pair of the ``n_sis`` best (``max_dim=2``); the kept
+    classifiers are the best by ``criterion``. The chosen one predicts through
+    its L2-penalised logistic separator on the formula values: for two classes
+    ``classes_[1]`` where ``intercept_[0] + coef_[0] @ values > 0``, otherwise
+    ``classes_[0]``; for more, the class of the largest one-vs-rest score.
+
+    Parameters
+    ----------
+    ops, rung, max_complexity, units, strict_units, threads, keep, max_abs, min_abs
+        As in :class:`FormulaRegressor`.
+    max_dim : {1, 2}, default=2
+        Formulas per classifier.
+    n_sis : int, default=100
+        The pair search runs over this many best single formulas
+        (``[classification] top_2d``).
+    dimension : {None, 1, 2}, default=None
+        The dimension of the classifier :meth:`predict` uses (its best one).
+        None: the best of the highest dimension found.
+    criterion : {"overlap", "logistic"}, default="overlap"
+        How formulas are ranked (``[classification] score``; named so as not to
+        hide :meth:`score`): "overlap" is SISSO's domain overlap (samples
+        inside another class's interval / convex hull, then its size), and
+        "logistic" the mean log-loss of the logistic separator.
+    l2 : float, default=1e-3
+        Penalty of the logistic separator on standardised weights (keeps the
+        fit finite when the classes are separable).
+    max_pair_corr : float, default=1.0
+        Largest |correlation| of the two formulas of a pair (1: no limit).
+    cv_folds : int, default=5
+        Stratified folds of the cross-validated accuracy of each kept
+        classifier (``result_``; formulas fixed). Fewer when a class is smaller.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The sorted distinct labels of y; class k of the search is ``classes_[k]``.
+    result_ : formulasearch.Result
+        Everything the search produced (``result_.classes`` are ``str`` of ``classes_``).
+    model_ : formulasearch.Model
+        The classifier used; ``model_.classification`` has its overlap, training
+        ``accuracy`` and ``cv_accuracy``.
+    formulas_ : list of str
+    coef_ : ndarray of shape (1, n_formulas) for two classes, (n_classes, n_formulas) beyond
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    dimension_, variable_names_, n_features_in_, feature_names_in_
+        As in :class:`FormulaRegressor`.
+
+    Notes
+    -----
+    y may hold any labels (strings, integers, booleans); a single class, a
+    class of one sample, a continuous target or NaN in X is a ValueError.
+    Constant columns are left out of the search. If no column varies, or no
+    feature survives the filters, the classifier falls back, with a warning, to
+    the class priors (``intercept_`` the log prior odds: the largest class is
+    predicted everywhere). Samples where a formula is undefined get a warning;
+    their scores are NaN and their predicted class is ``classes_[0]``.
+    """
+
+    def __init__(self, ops=None, rung=1, max_dim=2, n_sis=100, max_complexity=0, dimension=None,
+                 criterion="overlap", l2=1e-3, max_pair_corr=1.0, cv_folds=5, units=None, strict_units=False,
+                 threads=0, keep=10, max_abs=1e5, min_abs=1e-3):
+        self.ops = ops
+        self.rung = rung
+        self.max_dim = max_dim
+        self.n_sis = n_sis
+        self.max_complexity = max_complexity
+        self.dimension = dimension
+        self.criterion = criterion
+        self.l2 = l2
+        self.max_pair_corr = max_pair_corr
+        self.cv_folds = cv_folds
+        self.units = units
+        self.strict_units = strict_units
+        self.threads = threads
+        self.keep = keep
+        self.max_abs = max_abs
+        self.min_abs = min_abs
+
+    # ---------------------------------------------------------------- fit
+
+    def fit(self, X, y):
+        """Search formulas of the columns of X that separate the classes of y; returns self."""
+        X, y = _validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)  # a continuous y is an error, not thousands of classes
+        classes, codes = np.unique(y, return_inverse=True)
+        codes = codes.astype(np.int32).ravel()
+        sizes = np.bincount(codes, minlength=len(classes))
+        plain = [c.item() if isinstance(c, np.generic) else c for c in classes]  # 'a', not np.str_('a'), in messages
+        if len(classes) < 2:
+            raise ValueError(f"FormulaClassifier needs two or more classes; y has only one class ({plain[0]!r})")
+        too_small = [(label, int(size)) for label, size in zip(plain, sizes) if size < 2]
+        if too_small:
+            label, size = too_small[0]
+            raise ValueError(f"class {label!r} has {size} sample; each class needs at least 2")
+        n_samples, n_features = X.shape
+        columns = _column_names(self, n_features)
+        names = _variable_names(columns)
+        units = _column_units(self, columns)
+        class_names = _class_names(classes)
+        config = self._config(class_names)  # ConfigError (a ValueError) for bad settings, before any work
+        dimension = _checked_dimension(self.dimension, self.max_dim)
+
+        matrix = np.array(X.T, dtype=np.float64, order="C", copy=True)  # variables x samples
+        varying = [j for j in range(n_features) if not _is_constant(matrix[j])]
+        notes = []
+        if len(varying) < n_features:
+            notes.append("constant columns left out of the search: "
+                         + ", ".join(names[j] for j in range(n_features) if j not in varying))
+        result = None
+        if varying:
+            prim = Primaries(matrix=np.ascontiguousarray(matrix[varying]), names=[names[j] for j in varying],
+                             classes=[[k] for k in range(len(varying))], class_names=[names[j] for j in varying],
+                             units=[units[j] for j in varying], target=codes.astype(np.float64), target_name="y",
+                             labels=[str(i) for i in range(n_samples)])
+            from .pipeline import run
+
+            result = run(config, primaries=prim)
+            if getattr(result, "interrupted", False):  # Ctrl-C: never a silently partial fit
+                raise KeyboardInterrupt("FormulaClassifier.fit was interrupted")
+            if not result.models:
+                notes.append("no formula survived the filters"
+                             + (f" ({'; '.join(result.messages)})" if result.messages else ""))
+        else:
+            notes.append("every column is constant")
+        if result is None or not result.models:
+            warnings.warn(f"FormulaClassifier: {notes[-1]}; predicting the largest class", UserWarning,
+                          stacklevel=2)
+            result = _prior_result(config, codes, class_names, names)
+        result.messages = notes + [m for m in result.messages if m not in notes]
+
+        model = _choose(result, dimension, "FormulaClassifier")
+        intercepts, coefficients = classification.separators(model)
+        self.classes_ = classes
+        self.result_ = result
+        self.model_ = model
+        self.variable_names_ = names
+        self.formulas_ = list(model.formulas)
+        self.coef_ = np.array(coefficients, dtype=np.float64).reshape(len(intercepts), model.dimension)
+        self.intercept_ = np.array(intercepts, dtype=np.float64)
+        self.dimension_ = int(model.dimension)
+        return self
+
+    def _config(self, class_names: list[str]) -> dict[str, Any]:
+        if self.criterion not in ("overlap", "logistic"):
+            raise ValueError(f"criterion must be 'overlap' or 'logistic', not {self.criterion!r}")
+        config = {"features": _sisso_features(self),
+                  "search": {"task": "classification", "keep": _int("keep", self.keep),
+                             "threads": _int("threads", self.threads)},
+                  "classification": {"score": self.criterion, "classes": "values", "names": class_names,
+                                     "max_dim": _int("max_dim", self.max_dim), "top_2d": _int("n_sis", self.n_sis),
+                                     "max_pair_corr": _float("max_pair_corr", self.max_pair_corr),
+                                     "l2": _float("l2", self.l2), "cv_folds": _int("cv_folds", self.cv_folds),
+                                     "nested": False},
+                  "validation": {"method": "none", "nested": False}}
+        Config.from_dict(config)  # validate now: a bad setting is an error, never a fallback
+        return config
+
+    # ------------------------------------------------------------ predict
+
+    def decision_function(self, X):
+        """Scores of the logistic separator(s): shape (n_samples,) for two classes (> 0: ``classes_[1]``),
+        (n_samples, n_classes) beyond."""
+        scores = self._scores(X)
+        return scores[0] if scores.shape[0] == 1 else scores.T
+
+    def predict(self, X):
+        """The class of each sample, from ``classes_``."""
+        check_is_fitted(self)
+        X = _validate_data(self, X, dtype=np.float64, reset=False)
+        values = self._checked_values(X)
+        predicted = classification.predict(list(self.intercept_), self.coef_.tolist(), values)
+        return self.classes_[predicted]
+
+    def transform_formulas(self, X, model: Model | None = None) -> np.ndarray:
+        """Values of the formulas of `model` (default: ``model_``) on X, samples x formulas."""
+        check_is_fitted(self)
+        X = _validate_data(self, X, dtype=np.float64, reset=False)
+        return _formula_values(self.variable_names_, X, self.model_ if model is None else model).T
+
+    def _scores(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = _validate_data(self, X, dtype=np.float64, reset=False)
+        return self.intercept_[:, None] + self.coef_ @ self._checked_values(X)
+
+    def _checked_values(self, X: np.ndarray) -> np.ndarray:
+        values = _formula_values(self.variable_names_, X, self.model_)
+        if not np.all(np.isfinite(values)):
+            bad = int(np.count_nonzero(~np.all(np.isfinite(values), axis=0)))
+            warnings.warn(f"FormulaClassifier: the formulas are not defined (or overflow) at {bad} of {X.shape[0]} "
+                          "samples; their scores are NaN/inf", RuntimeWarning, stacklevel=3)
+        return values
 
 
 # ------------------------------------------------------------------ helpers
@@ -315,6 +490,64 @@ def _float(name: str, value: Any) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be a number, not {value!r}")
     return float(value)
+
+
+def _column_units(estimator: BaseEstimator, columns: list[str]) -> list[str]:
+    """The unit of each column from the estimator's ``units`` dict ("" when not given)."""
+    given = {} if estimator.units is None else estimator.units
+    if not hasattr(given, "items"):
+        raise ValueError(f"units must be a dict column -> unit, not {type(given).__name__}")
+    unknown = [str(k) for k in given if str(k) not in columns]
+    if unknown:
+        raise ValueError(f"units: {unknown[0]!r} is not a column of X (columns: {', '.join(columns[:20])}"
+                         f"{', ...' if len(columns) > 20 else ''})")
+    units = {str(k): "" if v is None else str(v) for k, v in given.items()}
+    if estimator.strict_units:
+        missing = [c for c in columns if not units.get(c, "").strip()]
+        if missing:
+            raise ValueError(f"strict_units=True needs the unit of every column; missing: {', '.join(missing[:10])}"
+                             " (give units={column: unit}, '1' for dimensionless)")
+    return [units.get(c, "") for c in columns]
+
+
+def _checked_dimension(dimension: Any, max_dim: Any) -> int | None:
+    if dimension is None:
+        return None
+    dimension = _int("dimension", dimension)
+    if not 1 <= dimension <= _int("max_dim", max_dim):
+        raise ValueError(f"dimension must be None or between 1 and max_dim = {max_dim}, not {dimension}")
+    return dimension
+
+
+def _sisso_features(estimator: BaseEstimator) -> dict[str, Any]:
+    """The [features] table of the SISSO operator space from the estimator's parameters."""
+    ops = estimator.ops
+    if ops is not None:
+        if isinstance(ops, str):
+            ops = ops.split()
+        ops = [list(o) if isinstance(o, (list, tuple)) else o for o in ops]
+    features = {"generator": "sisso", "rung": _int("rung", estimator.rung),
+                "max_complexity": _int("max_complexity", estimator.max_complexity),
+                "strict_units": bool(estimator.strict_units), "variance_filter": _RELATIVE_SPREAD_FLOOR,
+                "max_abs": _float("max_abs", estimator.max_abs), "min_abs": _float("min_abs", estimator.min_abs)}
+    if ops is not None:
+        features["ops"] = ops
+    return features
+
+
+def _column_names(estimator: BaseEstimator, n_features: int) -> list[str]:
+    """The column names of the validated X: feature_names_in_, or x0, x1, ... for arrays."""
+    if hasattr(estimator, "feature_names_in_"):
+        return [str(c) for c in estimator.feature_names_in_]
+    return [f"x{i}" for i in range(n_features)]
+
+
+def _formula_values(variable_names: list[str], X: np.ndarray, model: Model) -> np.ndarray:
+    """Values of the model's formulas on the samples of X: formulas x samples (NaN where undefined)."""
+    if not model.codes:
+        return np.zeros((0, X.shape[0]))
+    with np.errstate(all="ignore"):
+        return model.values(variable_names, np.array(X.T, dtype=np.float64, order="C"))
 
 
 def _variable_names(columns: list[str]) -> list[str]:
@@ -341,7 +574,7 @@ def _is_constant(values: np.ndarray) -> bool:
     return float(np.ptp(values)) <= 1e-12 * float(np.max(np.abs(values)))
 
 
-def _choose(result: Result, dimension: int | None) -> Model:
+def _choose(result: Result, dimension: int | None, owner: str = "FormulaRegressor") -> Model:
     """The best model of `dimension`, or of the highest dimension found."""
     dims = sorted({m.dimension for m in result.models if m.refined_from is None})
     if dimension is None:
@@ -350,8 +583,37 @@ def _choose(result: Result, dimension: int | None) -> Model:
         return result.best(dimension)
     lower = [d for d in dims if d < dimension] or dims
     used = f"the best {lower[-1]}D model" if lower[-1] else "the constant model"
-    warnings.warn(f"FormulaRegressor: no {dimension}D model was found; {used} predicts", UserWarning, stacklevel=3)
+    warnings.warn(f"{owner}: no {dimension}D model was found; {used} predicts", UserWarning, stacklevel=3)
     return result.best(lower[-1])
+
+
+def _class_names(classes: np.ndarray) -> list[str]:
+    """Names of the classes for the search's result: str of each label, made distinct and non-empty."""
+    names = [str(c) for c in classes]
+    if len(set(names)) != len(names) or not all(names):
+        names = [repr(c) for c in classes]
+    if len(set(names)) != len(names) or not all(names):
+        names = [f"class {k}" for k in range(len(classes))]
+    return names
+
+
+def _prior_result(config: dict, codes: np.ndarray, class_names: list[str], names: list[str]) -> Result:
+    """A classifier of no formula: the log prior odds as intercepts, so the largest class is predicted."""
+    sizes = np.bincount(codes, minlength=len(class_names)).astype(np.float64)
+    if len(class_names) == 2:
+        intercepts = [float(np.log(sizes[1] / sizes[0]))]
+    else:
+        intercepts = [float(v) for v in np.log(sizes / sizes.sum())]
+    info = {"accuracy": float(sizes.max() / sizes.sum()), "fallback": True}
+    if len(intercepts) > 1:
+        info["intercepts"] = intercepts
+        info["coefficients"] = [[] for _ in intercepts]
+    model = Model(dimension=0, formulas=[], codes=[], intercept=intercepts[0], coefficients=[], rmse=None, mae=None,
+                  maxae=None, r2=None, notes={"fallback": True}, classification=info)
+    return Result(config=Config.from_dict(config).to_dict(), n_candidates=0, n_kept=0, models=[model], target="y",
+                  variables=list(names), labels=[str(i) for i in range(codes.size)],
+                  target_values=[float(v) for v in codes], task="classification", classes=list(class_names),
+                  class_labels=[int(v) for v in codes])
 
 
 def _fallback_result(config: dict, matrix: np.ndarray, y: np.ndarray, names: list[str], varying: list[int],
