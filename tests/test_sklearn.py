@@ -371,6 +371,13 @@ def test_classifier_octet_predictions_match_numpy(octet_classes, max_dim):
     assert clf.score(X, y) == accuracy == clf.model_.classification["accuracy"]
     if max_dim == 1:  # one formula does not separate the octet: the accuracy test is not vacuous
         assert 0.5 < accuracy < 1.0
+    # Probabilities: the sigmoid of the numpy scores; their mean log-loss is the core's training loss.
+    proba = clf.predict_proba(X)
+    assert proba[:, 1] == pytest.approx(1 / (1 + np.exp(-scores)), rel=1e-9, abs=1e-12)
+    assert proba.sum(axis=1) == pytest.approx(np.ones(len(y)), abs=1e-12)
+    truth = (y == "zincblende").astype(int)
+    log_loss = -np.mean(np.log(proba[np.arange(len(y)), truth]))
+    assert log_loss == pytest.approx(clf.model_.classification["log_loss"], rel=1e-8)
 
 
 def test_classifier_matches_the_classification_route(octet_classes):
@@ -418,6 +425,9 @@ def test_classifier_three_classes(octet_classes):
     assert clf.decision_function(X) == pytest.approx(scores.T, rel=1e-10, abs=1e-10)
     assert clf.score(X, y) == float(np.mean(expected == y)) == clf.model_.classification["accuracy"]
     assert clf.score(X, y) > 0.5  # far better than the 1/3 of a guess
+    sigmoid = 1 / (1 + np.exp(-scores))
+    assert clf.predict_proba(X) == pytest.approx((sigmoid / sigmoid.sum(axis=0)).T, rel=1e-9, abs=1e-12)
+    assert np.array_equal(clf.classes_[np.argmax(clf.predict_proba(X), axis=1)], expected)
 
 
 def test_classifier_clone_and_cross_val_score(octet_classes):

@@ -455,6 +455,16 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
         predicted = classification.predict(list(self.intercept_), self.coef_.tolist(), values)
         return self.classes_[predicted]
 
+    def predict_proba(self, X):
+        """Class probabilities of the logistic separator(s), columns in ``classes_`` order: two classes
+        from the sigmoid of the score; beyond, each one-vs-rest sigmoid normalised to sum to 1."""
+        scores = self._scores(X)
+        # sigmoid via tanh: no overflow warning for scores far from 0
+        positive = 0.5 * (1.0 + np.tanh(0.5 * scores))
+        if scores.shape[0] == 1:
+            return np.column_stack([1.0 - positive[0], positive[0]])
+        return (positive / positive.sum(axis=0, keepdims=True)).T
+
     def transform_formulas(self, X, model: Model | None = None) -> np.ndarray:
         """Values of the formulas of `model` (default: ``model_``) on X, samples x formulas."""
         check_is_fitted(self)
