@@ -76,3 +76,56 @@ def test_killed_worker_task_is_retried_and_result_is_identical(spec):
     assert merged["members"] == whole["members"]
     assert merged["r2"] == whole["r2"]
     assert merged["n_combinations"] == whole["n_combinations"]
+
+
+# Small enough that the 12000-candidate pool streams in several blocks, large
+# enough for the per-thread running sums at up to about ten threads per worker.
+BUDGET_MB = 6
+
+
+@pytest.mark.parametrize("n_tasks", [1, 3, 17])
+def test_streamed_slices_merge_to_the_whole_search(spec, n_tasks):
+    whole = local(spec, 2)
+    slices = plan_slices(len(spec.pool), 2, n_tasks, 256, streamed=True)
+    parts = [search_slice(spec, 2, a, b, OPTIONS, memory_budget_mb=BUDGET_MB) for a, b in slices]
+    merged = merge_slices(parts, OPTIONS["keep"])
+    assert merged["members"] == whole["members"] and merged["r2"] == whole["r2"]
+    assert merged["n_combinations"] == whole["n_combinations"] and merged["n_scored"] == whole["n_scored"]
+    assert all(0 < part["peak_bytes"] <= BUDGET_MB * 2**20 for part in parts)
+
+
+def test_streamed_triple_slices_merge_to_the_whole_search(spec):
+    small = SearchSpec.make(spec.matrix, spec.names, spec.classes, 1, "paper", spec.target, spec.pool[:300])
+    whole = local(small, 3)
+    slices = plan_slices(len(small.pool), 3, 4, 256, streamed=True)
+    assert all(a % 16 == 0 for a, _ in slices)
+    parts = [search_slice(small, 3, a, b, OPTIONS, memory_budget_mb=2) for a, b in slices]
+    merged = merge_slices(parts, OPTIONS["keep"])
+    assert merged["members"] == whole["members"] and merged["r2"] == whole["r2"]
+    assert merged["n_combinations"] == whole["n_combinations"] and merged["n_scored"] == whole["n_scored"]
+
+
+def test_dask_with_memory_budget_streams_each_task_and_matches_local(spec):
+    from formulasearch.distributed import dask_client, search_on_dask
+
+    whole = local(spec, 2)
+    assert whole["peak_bytes"] > BUDGET_MB * 2**20  # the whole pool would not fit
+    with dask_client(None, 2) as client:
+        merged = search_on_dask(client, spec, 2, OPTIONS, n_tasks=5, memory_budget_mb=BUDGET_MB)
+    assert merged["members"] == whole["members"] and merged["r2"] == whole["r2"]
+    assert merged["n_combinations"] == whole["n_combinations"]
+    assert 0 < merged["peak_bytes"] <= BUDGET_MB * 2**20  # the largest of one task's
+
+
+def test_dask_run_with_memory_budget_matches_local_in_memory_run():
+    config = {"features": {"dedup": "string"},
+              "search": {"max_dim": 3, "top_2d": 2000, "top_3d": 400, "keep": 5, "max_pair_corr": 0.95}}
+    here = fs.run(config)
+    there = fs.run({**config, "search": {**config["search"], "memory_budget_mb": BUDGET_MB},
+                    "distributed": {"backend": "dask", "n_workers": 2, "tasks_per_worker": 3}})
+    assert there.backend["name"] == "dask"
+    assert [(m.formulas, m.rmse, m.intercept, m.coefficients) for m in here.models] == \
+           [(m.formulas, m.rmse, m.intercept, m.coefficients) for m in there.models]
+    for dim in ("2D", "3D"):
+        assert here.search_stats[dim]["combinations"] == there.search_stats[dim]["combinations"]
+        assert 0 < there.search_stats[dim]["peak_mb"] <= BUDGET_MB

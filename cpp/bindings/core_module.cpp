@@ -454,19 +454,22 @@ PYBIND11_MODULE(_core, m) {
             ? "search_pairs over StandardizedSet.from_candidates(source, indices, target) with the same result, "
               "evaluating and standardising the candidates a block at a time so that at most memory_budget_mb "
               "(MiB) of them and the kernel's buffers are held (peak_bytes reports it; block_size the "
-              "candidates per block)."
+              "candidates per block). first / last: a slice (pairs whose first member lies in [first, last), "
+              "multiples of 16): only its part of the pool is evaluated and searched."
             : "search_triples over StandardizedSet.from_candidates(source, indices, target) with the same "
               "result, holding the K x K correlations (which must fit in memory_budget_mb) and at most two "
-              "blocks of candidates.";
+              "blocks of candidates. first / last: a slice (triples whose first member lies in [first, last), "
+              "multiples of 16).";
         m.def(name, [dim](const CandidateSource& source, const std::vector<std::uint64_t>& indices,
                           const Array& target, double memory_budget_mb, double max_pair_corr, std::size_t keep,
-                          std::size_t tile, double singular_tol, std::size_t sample_block, py::object progress) {
+                          std::size_t tile, double singular_tol, std::size_t sample_block, std::size_t first,
+                          std::optional<std::size_t> last, py::object progress) {
             if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != source.n_samples())
                 throw std::invalid_argument("target length does not match the samples");
             if (!(memory_budget_mb > 0)) throw std::invalid_argument("memory_budget_mb must be positive");
             for (auto i : indices)
                 if (i >= source.size()) throw std::out_of_range("candidate index out of range");
-            const SearchOptions opt = search_options(max_pair_corr, keep, tile, singular_tol, 0, std::nullopt, sample_block);
+            const SearchOptions opt = search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block);
             const auto budget = static_cast<std::size_t>(memory_budget_mb * 1024.0 * 1024.0);
             PyProgress p(std::move(progress));
             SearchResult r;
@@ -482,7 +485,8 @@ PYBIND11_MODULE(_core, m) {
             return out;
         }, py::arg("source"), py::arg("indices"), py::arg("target"), py::kw_only(), py::arg("memory_budget_mb"),
            py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10, py::arg("tile") = 256, py::arg("singular_tol") = 1e-10,
-           py::arg("sample_block") = 0, py::arg("progress") = py::none(), doc);
+           py::arg("sample_block") = 0, py::arg("first") = 0, py::arg("last") = py::none(),
+           py::arg("progress") = py::none(), doc);
     }
 
     auto design = [](const Array& features, const Array& target) {

@@ -20,13 +20,14 @@ std::size_t partial_bytes(std::size_t tile) {
     return (tile / detail::kRows) * (tile / detail::kPanel) * sizeof(detail::Block8x16);
 }
 
-// All tile pairs of one block pair, searched in parallel; the threads' top-k
-// lists carry over from block pair to block pair.
-void search_block_pair(std::vector<detail::PerThread>& threads, const detail::PairSides& sides, std::size_t tile,
-                       std::size_t kc, const detail::PairLimits& limits) {
-    const std::size_t rows = sides.rows.size(), cols = sides.cols.size();
+// All tile pairs of one block pair whose row lies below `row_end` (a local
+// row position: the end of a slice within the row block), searched in
+// parallel; the threads' top-k lists carry over from block pair to block pair.
+void search_block_pair(std::vector<detail::PerThread>& threads, const detail::PairSides& sides, std::size_t row_end,
+                       std::size_t tile, std::size_t kc, const detail::PairLimits& limits) {
+    const std::size_t cols = sides.cols.size();
     std::vector<std::pair<std::size_t, std::size_t>> tiles;
-    for (std::size_t i = 0; i < rows; i += tile)
+    for (std::size_t i = 0; i < row_end; i += tile)
         for (std::size_t j = sides.same() ? i : 0; j < cols; j += tile) tiles.emplace_back(i, j);
     const auto n_tiles = static_cast<long long>(tiles.size());
 #pragma omp parallel
@@ -35,7 +36,7 @@ void search_block_pair(std::vector<detail::PerThread>& threads, const detail::Pa
 #pragma omp for schedule(dynamic, 1)
         for (long long q = 0; q < n_tiles; ++q) {
             const auto [i, j] = tiles[static_cast<std::size_t>(q)];
-            detail::pair_tile(me, sides, i, std::min(rows, i + tile), j, std::min(cols, j + tile), kc, limits);
+            detail::pair_tile(me, sides, i, std::min(row_end, i + tile), j, std::min(cols, j + tile), kc, limits);
         }
     }
 }
@@ -59,33 +60,44 @@ std::size_t streamed_block_size(int dim, std::size_t K, std::size_t n, std::size
 
 namespace {
 
-void check_streamed(const SearchOptions& opt) {
+void check_streamed(const SearchOptions& opt, std::size_t K) {
     if (opt.keep == 0) throw std::invalid_argument("keep must be at least 1");
     if (opt.tile == 0 || opt.tile % 16) throw std::invalid_argument("tile must be a positive multiple of 16");
-    if (opt.first != 0 || opt.last != SearchOptions{}.last)
-        throw std::invalid_argument("the streamed searches do not take a slice (first / last)");
+    if (opt.first > opt.last) throw std::invalid_argument("empty or reversed slice: first > last");
+    // A slice's rows end on an 8-row block boundary of its blocks (which start at first).
+    if (opt.first % 16 || (opt.last < K && opt.last % 16))
+        throw std::invalid_argument("a slice of a streamed search must start and end on multiples of 16");
 }
 
-// The pool in blocks of `block` candidates, evaluated and standardised on
-// demand. Every block pair (A, B), A <= B, is visited once with at most two
-// blocks held: row block A while the later column blocks B stream past it,
-// last to first, so that the final one, A + 1, stays to be the next row block
-// (one evaluation of a block saved per row block). visit(rows, a0, cols, b0)
-// gets the blocks and the pool positions of their first candidates (cols is
-// rows for A = B) and returns false to stop. Returns the peak bytes of the
-// blocks held at once.
+// The pool positions [first, K) in blocks of `block` candidates (the first
+// block starting at `first`), evaluated and standardised on demand. Every
+// block pair (A, B), A <= B, whose row block A starts before `row_end` is
+// visited once with at most two blocks held: row block A while the later
+// column blocks B stream past it, last to first, so that the final one, A + 1,
+// stays to be the next row block (one evaluation of a block saved per row
+// block). So a slice [first, last) costs its row blocks and the column blocks
+// after them, not the whole pool. visit(rows, a0, row_limit, cols, b0) gets
+// the blocks, the pool positions of their first candidates and how many of
+// the row block's candidates lie before row_end (cols is rows for A = B), and
+// returns false to stop. Returns the peak bytes of the blocks held at once.
 template <class Visit>
 std::size_t for_each_block_pair(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
-                                const double* target, std::size_t block, Visit&& visit) {
-    const std::size_t K = indices.size(), n_blocks = (K + block - 1) / block;
+                                const double* target, std::size_t block, std::size_t first, std::size_t row_end,
+                                Visit&& visit) {
+    const std::size_t K = indices.size();
+    if (first >= K) return 0;
+    row_end = std::min(row_end, K);
+    const std::size_t n_blocks = (K - first + block - 1) / block;
+    const std::size_t n_row_blocks = row_end > first ? (row_end - first + block - 1) / block : 0;
+    auto start = [&](std::size_t b) { return first + b * block; };
     // A block no longer needed is the storage of the next one built (fresh
     // pages of hundreds of MB cost more to fault in than to fill). The walk
     // below never has more than two blocks allocated: a spare exists only
     // between the end of one block's use and the next build.
     std::unique_ptr<StandardizedSet> spare;
     auto build = [&](std::size_t b) {
-        const auto lo = indices.begin() + static_cast<std::ptrdiff_t>(b * block);
-        const auto hi = indices.begin() + static_cast<std::ptrdiff_t>(std::min(K, (b + 1) * block));
+        const auto lo = indices.begin() + static_cast<std::ptrdiff_t>(start(b));
+        const auto hi = indices.begin() + static_cast<std::ptrdiff_t>(std::min(K, start(b + 1)));
         const std::vector<std::uint64_t> part(lo, hi);
         if (!spare) return std::make_unique<StandardizedSet>(source, part, target);
         std::unique_ptr<StandardizedSet> set = std::move(spare);
@@ -94,13 +106,14 @@ std::size_t for_each_block_pair(const CandidateSource& source, const std::vector
     };
     std::size_t peak = 0;
     std::unique_ptr<StandardizedSet> next_rows;
-    for (std::size_t a = 0; a < n_blocks; ++a) {
+    for (std::size_t a = 0; a < n_row_blocks; ++a) {
         std::unique_ptr<StandardizedSet> rows = next_rows ? std::move(next_rows) : build(a);
+        const std::size_t row_limit = std::min(rows->size(), row_end - start(a));
         for (std::size_t b = n_blocks - 1; b + 1 > a; --b) {
             std::unique_ptr<StandardizedSet> other = b == a ? nullptr : build(b);
             peak = std::max(peak, rows->memory_bytes() + (other ? other->memory_bytes() : 0));
-            if (!visit(*rows, a * block, other ? *other : *rows, b * block)) return peak;
-            if (b == a + 1)
+            if (!visit(*rows, start(a), row_limit, other ? *other : *rows, start(b))) return peak;
+            if (b == a + 1 && b < n_row_blocks)
                 next_rows = std::move(other);
             else if (other)
                 spare = std::move(other);
@@ -117,7 +130,7 @@ std::size_t round_up16(std::size_t x) { return (x + 15) / 16 * 16; }
 SearchResult search_pairs_streamed(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
                                    const double* target, const SearchOptions& opt, std::size_t budget,
                                    Progress* progress) {
-    check_streamed(opt);
+    check_streamed(opt, indices.size());
     const auto t0 = std::chrono::steady_clock::now();
     const std::size_t K = indices.size(), n = source.n_samples();
     const std::size_t block = streamed_block_size(2, K, n, budget, opt);
@@ -126,13 +139,14 @@ SearchResult search_pairs_streamed(const CandidateSource& source, const std::vec
     const detail::PairLimits limits{lim * lim, opt.singular_tol};
     std::vector<detail::PerThread> threads(static_cast<std::size_t>(omp_get_max_threads()), detail::PerThread(opt.keep));
 
-    const std::uint64_t total = count_combinations(K, 2, 0, K);
+    const std::uint64_t total = count_combinations(K, 2, opt.first, opt.last);
     std::uint64_t done = 0;
     bool cancelled = false;
-    std::size_t peak = for_each_block_pair(source, indices, target, block,
-        [&](const StandardizedSet& rows, std::size_t a0, const StandardizedSet& cols, std::size_t b0) {
-            search_block_pair(threads, detail::PairSides{rows, cols, a0, b0}, opt.tile, kc, limits);
-            done += &rows == &cols ? count_combinations(rows.size(), 2, 0, rows.size()) : rows.size() * cols.size();
+    std::size_t peak = for_each_block_pair(source, indices, target, block, opt.first, opt.last,
+        [&](const StandardizedSet& rows, std::size_t a0, std::size_t row_limit, const StandardizedSet& cols,
+            std::size_t b0) {
+            search_block_pair(threads, detail::PairSides{rows, cols, a0, b0}, row_limit, opt.tile, kc, limits);
+            done += &rows == &cols ? count_combinations(rows.size(), 2, 0, row_limit) : row_limit * cols.size();
             cancelled = !keep_going(progress, "pairs", done, total);
             return !cancelled;
         });
@@ -151,21 +165,24 @@ SearchResult search_pairs_streamed(const CandidateSource& source, const std::vec
 SearchResult search_triples_streamed(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
                                      const double* target, const SearchOptions& opt, std::size_t budget,
                                      Progress* progress) {
-    check_streamed(opt);
+    check_streamed(opt, indices.size());
     const auto t0 = std::chrono::steady_clock::now();
     const std::size_t K = indices.size(), n = source.n_samples(), T = opt.tile;
     const std::size_t ld = round_up16(K), g_bytes = ld * ld * sizeof(double);
     const std::size_t block = streamed_block_size(3, K, n, budget, opt);  // a multiple of 16
     const std::size_t kc = opt.sample_block ? opt.sample_block : detail::default_sample_block(T);
-    // The upper triangle of the whole Gram matrix, block pair by block pair
-    // (the triple scoring reads G[i][k], i < k, only), and the correlations
-    // with the target, from each row block.
+    // The upper triangle of the Gram matrix, block pair by block pair (the
+    // triple scoring reads G[i][k], i < k, only), and the correlations with the
+    // target, from each row block. A slice [first, last) reads rows and columns
+    // from `first` on only (every member of its triples is at first or after),
+    // so only those are computed; the scoring then takes the slice's rows.
     std::vector<double> G(ld * ld, 0.0), b(K);
     std::uint64_t flops = 0, done = 0;
-    const std::uint64_t total = count_combinations(K, 2, 0, K);
+    const std::size_t from = std::min(opt.first, K);
+    const std::uint64_t total = count_combinations(K - from, 2, 0, K - from);
     bool cancelled = false;
-    std::size_t peak = for_each_block_pair(source, indices, target, block,
-        [&](const StandardizedSet& rows, std::size_t a0, const StandardizedSet& cols, std::size_t b0) {
+    std::size_t peak = for_each_block_pair(source, indices, target, block, from, K,
+        [&](const StandardizedSet& rows, std::size_t a0, std::size_t, const StandardizedSet& cols, std::size_t b0) {
             const bool same = &rows == &cols;
             if (same) std::copy(rows.target_correlations().begin(), rows.target_correlations().end(), b.begin() + a0);
             const std::size_t mr = rows.padded_size(), mc = cols.padded_size();
@@ -186,7 +203,7 @@ SearchResult search_triples_streamed(const CandidateSource& source, const std::v
         });
     SearchResult res;
     if (!cancelled) res = detail::score_triples(G.data(), ld, b.data(), K, opt, progress);
-    res.n_combinations = count_combinations(K, 3, 0, K);
+    res.n_combinations = count_combinations(K, 3, opt.first, opt.last);
     res.gram_flops = flops;
     res.peak_bytes = peak + g_bytes + (K + 2 * n) * sizeof(double);
     res.cancelled = res.cancelled || cancelled;

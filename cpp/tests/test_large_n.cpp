@@ -39,6 +39,20 @@ bool same(const SearchResult& a, const SearchResult& b) {
     return true;
 }
 
+// The slices' results merged as the Python tasks merge them: the best `keep`
+// by the core's order, counters summed.
+SearchResult merge_slices(const std::vector<SearchResult>& parts, std::size_t keep) {
+    SearchResult all;
+    for (const auto& p : parts) {
+        all.best.insert(all.best.end(), p.best.begin(), p.best.end());
+        all.n_scored += p.n_scored;
+        all.n_combinations += p.n_combinations;
+    }
+    std::sort(all.best.begin(), all.best.end(), [](const Combination& a, const Combination& b) { return better(a, b); });
+    if (all.best.size() > keep) all.best.resize(keep);
+    return all;
+}
+
 }  // namespace
 
 int main() {
@@ -109,8 +123,41 @@ int main() {
     CHECK(streamed_block_size(3, m, n, 1200 << 10, whole) < m);  // that budget does split the pool
     CHECK_THROWS(search_pairs_streamed(source, indices, y.data(), whole, 1000));
     CHECK_THROWS(search_triples_streamed(source, indices, y.data(), whole, 150 * 150 * 8));  // not even G fits
+
+    // Streamed slices: each equals the in-memory slice (tile-aligned ones), and
+    // any partition into slices merges to the whole search, for budgets that
+    // split the pool into blocks of 16 .. all candidates and several threads.
+    const std::vector<std::vector<std::size_t>> slicings = {
+        {0, 150}, {0, 32, 150}, {0, 64, 96, 150}, {0, 16, 48, 112, 128, 200}, {0, 144, 160}};
+    for (std::size_t budget_kb : {1200, 2000, 100000})
+        for (int threads : {1, 3}) {
+            omp_set_num_threads(threads);
+            for (const auto& cuts : slicings) {
+                std::vector<SearchResult> pairs, triples;
+                for (std::size_t q = 0; q + 1 < cuts.size(); ++q) {
+                    SearchOptions o = whole;
+                    o.first = cuts[q], o.last = cuts[q + 1];
+                    const SearchResult p = search_pairs_streamed(source, indices, y.data(), o, budget_kb << 10);
+                    const SearchResult t = search_triples_streamed(source, indices, y.data(), o, budget_kb << 10);
+                    CHECK(p.peak_bytes <= (budget_kb << 10) && t.peak_bytes <= (budget_kb << 10));
+                    CHECK(p.n_combinations == count_combinations(m, 2, o.first, o.last));
+                    if (o.first % whole.tile == 0 && (o.last >= m || o.last % whole.tile == 0)) {
+                        CHECK(same(p, search_pairs(pooled, o)));
+                        CHECK(same(t, search_triples(pooled, o)));
+                    }
+                    pairs.push_back(p), triples.push_back(t);
+                }
+                CHECK(same(merge_slices(pairs, whole.keep), pooled_ref));
+                CHECK(same(merge_slices(triples, whole.keep), pooled_ref3));
+            }
+        }
+    // A slice past the pool is empty; misaligned slices are refused.
     SearchOptions sliced = whole;
-    sliced.first = 32;
+    sliced.first = 160;
+    CHECK(search_pairs_streamed(source, indices, y.data(), sliced, 100000 << 10).best.empty());
+    sliced.first = 8;
     CHECK_THROWS(search_pairs_streamed(source, indices, y.data(), sliced, 100000 << 10));
+    sliced.first = 0, sliced.last = 40;
+    CHECK_THROWS(search_triples_streamed(source, indices, y.data(), sliced, 100000 << 10));
     return fs_test::report("test_large_n");
 }

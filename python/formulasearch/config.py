@@ -82,7 +82,7 @@ class SearchConfig:
     n_residual: int = 1  #: sis-l0: screen against the residuals of this many best models
     keep: int = 10  #: models reported per dimension
     threads: int = 0  #: worker threads (0: all cores)
-    memory_budget_mb: float | None = None  #: 2D/3D search and SISSO's l0 step (local backend): hold at most this many MiB of standardised candidates (and 3D's K x K correlations), evaluating the pool in blocks (same result); none: the whole pool in memory
+    memory_budget_mb: float | None = None  #: 2D/3D search and SISSO's l0 step (on Dask: per task): hold at most this many MiB of standardised candidates (and 3D's K x K correlations), evaluating the pool in blocks (same result); none: the whole pool in memory
 
 
 @dataclass

@@ -47,12 +47,19 @@ def dask_client(address: str | None, n_workers: int) -> Iterator[Any]:
 
 
 def search_on_dask(client, spec: SearchSpec, dim: int, options: dict[str, Any], n_tasks: int,
-                   progress: Callable[[str, int, int], Any] | None = None) -> dict[str, Any]:
-    """Run every slice of one search on the cluster and merge them exactly."""
+                   progress: Callable[[str, int, int], Any] | None = None,
+                   memory_budget_mb: float | None = None) -> dict[str, Any]:
+    """Run every slice of one search on the cluster and merge them exactly.
+
+    With a memory budget each task streams its slice (search_slice): a worker
+    holds at most that many MiB of standardised candidates (and, for triples,
+    the K x K correlations) instead of the whole pool."""
     distributed = _require_dask()
-    slices = plan_slices(len(spec.pool), dim, n_tasks, options.get("tile", 256))
+    streamed = memory_budget_mb is not None
+    slices = plan_slices(len(spec.pool), dim, n_tasks, options.get("tile", 256), streamed=streamed)
     spec_future = client.scatter(spec, broadcast=True)
-    futures = [client.submit(search_slice, spec_future, dim, first, last, options, pure=False, retries=5)
+    futures = [client.submit(search_slice, spec_future, dim, first, last, options, None, memory_budget_mb,
+                             pure=False, retries=5)
                for first, last in slices]
     parts = []
     for done, future in enumerate(distributed.as_completed(futures), start=1):

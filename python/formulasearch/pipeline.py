@@ -332,9 +332,8 @@ def _search_backend(cfg: Config):
     """A function (spec, dim, progress) -> merged search result, local or on Dask."""
     options = {"max_pair_corr": cfg.search.max_pair_corr, "keep": cfg.search.keep}
     dist = cfg.distributed
+    budget = cfg.search.memory_budget_mb
     if dist.backend == "local" or cfg.search.max_dim < 2:
-        budget = cfg.search.memory_budget_mb
-
         def local(spec, dim, progress):
             if budget is not None:
                 return merge_slices([search_streamed(spec, dim, options, budget, progress)], options["keep"])
@@ -346,7 +345,7 @@ def _search_backend(cfg: Config):
 
     with dask_client(dist.address, dist.n_workers) as client:
         n_tasks = dist.tasks_per_worker * max(1, len(client.scheduler_info().get("workers", {})) or dist.n_workers)
-        yield lambda spec, dim, progress: search_on_dask(client, spec, dim, options, n_tasks, progress)
+        yield lambda spec, dim, progress: search_on_dask(client, spec, dim, options, n_tasks, progress, budget)
 
 
 def _screening_counts(scr: dict[str, Any]) -> dict[str, int]:

@@ -70,18 +70,26 @@ def _plain(found: dict[str, Any]) -> dict[str, Any]:
 
 
 def search_streamed(spec: SearchSpec, dim: int, options: dict[str, Any], memory_budget_mb: float,
-                    progress: Callable | None = None) -> dict[str, Any]:
-    """The whole pair or triple search of a spec within a memory budget: the pool is
-    evaluated a block at a time instead of held (the same result as search_slice over it)."""
+                    progress: Callable | None = None, first: int = 0, last: int | None = None) -> dict[str, Any]:
+    """The pair or triple search of a spec (or one slice of it) within a memory budget: the pool
+    is evaluated a block at a time instead of held (the same result as search_slice over it)."""
     kernel = _core.search_pairs_streamed if dim == 2 else _core.search_triples_streamed
     found = kernel(spec.generator(), spec.pool.tolist(), spec.target, memory_budget_mb=memory_budget_mb,
-                   progress=progress, **options)
+                   first=first, last=last, progress=progress, **options)
     return _plain(found)
 
 
 def search_slice(spec_or_set, dim: int, first: int, last: int | None, options: dict[str, Any],
-                 progress: Callable | None = None) -> dict[str, Any]:
-    """Search one slice; returns plain Python data (cheap to send between processes)."""
+                 progress: Callable | None = None, memory_budget_mb: float | None = None) -> dict[str, Any]:
+    """Search one slice; returns plain Python data (cheap to send between processes).
+
+    With a memory budget (and a spec) the slice is searched streamed: the worker
+    evaluates only its part of the pool, a block at a time, instead of holding
+    the whole standardised set."""
+    if memory_budget_mb is not None:
+        if not isinstance(spec_or_set, SearchSpec):
+            raise TypeError("a memory budget needs a SearchSpec (the pool to evaluate), not a built set")
+        return search_streamed(spec_or_set, dim, options, memory_budget_mb, progress, first, last)
     the_set = cached_set(spec_or_set) if isinstance(spec_or_set, SearchSpec) else spec_or_set
     kernel = _core.search_pairs if dim == 2 else _core.search_triples
     found = kernel(the_set, first=first, last=last, progress=progress, **options)
@@ -103,13 +111,14 @@ def merge_slices(parts: list[dict[str, Any]], keep: int) -> dict[str, Any]:
     return merged
 
 
-def plan_slices(m: int, dim: int, n_tasks: int, tile: int) -> list[tuple[int, int]]:
+def plan_slices(m: int, dim: int, n_tasks: int, tile: int, streamed: bool = False) -> list[tuple[int, int]]:
     """Split [0, m) into about n_tasks ranges of about equal work.
 
-    Pair slices are aligned to the Gram tile; the work of a range is the
-    number of combinations whose first member falls in it.
+    Pair slices are aligned to the Gram tile; with `streamed`, triple slices
+    are aligned to 16 (the streamed kernels' blocks). The work of a range is
+    the number of combinations whose first member falls in it.
     """
-    step = tile if dim == 2 else 1
+    step = tile if dim == 2 else (16 if streamed else 1)
     starts = list(range(0, m, step))
     work = [_core.count_combinations(m, dim, s, s + step) for s in starts]
     total = sum(work)

@@ -26,7 +26,12 @@ std::size_t streamed_block_size(int dim, std::size_t candidates, std::size_t n_s
 // counters), holding at most two blocks of candidates. Each block pair (A, B),
 // A <= B, is searched once; block B is re-evaluated for most A before it
 // (about nb^2 / 2 block evaluations for nb blocks).
-// options.first / options.last must be left at their defaults.
+// A slice options.first / options.last (pairs whose first member's position
+// lies in [first, last); both multiples of 16, or last >= the pool's size)
+// gives search_pairs' result for that slice: its blocks start at `first`
+// and only row blocks before `last` are visited, each with the column blocks
+// from it onward, so a slice costs its part of the work (and the same memory
+// bound). Merged, the slices of a partition give the whole search.
 // peak_bytes reports the blocks and buffers held at once.
 SearchResult search_pairs_streamed(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
                                    const double* target, const SearchOptions& options,
@@ -35,6 +40,9 @@ SearchResult search_pairs_streamed(const CandidateSource& source, const std::vec
 // The same result as search_triples over StandardizedSet(source, indices,
 // target): the K x K correlations (8 K^2 bytes, which must fit in the budget)
 // are computed block pair by block pair from at most two blocks, then scored.
+// A slice (first and last as for pairs) computes the correlations among
+// positions from `first` on only, and scores triples whose first member is in
+// [first, last); the K x K matrix is still allocated whole.
 SearchResult search_triples_streamed(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
                                      const double* target, const SearchOptions& options,
                                      std::size_t memory_budget_bytes, Progress* progress = nullptr);
