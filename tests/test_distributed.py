@@ -79,11 +79,25 @@ def test_killed_worker_task_is_retried_and_result_is_identical(spec):
 
 
 # Small enough that the 12000-candidate pool streams in several blocks, large
-# enough for the per-thread running sums at up to about ten threads per worker.
+# enough for the per-thread running sums (0.5 MiB a thread) of two threads.
 BUDGET_MB = 6
 
 
+@pytest.fixture
+def two_threads(monkeypatch):
+    """Two threads here and per Dask worker, whatever the machine: the per-thread
+    buffers count against the budget, so the budget must not depend on the cores."""
+    import formulasearch.distributed as dist
+
+    previous = _core.max_threads()
+    _core.set_threads(2)
+    monkeypatch.setattr(dist.os, "cpu_count", lambda: 4)  # LocalCluster: 4 cores / 2 workers
+    yield
+    _core.set_threads(previous)
+
+
 @pytest.mark.parametrize("n_tasks", [1, 3, 17])
+@pytest.mark.usefixtures("two_threads")
 def test_streamed_slices_merge_to_the_whole_search(spec, n_tasks):
     whole = local(spec, 2)
     slices = plan_slices(len(spec.pool), 2, n_tasks, 256, streamed=True)
@@ -94,6 +108,7 @@ def test_streamed_slices_merge_to_the_whole_search(spec, n_tasks):
     assert all(0 < part["peak_bytes"] <= BUDGET_MB * 2**20 for part in parts)
 
 
+@pytest.mark.usefixtures("two_threads")
 def test_streamed_triple_slices_merge_to_the_whole_search(spec):
     small = SearchSpec.make(spec.matrix, spec.names, spec.classes, 1, "paper", spec.target, spec.pool[:300])
     whole = local(small, 3)
@@ -105,6 +120,7 @@ def test_streamed_triple_slices_merge_to_the_whole_search(spec):
     assert merged["n_combinations"] == whole["n_combinations"] and merged["n_scored"] == whole["n_scored"]
 
 
+@pytest.mark.usefixtures("two_threads")
 def test_dask_with_memory_budget_streams_each_task_and_matches_local(spec):
     from formulasearch.distributed import dask_client, search_on_dask
 
@@ -117,6 +133,7 @@ def test_dask_with_memory_budget_streams_each_task_and_matches_local(spec):
     assert 0 < merged["peak_bytes"] <= BUDGET_MB * 2**20  # the largest of one task's
 
 
+@pytest.mark.usefixtures("two_threads")
 def test_dask_run_with_memory_budget_matches_local_in_memory_run():
     config = {"features": {"dedup": "string"},
               "search": {"max_dim": 3, "top_2d": 2000, "top_3d": 400, "keep": 5, "max_pair_corr": 0.95}}
