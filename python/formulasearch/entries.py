@@ -441,7 +441,6 @@ def load_entries(
         _check_picklable(work, workers)
 
     tally = _Tally()
-    n_read = 0
 
     def report(before: int, after: int) -> None:
         # one call per multiple of progress_every passed: the same calls whatever the chunking
@@ -451,8 +450,7 @@ def load_entries(
 
     if workers <= 1:
         for where, item in iter_entry_dicts(path):
-            n_read += 1
-            report(n_read - 1, n_read)
+            report(tally.n_entries, tally.n_entries + 1)
             _read_entry(work, where, item, tally)
     else:
         from .bounded_pool import ordered_map
@@ -464,7 +462,7 @@ def load_entries(
                 tally.merge(part)
         except InputError as exc:
             raise exc from None  # the worker's traceback is noise: the message names the entry
-        n_read = tally.n_entries
+    n_read = tally.n_entries
     if progress is not None:
         progress("reading entries", n_read, n_read)
     rows, rejected, failures = tally.rows, tally.rejected, tally.failures

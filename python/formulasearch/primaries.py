@@ -276,7 +276,7 @@ def primaries_from_table(
                          f"{'in none' if left[0] not in members else 'in several'}")
 
     label_list = _table_labels(frame, labels)
-    order = [n for group in groups.values() for n in group]
+    order = members  # class order, then member order
     rows = []
     for name in [*order, target]:
         values, bad = _coerce_numeric(frame[name])

@@ -167,29 +167,22 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
     def fit(self, X, y):
         """Search formulas of the columns of X for y; returns self."""
         X, y = _validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=MIN_SAMPLES)
-        n_samples, n_features = X.shape
+        n_features = X.shape[1]
         y = np.array(y, dtype=np.float64, order="C", copy=True)  # writable, even from a read-only memmap
         columns = _column_names(self, n_features)
         names = _variable_names(columns)
-        units = self._column_units(columns)
+        units = _column_units(self, columns)
         config = self._config()  # ConfigError (a ValueError) for bad settings, before any work
-        dimension = self._checked_dimension()
+        dimension = _checked_dimension(self.dimension, self.max_dim)
 
         matrix = np.array(X.T, dtype=np.float64, order="C", copy=True)  # variables x samples
-        varying = [j for j in range(n_features) if not _is_constant(matrix[j])]
-        notes = []
-        if len(varying) < n_features:
-            notes.append("constant columns left out of the search: "
-                         + ", ".join(names[j] for j in range(n_features) if j not in varying))
+        varying, notes = _varying_columns(matrix, names)
         if _is_constant(y):
             result = _fallback_result(config, matrix, y, names, [], notes + ["the target is constant"])
         elif not varying:
             result = _fallback_result(config, matrix, y, names, [], notes + ["every column is constant"])
         else:
-            prim = Primaries(matrix=np.ascontiguousarray(matrix[varying]), names=[names[j] for j in varying],
-                             classes=[[k] for k in range(len(varying))], class_names=[names[j] for j in varying],
-                             units=[units[j] for j in varying], target=y.copy(), target_name="y",
-                             labels=[str(i) for i in range(n_samples)])
+            prim = _column_primaries(matrix, names, units, varying, y.copy())
             result = self._search(config, prim, matrix, y, names, varying, notes)
         result.messages = notes + [m for m in result.messages if m not in notes]
 
@@ -243,12 +236,6 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
                   "validation": {"method": self.validation, "nested": bool(self.nested)}}
         Config.from_dict(config)  # validate now: a bad setting is an error, never a fallback
         return config
-
-    def _checked_dimension(self) -> int | None:
-        return _checked_dimension(self.dimension, self.max_dim)
-
-    def _column_units(self, columns: list[str]) -> list[str]:
-        return _column_units(self, columns)
 
     # ------------------------------------------------------------ predict
 
@@ -376,7 +363,7 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
         if too_small:
             label, size = too_small[0]
             raise ValueError(f"class {label!r} has {size} sample; each class needs at least 2")
-        n_samples, n_features = X.shape
+        n_features = X.shape[1]
         columns = _column_names(self, n_features)
         names = _variable_names(columns)
         units = _column_units(self, columns)
@@ -385,17 +372,10 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
         dimension = _checked_dimension(self.dimension, self.max_dim)
 
         matrix = np.array(X.T, dtype=np.float64, order="C", copy=True)  # variables x samples
-        varying = [j for j in range(n_features) if not _is_constant(matrix[j])]
-        notes = []
-        if len(varying) < n_features:
-            notes.append("constant columns left out of the search: "
-                         + ", ".join(names[j] for j in range(n_features) if j not in varying))
+        varying, notes = _varying_columns(matrix, names)
         result = None
         if varying:
-            prim = Primaries(matrix=np.ascontiguousarray(matrix[varying]), names=[names[j] for j in varying],
-                             classes=[[k] for k in range(len(varying))], class_names=[names[j] for j in varying],
-                             units=[units[j] for j in varying], target=codes.astype(np.float64), target_name="y",
-                             labels=[str(i) for i in range(n_samples)])
+            prim = _column_primaries(matrix, names, units, varying, codes.astype(np.float64))
             from .pipeline import run
 
             result = run(config, primaries=prim)
@@ -543,6 +523,23 @@ def _sisso_features(estimator: BaseEstimator) -> dict[str, Any]:
     if ops is not None:
         features["ops"] = ops
     return features
+
+
+def _varying_columns(matrix: np.ndarray, names: list[str]) -> tuple[list[int], list[str]]:
+    """The columns (rows of `matrix`) that vary, and a note naming those left out as constant."""
+    varying = [j for j in range(len(names)) if not _is_constant(matrix[j])]
+    left_out = [names[j] for j in range(len(names)) if j not in varying]
+    return varying, (["constant columns left out of the search: " + ", ".join(left_out)] if left_out else [])
+
+
+def _column_primaries(matrix: np.ndarray, names: list[str], units: list[str], varying: list[int],
+                      target: np.ndarray) -> Primaries:
+    """The varying columns as primary variables, each a class of its own, samples labelled by row."""
+    kept = [names[j] for j in varying]
+    return Primaries(matrix=np.ascontiguousarray(matrix[varying]), names=kept,
+                     classes=[[k] for k in range(len(varying))], class_names=kept,
+                     units=[units[j] for j in varying], target=target, target_name="y",
+                     labels=[str(i) for i in range(matrix.shape[1])])
 
 
 def _column_names(estimator: BaseEstimator, n_features: int) -> list[str]:
