@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <stdexcept>
 #include <unordered_set>
 #include <vector>
 
@@ -82,6 +83,7 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
         Score score;
         std::uint64_t value_hash;
     };
+    if (opt.block == 0) throw std::invalid_argument("block size must be positive");  // else no progress
     const std::size_t n = source.n_samples();
     const std::uint64_t n_indices = source.size();
     std::unordered_set<std::uint64_t> seen_strings, seen_values;

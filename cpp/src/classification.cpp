@@ -353,12 +353,11 @@ LogisticModel fit_logistic(const double* const* features, int dim, const ClassLa
 
 namespace {
 
-void check_search_input(const ClassLabels& labels, std::size_t n, const ClassifyOptions& opt) {
+void check_search_input(const ClassLabels& labels, std::size_t n) {
     if (labels.label.size() != n) throw std::invalid_argument("number of labels does not match the number of samples");
     for (std::size_t c : labels.class_sizes)
         if (c < 2) throw std::invalid_argument("each class needs at least 2 samples to have a domain");
     if (n < 3) throw std::invalid_argument("need at least 3 samples");
-    if (opt.screen.block == 0) throw std::invalid_argument("block size must be positive");
 }
 
 }  // namespace
@@ -366,7 +365,7 @@ void check_search_input(const ClassLabels& labels, std::size_t n, const Classify
 ClassScreenResult screen_classes(const CandidateSource& source, const ClassLabels& labels, const ClassifyOptions& opt,
                                  Progress* progress) {
     const std::size_t n = source.n_samples();
-    check_search_input(labels, n, opt);
+    check_search_input(labels, n);
     ClassScreenResult res;
     TopK<ClassifiedCandidate> top(opt.screen.keep);
     detail::stream_candidates<SeparationKey>(
@@ -388,7 +387,7 @@ PairSearchResult search_class_pairs(const double* values, std::size_t m, const C
                                     const ClassifyOptions& opt, Progress* progress) {
     const auto started = std::chrono::steady_clock::now();
     const std::size_t n = labels.label.size();
-    check_search_input(labels, n, opt);
+    check_search_input(labels, n);
     std::vector<double> z(m * n);
     for (std::size_t i = 0; i < m; ++i)
         if (!standardise(values + i * n, n, z.data() + i * n))

@@ -21,11 +21,7 @@ using detail::kSafety;
 using detail::merge;
 using detail::PerThread;
 
-void check(const SearchOptions& o) {
-    if (o.keep == 0) throw std::invalid_argument("keep must be at least 1");
-    if (o.first > o.last) throw std::invalid_argument("empty or reversed slice: first > last");
-    if (o.tile == 0 || o.tile % StandardizedSet::kPanelWidth) throw std::invalid_argument("tile must be a positive multiple of 16");
-}
+using detail::check_search_options;
 
 }  // namespace
 
@@ -69,13 +65,13 @@ std::uint64_t count_combinations(std::size_t m, int d, std::size_t first, std::s
 }
 
 SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, Progress* progress) {
-    check(opt);
+    check_search_options(opt);
     const auto t0 = std::chrono::steady_clock::now();
     const std::size_t m = set.size(), mp = set.padded_size(), n = set.n_samples(), T = opt.tile;
     const double lim = detail::pair_limit(opt);
     const detail::PairLimits limits{lim * lim, opt.singular_tol};
     const detail::PairSides sides{set, set};
-    const std::size_t kc = opt.sample_block ? opt.sample_block : detail::default_sample_block(T);
+    const std::size_t kc = detail::sample_block(opt, T);
     const std::size_t n_tiles = (mp + T - 1) / T;
     if (opt.first % T || (opt.last < m && opt.last % T))
         throw std::invalid_argument("a slice of the pair search must start and end on tile boundaries");
@@ -134,13 +130,13 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
 }
 
 SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt, Progress* progress) {
-    check(opt);
+    check_search_options(opt);
     const auto t0 = std::chrono::steady_clock::now();
     // The m x m Gram matrix (top-N sets are small: 10^4 -> 800 MB at most);
     // only its tiles on and above the diagonal, as the scoring reads G[i][k], i < k.
     const std::size_t ld = set.padded_size(), T = opt.tile;
     std::vector<double> G(ld * ld);
-    const std::size_t kc = opt.sample_block ? opt.sample_block : detail::default_sample_block(T);
+    const std::size_t kc = detail::sample_block(opt, T);
     std::uint64_t flops = 0;
     {
         const std::size_t n_tiles = (ld + T - 1) / T;
@@ -166,7 +162,7 @@ namespace detail {
 
 SearchResult score_triples(const double* G, std::size_t ld, const double* b, std::size_t m, const SearchOptions& opt,
                            Progress* progress) {
-    check(opt);
+    check_search_options(opt);
     const double lim = detail::pair_limit(opt), lim2 = lim * lim, tol = opt.singular_tol;
     std::vector<PerThread> threads(static_cast<std::size_t>(omp_get_max_threads()), PerThread(opt.keep));
     std::vector<double> bsq(m);

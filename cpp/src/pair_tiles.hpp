@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <stdexcept>
 #include <vector>
 
 #include "formulasearch/combination_search.hpp"
@@ -25,6 +26,18 @@ namespace formulasearch::detail {
 // whatever a thread's threshold is, no member of the global top-k is lost and
 // the merged result does not depend on the partition.
 constexpr double kSafety = 1.0 - 1e-12;
+
+// The options every pair and triple search (in memory or streamed) requires.
+inline void check_search_options(const SearchOptions& o) {
+    if (o.keep == 0) throw std::invalid_argument("keep must be at least 1");
+    if (o.first > o.last) throw std::invalid_argument("empty or reversed slice: first > last");
+    if (o.tile == 0 || o.tile % StandardizedSet::kPanelWidth) throw std::invalid_argument("tile must be a positive multiple of 16");
+}
+
+// Samples per chunk of a search with tiles of `tile` columns: the option, else the cache-sized default.
+inline std::size_t sample_block(const SearchOptions& o, std::size_t tile) {
+    return o.sample_block ? o.sample_block : default_sample_block(tile);
+}
 
 inline double pair_limit(const SearchOptions& o) {
     return (o.max_pair_corr <= 0 || o.max_pair_corr >= 1) ? std::numeric_limits<double>::infinity() : o.max_pair_corr;

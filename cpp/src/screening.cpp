@@ -86,7 +86,6 @@ ScreenResult screen(const CandidateSource& source, const std::vector<std::vector
         }
     }
     if (n < 3) throw std::invalid_argument("need at least 3 samples to fit a line and judge it");
-    if (opt.block == 0) throw std::invalid_argument("block size must be positive");
     Targets tg;
     for (const auto& target : targets) {
         if (target.size() != n) throw std::invalid_argument("target length does not match the number of samples");

@@ -61,9 +61,7 @@ std::size_t streamed_block_size(int dim, std::size_t K, std::size_t n, std::size
 namespace {
 
 void check_streamed(const SearchOptions& opt, std::size_t K) {
-    if (opt.keep == 0) throw std::invalid_argument("keep must be at least 1");
-    if (opt.tile == 0 || opt.tile % 16) throw std::invalid_argument("tile must be a positive multiple of 16");
-    if (opt.first > opt.last) throw std::invalid_argument("empty or reversed slice: first > last");
+    detail::check_search_options(opt);
     // A slice's rows end on an 8-row block boundary of its blocks (which start at first).
     if (opt.first % 16 || (opt.last < K && opt.last % 16))
         throw std::invalid_argument("a slice of a streamed search must start and end on multiples of 16");
@@ -134,7 +132,7 @@ SearchResult search_pairs_streamed(const CandidateSource& source, const std::vec
     const auto t0 = std::chrono::steady_clock::now();
     const std::size_t K = indices.size(), n = source.n_samples();
     const std::size_t block = streamed_block_size(2, K, n, budget, opt);
-    const std::size_t kc = opt.sample_block ? opt.sample_block : detail::default_sample_block(opt.tile);
+    const std::size_t kc = detail::sample_block(opt, opt.tile);
     const double lim = detail::pair_limit(opt);
     const detail::PairLimits limits{lim * lim, opt.singular_tol};
     std::vector<detail::PerThread> threads(static_cast<std::size_t>(omp_get_max_threads()), detail::PerThread(opt.keep));
@@ -170,7 +168,7 @@ SearchResult search_triples_streamed(const CandidateSource& source, const std::v
     const std::size_t K = indices.size(), n = source.n_samples(), T = opt.tile;
     const std::size_t ld = round_up16(K), g_bytes = ld * ld * sizeof(double);
     const std::size_t block = streamed_block_size(3, K, n, budget, opt);  // a multiple of 16
-    const std::size_t kc = opt.sample_block ? opt.sample_block : detail::default_sample_block(T);
+    const std::size_t kc = detail::sample_block(opt, T);
     // The upper triangle of the Gram matrix, block pair by block pair (the
     // triple scoring reads G[i][k], i < k, only), and the correlations with the
     // target, from each row block. A slice [first, last) reads rows and columns
