@@ -128,7 +128,7 @@ BinaryFit fit_binary(const double* const* z, int dim, std::size_t n, const std::
                      const LogisticOptions& opt) {
     const int p = dim + 1;
     const double inv_n = 1.0 / static_cast<double>(n);
-    std::vector<double> w(static_cast<std::size_t>(p), 0.0), margin(n);
+    std::vector<double> w(static_cast<std::size_t>(p), 0.0), trial(w.size());
     auto linear = [&](const std::vector<double>& v, std::size_t s) {
         double a = v[0];
         for (int j = 0; j < dim; ++j) a += v[static_cast<std::size_t>(j + 1)] * z[j][s];
@@ -193,7 +193,6 @@ BinaryFit fit_binary(const double* const* z, int dim, std::size_t n, const std::
         // Damped step: halve until the objective does not increase.
         double slope = 0;
         for (int a = 0; a < p; ++a) slope += g[a] * d[a];
-        std::vector<double> trial(w.size());
         double step = 1.0, f_trial = f, loss_trial = fit.loss;
         bool moved = false;
         for (int half = 0; half < 60; ++half, step *= 0.5) {
