@@ -136,21 +136,7 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
     // only its tiles on and above the diagonal, as the scoring reads G[i][k], i < k.
     const std::size_t ld = set.padded_size(), T = opt.tile;
     std::vector<double> G(ld * ld);
-    const std::size_t kc = detail::sample_block(opt, T);
-    std::uint64_t flops = 0;
-    {
-        const std::size_t n_tiles = (ld + T - 1) / T;
-        std::vector<std::pair<std::size_t, std::size_t>> tiles;
-        for (std::size_t I = 0; I < n_tiles; ++I)
-            for (std::size_t J = I; J < n_tiles; ++J) tiles.emplace_back(I * T, J * T);
-        const auto n_pairs = static_cast<long long>(tiles.size());
-#pragma omp parallel for schedule(dynamic, 1)
-        for (long long p = 0; p < n_pairs; ++p) {
-            const auto [i, j] = tiles[static_cast<std::size_t>(p)];
-            set.gram_tile(i, std::min(T, ld - i), j, std::min(T, ld - j), G.data() + i * ld + j, ld, kc);
-        }
-        for (const auto& [i, j] : tiles) flops += std::min(T, ld - i) * std::min(T, ld - j) * set.n_samples() * 2;
-    }
+    const std::uint64_t flops = detail::fill_gram(set, set, true, T, detail::sample_block(opt, T), G.data(), ld);
     SearchResult res = detail::score_triples(G.data(), ld, set.target_correlations().data(), set.size(), opt, progress);
     res.gram_flops = flops;
     res.peak_bytes = set.memory_bytes() + G.size() * sizeof(double);
@@ -159,6 +145,23 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
 }
 
 namespace detail {
+
+std::uint64_t fill_gram(const StandardizedSet& rows, const StandardizedSet& cols, bool upper, std::size_t tile,
+                        std::size_t kc, double* out, std::size_t ld) {
+    const std::size_t mr = rows.padded_size(), mc = cols.padded_size(), T = tile;
+    std::vector<std::pair<std::size_t, std::size_t>> tiles;
+    for (std::size_t i = 0; i < mr; i += T)
+        for (std::size_t j = upper ? i : 0; j < mc; j += T) tiles.emplace_back(i, j);
+    const auto n_tiles = static_cast<long long>(tiles.size());
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long long q = 0; q < n_tiles; ++q) {
+        const auto [i, j] = tiles[static_cast<std::size_t>(q)];
+        cross_gram_tile(rows, i, std::min(T, mr - i), cols, j, std::min(T, mc - j), out + i * ld + j, ld, kc);
+    }
+    std::uint64_t flops = 0;
+    for (const auto& [i, j] : tiles) flops += std::min(T, mr - i) * std::min(T, mc - j) * rows.n_samples() * 2;
+    return flops;
+}
 
 SearchResult score_triples(const double* G, std::size_t ld, const double* b, std::size_t m, const SearchOptions& opt,
                            Progress* progress) {

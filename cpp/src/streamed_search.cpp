@@ -183,18 +183,7 @@ SearchResult search_triples_streamed(const CandidateSource& source, const std::v
         [&](const StandardizedSet& rows, std::size_t a0, std::size_t, const StandardizedSet& cols, std::size_t b0) {
             const bool same = &rows == &cols;
             if (same) std::copy(rows.target_correlations().begin(), rows.target_correlations().end(), b.begin() + a0);
-            const std::size_t mr = rows.padded_size(), mc = cols.padded_size();
-            std::vector<std::pair<std::size_t, std::size_t>> tiles;
-            for (std::size_t i = 0; i < mr; i += T)
-                for (std::size_t j = same ? i : 0; j < mc; j += T) tiles.emplace_back(i, j);
-            const auto n_tiles = static_cast<long long>(tiles.size());
-#pragma omp parallel for schedule(dynamic, 1)
-            for (long long q = 0; q < n_tiles; ++q) {
-                const auto [i, j] = tiles[static_cast<std::size_t>(q)];
-                cross_gram_tile(rows, i, std::min(T, mr - i), cols, j, std::min(T, mc - j),
-                                G.data() + (a0 + i) * ld + b0 + j, ld, kc);
-            }
-            for (const auto& [i, j] : tiles) flops += std::min(T, mr - i) * std::min(T, mc - j) * n * 2;
+            flops += detail::fill_gram(rows, cols, same, T, kc, G.data() + a0 * ld + b0, ld);
             done += same ? count_combinations(rows.size(), 2, 0, rows.size()) : rows.size() * cols.size();
             cancelled = !keep_going(progress, "correlations", done, total);
             return !cancelled;

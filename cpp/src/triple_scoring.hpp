@@ -1,14 +1,23 @@
-// Internal: the triple search's second step, which needs only the Gram matrix
-// and the target correlations (not the candidates), so that the in-memory and
-// the streamed triple search share it.
+// Internal: the two steps of the triple search, shared by the in-memory and
+// the streamed one: filling the Gram matrix tile by tile, then scoring from it
+// and the target correlations alone (not the candidates).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "formulasearch/combination_search.hpp"
+#include "formulasearch/gram.hpp"
 #include "formulasearch/progress.hpp"
 
 namespace formulasearch::detail {
+
+// The Gram entries of `rows` x `cols` into out (entry (i, j) at out[i * ld + j]),
+// tiles of `tile` computed in parallel, samples summed in chunks of kc; with
+// `upper` (rows and cols are one set) only the tiles on and above the diagonal,
+// as the scoring reads G[i][k], i < k. Returns the flops.
+std::uint64_t fill_gram(const StandardizedSet& rows, const StandardizedSet& cols, bool upper, std::size_t tile,
+                        std::size_t kc, double* out, std::size_t ld);
 
 // Best triples of m candidates from G (row-major, leading dimension ld; only
 // entries G[i][k], i < k, are read) and b (m correlations with the target).
