@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "formulasearch/combination_search.hpp"
-#include "formulasearch/gram.hpp"
+#include "formulasearch/standardized_set.hpp"
 #include "formulasearch/progress.hpp"
 
 namespace formulasearch::detail {

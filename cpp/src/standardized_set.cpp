@@ -1,4 +1,4 @@
-#include "formulasearch/gram.hpp"
+#include "formulasearch/standardized_set.hpp"
 
 #include <algorithm>
 #include <cmath>
