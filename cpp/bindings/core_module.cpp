@@ -642,7 +642,7 @@ void add_classification(py::module_& m) {
         out["members"] = members;
         out["count"] = count;
         out["value"] = value;
-        out["n_pairs"] = r.n_pairs;
+        out["n_pairs"] = r.n_combinations;
         out["n_scored"] = r.n_scored;
         out["seconds"] = r.seconds;
         out["cancelled"] = r.cancelled;

@@ -149,7 +149,7 @@ SearchResult search_pairs_streamed(const CandidateSource& source, const std::vec
             return !cancelled;
         });
     SearchResult res = detail::merge(threads, opt.keep);
-    res.n_combinations = total;
+    res.n_combinations = done;  // the pairs of the completed block pairs
     for (const auto& t : threads) {
         res.gram_flops += t.blocks * detail::kRows * detail::kPanel * n * 2;
         peak += t.partial.size() * sizeof(detail::Block8x16);
@@ -188,9 +188,8 @@ SearchResult search_triples_streamed(const CandidateSource& source, const std::v
             cancelled = !keep_going(progress, "correlations", done, total);
             return !cancelled;
         });
-    SearchResult res;
+    SearchResult res;  // cancelled while computing the correlations: no triple scored
     if (!cancelled) res = detail::score_triples(G.data(), ld, b.data(), K, opt, progress);
-    res.n_combinations = count_combinations(K, 3, opt.first, opt.last);
     res.gram_flops = flops;
     res.peak_bytes = peak + g_bytes + (K + 2 * n) * sizeof(double);
     res.cancelled = res.cancelled || cancelled;

@@ -49,7 +49,9 @@ struct Combination {
 
 struct SearchResult {
     std::vector<Combination> best;  // best first, at most keep
-    std::uint64_t n_combinations = 0;  // d-subsets searched (of the slice, if one was given)
+    // d-subsets searched (of the slice, if one was given): all of them, or when
+    // cancelled those of the completed tiles / rows, as the last progress report said.
+    std::uint64_t n_combinations = 0;
     std::uint64_t n_scored = 0;        // those passing the |r| limit and the singularity test
     std::uint64_t gram_flops = 0;      // flops spent on cross-products (2 per multiply-add)
     double seconds = 0;                // wall time of the search

@@ -58,7 +58,7 @@ PairSearchResult search_class_pairs(const double* values, std::size_t m, const C
             throw std::invalid_argument("pool formula " + std::to_string(i) + " is constant or not finite");
     const bool limit = opt.max_pair_corr > 0 && opt.max_pair_corr < 1;
     PairSearchResult res;
-    res.n_pairs = m < 2 ? 0 : static_cast<std::uint64_t>(m) * (m - 1) / 2;
+    const std::uint64_t total = m < 2 ? 0 : static_cast<std::uint64_t>(m) * (m - 1) / 2;
     TopK<ClassifiedPair> best(opt.keep);
     constexpr std::size_t kRows = 32;  // first members per progress report
     std::uint64_t done = 0;
@@ -99,11 +99,12 @@ PairSearchResult search_class_pairs(const double* values, std::size_t m, const C
         }
         res.n_scored += scored;
         for (std::size_t i = row0; i < row1; ++i) done += m - 1 - i;
-        if (!keep_going(progress, "2D classification", done, res.n_pairs)) {
+        if (!keep_going(progress, "2D classification", done, total)) {
             res.cancelled = row1 + 1 < m;
             break;
         }
     }
+    res.n_combinations = done;  // the pairs of the rows scored, all of them unless cancelled
     res.best = best.sorted();
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return res;

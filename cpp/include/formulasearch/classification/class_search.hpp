@@ -52,7 +52,7 @@ struct ClassScreenResult : ScreenCounts {
 
 struct PairSearchResult {
     std::vector<ClassifiedPair> best;    // best first
-    std::uint64_t n_pairs = 0;           // pairs of the pool
+    std::uint64_t n_combinations = 0;    // pairs of the pool searched: all of them unless cancelled
     std::uint64_t n_scored = 0;          // those within the |r| limit
     double seconds = 0;
     bool cancelled = false;
