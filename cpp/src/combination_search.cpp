@@ -121,6 +121,7 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
         cancelled = !keep_going(progress, "pairs", done, total);
     }
     SearchResult res = merge(threads, opt.keep);
+    res.dim = 2;
     res.n_combinations = done;
     for (const auto& t : threads) {
         res.gram_flops += t.blocks * kRows * kPanel * n * 2;
@@ -241,6 +242,7 @@ SearchResult score_triples(const double* G, std::size_t ld, const double* b, std
         cancelled = !keep_going(progress, "triples", done, total);
     }
     SearchResult res = merge(threads, opt.keep);
+    res.dim = 3;
     res.n_combinations = done;
     res.cancelled = cancelled;
     return res;

@@ -105,6 +105,7 @@ ScreenResult screen(const CandidateSource& source, const std::vector<std::vector
     }
 
     ScreenResult res;
+    res.score_is_r2 = opt.rank_splits == nullptr;
     TopK<ScoredCandidate> top(opt.keep);
     detail::stream_candidates<double>(
         source, opt, progress, "screening", res,

@@ -149,6 +149,8 @@ SearchResult search_pairs_streamed(const CandidateSource& source, const std::vec
             return !cancelled;
         });
     SearchResult res = detail::merge(threads, opt.keep);
+    res.dim = 2;
+    res.block_size = block;
     res.n_combinations = done;  // the pairs of the completed block pairs
     for (const auto& t : threads) {
         res.gram_flops += t.blocks * detail::kRows * detail::kPanel * n * 2;
@@ -190,6 +192,8 @@ SearchResult search_triples_streamed(const CandidateSource& source, const std::v
         });
     SearchResult res;  // cancelled while computing the correlations: no triple scored
     if (!cancelled) res = detail::score_triples(G.data(), ld, b.data(), K, opt, progress);
+    res.dim = 3;
+    res.block_size = block;
     res.gram_flops = flops;
     res.peak_bytes = peak + g_bytes + (K + 2 * n) * sizeof(double);
     res.cancelled = res.cancelled || cancelled;

@@ -21,7 +21,7 @@ std::uint64_t fill_gram(const StandardizedSet& rows, const StandardizedSet& cols
 
 // Best triples of m candidates from G (row-major, leading dimension ld; only
 // entries G[i][k], i < k, are read) and b (m correlations with the target).
-// Fills best, n_scored, n_combinations (the triples of the rows completed) and
+// Fills best, dim, n_scored, n_combinations (the triples of the rows completed) and
 // cancelled; progress counts triples.
 SearchResult score_triples(const double* G, std::size_t ld, const double* b, std::size_t m, const SearchOptions& options,
                            Progress* progress);

@@ -154,7 +154,7 @@ int main() {
         StopAt stop(3);
         const SearchResult r = search_pairs_streamed(source, indices, y.data(), opt, budget, &stop);
         const std::size_t last_size = m - (n_blocks - 1) * block;
-        CHECK(r.cancelled);
+        CHECK(r.cancelled && r.block_size == block && r.dim == 2);
         CHECK(r.n_combinations == block * last_size + 2 * block * block);
         CHECK(r.n_combinations == stop.last_done && r.n_scored == r.n_combinations);
         StopAt never(kNever);
@@ -175,7 +175,7 @@ int main() {
         CHECK(streamed_block_size(3, m, n, budget, opt) < m);  // so stopping at the first block pair leaves work
         StopAt early(1, "correlations");
         const SearchResult none = search_triples_streamed(source, indices, y.data(), opt, budget, &early);
-        CHECK(none.cancelled && none.n_combinations == 0 && none.n_scored == 0 && none.best.empty());
+        CHECK(none.cancelled && none.n_combinations == 0 && none.n_scored == 0 && none.best.empty() && none.dim == 3);
         StopAt late(1, "triples");
         const SearchResult r = search_triples_streamed(source, indices, y.data(), opt, budget, &late);
         CHECK(r.cancelled && r.n_combinations > 0 && r.n_combinations < count_combinations(m, 3, 0, m));

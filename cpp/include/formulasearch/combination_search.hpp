@@ -49,6 +49,7 @@ struct Combination {
 
 struct SearchResult {
     std::vector<Combination> best;  // best first, at most keep
+    int dim = 0;                    // members per combination: 2 (pairs) or 3 (triples)
     // d-subsets searched (of the slice, if one was given): all of them, or when
     // cancelled those of the completed tiles / rows, as the last progress report said.
     std::uint64_t n_combinations = 0;
@@ -56,6 +57,7 @@ struct SearchResult {
     std::uint64_t gram_flops = 0;      // flops spent on cross-products (2 per multiply-add)
     double seconds = 0;                // wall time of the search
     std::size_t peak_bytes = 0;        // candidate values and work buffers held at once
+    std::size_t block_size = 0;        // candidates per block of a streamed search (0: held at once)
     bool cancelled = false;
 };
 

@@ -62,6 +62,7 @@ struct ScreenCounts {
 
 struct ScreenResult : ScreenCounts {
     std::vector<ScoredCandidate> top;  // best first
+    bool score_is_r2 = true;           // false: minus the mean test MSE (ranked by rank_splits)
 };
 
 ScreenResult screen(const CandidateSource& source, const std::vector<double>& target,

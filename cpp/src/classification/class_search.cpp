@@ -18,7 +18,8 @@ namespace formulasearch {
 
 namespace {
 
-void check_search_input(const ClassLabels& labels, std::size_t n) {
+void check_search_input(const ClassLabels& labels, std::size_t n, const ClassifyOptions& opt) {
+    detail::check_logistic_options(opt.logistic);
     if (labels.label.size() != n) throw std::invalid_argument("number of labels does not match the number of samples");
     for (std::size_t c : labels.class_sizes)
         if (c < 2) throw std::invalid_argument("each class needs at least 2 samples to have a domain");
@@ -30,7 +31,7 @@ void check_search_input(const ClassLabels& labels, std::size_t n) {
 ClassScreenResult screen_classes(const CandidateSource& source, const ClassLabels& labels, const ClassifyOptions& opt,
                                  Progress* progress) {
     const std::size_t n = source.n_samples();
-    check_search_input(labels, n);
+    check_search_input(labels, n, opt);
     ClassScreenResult res;
     TopK<ClassifiedCandidate> top(opt.screen.keep);
     detail::stream_candidates<SeparationKey>(
@@ -51,7 +52,7 @@ PairSearchResult search_class_pairs(const double* values, std::size_t m, const C
                                     const ClassifyOptions& opt, Progress* progress) {
     const auto started = std::chrono::steady_clock::now();
     const std::size_t n = labels.label.size();
-    check_search_input(labels, n);
+    check_search_input(labels, n, opt);
     std::vector<double> z(m * n);
     for (std::size_t i = 0; i < m; ++i)
         if (!detail::standardize(values + i * n, n, detail::Scale::UnitStd, z.data() + i * n))

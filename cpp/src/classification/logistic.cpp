@@ -113,6 +113,11 @@ BinaryFit fit_binary(const double* const* z, int dim, std::size_t n, const std::
 
 namespace detail {
 
+void check_logistic_options(const LogisticOptions& o) {
+    if (!(o.l2 > 0)) throw std::invalid_argument("l2 must be positive (it keeps separable data's weights finite)");
+    if (o.max_iterations < 1) throw std::invalid_argument("max_iterations must be at least 1");
+}
+
 StandardisedLogistic fit_standardised(const double* const* z, int dim, const ClassLabels& labels,
                                       const LogisticOptions& opt) {
     if (dim < 1 || dim > 3) throw std::invalid_argument("logistic separator: 1 to 3 features");
@@ -155,6 +160,7 @@ std::vector<int> LogisticModel::predict(const double* const* features, std::size
 LogisticModel fit_logistic(const double* const* features, int dim, const ClassLabels& labels,
                            const LogisticOptions& opt) {
     const std::size_t n = labels.label.size();
+    detail::check_logistic_options(opt);
     detail::check_features(features, dim, n);
     std::vector<std::vector<double>> z(static_cast<std::size_t>(dim), std::vector<double>(n));
     std::vector<const double*> zp;

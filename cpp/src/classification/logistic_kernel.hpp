@@ -24,6 +24,9 @@ struct StandardisedLogistic {
     double loss = 0;                  // mean over the problems
 };
 
+// l2 > 0 (it keeps the weights of separable data finite), max_iterations >= 1.
+void check_logistic_options(const LogisticOptions& options);
+
 // z: dim (1 to 3) pointers to standardised features of labels.label.size() samples.
 StandardisedLogistic fit_standardised(const double* const* z, int dim, const ClassLabels& labels,
                                       const LogisticOptions& options);

@@ -19,6 +19,9 @@ namespace formulasearch {
 enum class SeparationScore { Overlap, Logistic };
 
 struct ClassifyOptions {
+    // Fewer formulas kept by the screening than for a regression: they are the
+    // pool of a pair search whose pairs each cost a hull or logistic fit.
+    ClassifyOptions() { screen.keep = 2000; }
     SeparationScore score = SeparationScore::Overlap;
     ScreenOptions screen;       // filters, deduplication and block of the 1D screening; screen.keep: formulas kept
     std::size_t keep = 10;      // best pairs returned
