@@ -16,8 +16,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .errors import ConfigError
-from .postfix import OPERATORS
+from .data.composition_features import check_features as check_composition
+from .data.compounds import SITE_RULES
+from .data.elements import PROPERTIES
+from .data.entries import EntryFilter
+from .data.structure_features import StructureOptions, check_features as check_structure
+from .errors import ConfigError, InputError
+from .formula import OPERATORS
 
 
 @dataclass
@@ -224,10 +229,8 @@ class Config:
                                   "and/or elemental (atomic properties from pymatgen)")
         elif d.dataset != "octet":
             raise ConfigError(f"[data] dataset = {d.dataset!r} is not a built-in dataset (known: octet)")
-        _choice("data", "site_rule", d.site_rule, ("electronegativity", "as_written"))
+        _choice("data", "site_rule", d.site_rule, SITE_RULES)
         if d.elemental is not None:
-            from .elements import PROPERTIES
-
             if not d.elemental:
                 raise ConfigError(f"[data] elemental lists no properties (catalogue: {', '.join(PROPERTIES)})")
             for i, prop in enumerate(d.elemental):
@@ -325,11 +328,6 @@ class Config:
 
     def _validate_entries(self) -> None:
         """[data] entries: the other sources excluded, the feature names and the filter checked."""
-        from .composition_features import check_features as check_composition
-        from .entries import EntryFilter
-        from .errors import InputError
-        from .structure_features import StructureOptions, check_features as check_structure
-
         d = self.data
         if d.compounds or d.atoms or d.elemental:
             raise ConfigError("[data] entries is a source of its own: leave out compounds, atoms and elemental "

@@ -33,11 +33,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from . import classification
 from .config import Config
+from .data.primaries import Primaries
 from .errors import ConfigError
-from .primaries import Primaries
+from .formula import OPERATORS
+from .pipeline import run
 from .results import Model, Result
+from .search.classification import predict as predict_classes, separators
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
@@ -49,7 +51,7 @@ __all__ = ["FormulaClassifier", "FormulaRegressor"]
 
 # Operator tokens of the postfix format that look like identifiers: a variable
 # may not be called like one of them.
-_OPERATOR_WORDS = {"exp", "log", "sqrt", "cbrt", "abs", "sin", "cos"}
+_OPERATOR_WORDS = {token for token in OPERATORS if token.isidentifier()}
 # Features whose relative spread |std/mean| is below this are constant up to
 # rounding (e.g. exp of a constant column): they are dropped before the l0 fit,
 # which could not tell them from the intercept.
@@ -199,8 +201,6 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
     def _search(self, config: dict, prim: Primaries, matrix: np.ndarray, y: np.ndarray, names: list[str],
                 varying: list[int], notes: list[str]) -> Result:
         """formulasearch.run on the primaries; a lower max_dim, then a raw line, if it cannot finish."""
-        from .pipeline import run
-
         failures = []
         for max_dim in range(config["search"]["max_dim"], 0, -1):
             config["search"]["max_dim"] = max_dim
@@ -376,8 +376,6 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
         result = None
         if varying:
             prim = _column_primaries(matrix, names, units, varying, codes.astype(np.float64))
-            from .pipeline import run
-
             result = run(config, primaries=prim)
             if getattr(result, "interrupted", False):  # Ctrl-C: never a silently partial fit
                 raise KeyboardInterrupt("FormulaClassifier.fit was interrupted")
@@ -393,7 +391,7 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
         result.messages = notes + [m for m in result.messages if m not in notes]
 
         model = _choose(result, dimension, "FormulaClassifier")
-        intercepts, coefficients = classification.separators(model)
+        intercepts, coefficients = separators(model)
         self.classes_ = classes
         self.result_ = result
         self.model_ = model
@@ -432,7 +430,7 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = _validate_data(self, X, dtype=np.float64, reset=False)
         values = self._checked_values(X)
-        predicted = classification.predict(list(self.intercept_), self.coef_.tolist(), values)
+        predicted = predict_classes(list(self.intercept_), self.coef_.tolist(), values)
         return self.classes_[predicted]
 
     def predict_proba(self, X):

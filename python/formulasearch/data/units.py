@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 MAX_BASE_UNITS = 8  # as in the core (Unit::kDims)
 _HEADER = re.compile(r"^\s*(?P<name>[^()]+?)\s*\((?P<unit>[^()]*)\)\s*$")

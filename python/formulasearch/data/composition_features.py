@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .elements import PROPERTIES, elemental_table
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["STATISTICS", "parse_name", "check_features", "feature_unit", "CompositionFeaturizer",
            "composition_table"]

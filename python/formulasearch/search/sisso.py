@@ -17,11 +17,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import _core
-from .config import Config
-from .errors import ConfigError, InputError, stop_if_interrupted
-from .primaries import Primaries
-from .units import parse_unit, unit_matrix
+from .. import _core
+from ..config import Config
+from ..data.primaries import Primaries
+from ..data.units import parse_unit, unit_matrix
+from ..errors import ConfigError, InputError
+from ..formula import OPERATORS
+from ..results import Model
+from .paper import fitted_model
+from .route import Found, Route, search_stats, value_duplicates_message
 
 
 @dataclass
@@ -98,55 +102,75 @@ def screen_options(cfg: Config) -> dict[str, Any]:
     return {"variance_filter": f.variance_filter, "dedup": f.dedup, "max_abs": f.max_abs, "min_abs": f.min_abs}
 
 
-def sis_l0(cfg: Config, space, y: np.ndarray, refit_all: Callable[[list[list[int]]], list], models: list,
-           stats: dict[str, Any], messages: list[str], progress: Callable | None = None) -> dict[str, Any]:
-    """SIS + exhaustive l0 for dimensions 1..max_dim.
+class SissoRoute(Route):
+    """SIS + exhaustive l0 over an operator feature space, dimensions 1..max_dim.
 
-    `refit_all(combinations) -> [Model]` refits combinations (lists of
-    candidate indices) by QR, leaving out any that cannot be refit. Fills `models`,
-    `stats` (per dimension) and `messages` as it goes, so that an interrupted
-    run keeps what it found; returns the last screening's counts.
+    Each dimension screens the space (SIS) against the target (1D) or the
+    residuals of the best n_residual models of the previous dimension, adds the
+    n_sis best new features to the union, and searches all combinations of the
+    union (l0) with the Gram kernels of the paper route.
     """
-    s = cfg.search
-    union: list[int] = []
-    in_union: set[int] = set()
-    targets = y[None, :]
-    last_screen: dict[str, Any] = {}
-    for dim in range(1, s.max_dim + 1):
+
+    def generate(self) -> None:
+        self.space, self.variables, self.info = build_space(self.cfg, self.prim, self.progress)
+        self.y = np.ascontiguousarray(self.prim.target, dtype=float)
+        self.screened = {"n_candidates": len(self.space), "n_kept": 0}
+        self.union: list[int] = []
+
+    def find(self, dim: int, models: list[Model]) -> Found:
+        s = self.cfg.search
+        previous = [m for m in models if m.dimension == dim - 1][: s.n_residual]
+        targets = (self.y[None, :] if dim == 1 else
+                   np.ascontiguousarray([self.y - m.intercept - np.asarray(m.coefficients) @ self.space.evaluate(m.candidates)
+                                         for m in previous]))
         started = time.perf_counter()
-        scr = _core.screen(space, targets, keep=s.n_sis + len(union), **screen_options(cfg), progress=progress)
-        stop_if_interrupted(scr, f"SIS for {dim}D")
-        fresh = [int(i) for i in scr["indices"] if int(i) not in in_union][: s.n_sis]
-        union.extend(fresh)
-        in_union.update(fresh)
-        last_screen = scr
+        scr = _core.screen(self.space, targets, keep=s.n_sis + len(self.union), **screen_options(self.cfg),
+                           progress=self.progress)
+        in_union = set(self.union)
+        self.union.extend([int(i) for i in scr["indices"] if int(i) not in in_union][: s.n_sis])
+        self.screened = scr
+        if scr.get("interrupted"):
+            return Found([], interrupted=f"SIS for {dim}D")
         screened = time.perf_counter()
+        union = self.union
         if dim == 1:
             found = {"members": [[k] for k in range(min(s.keep, len(union)))], "n_combinations": len(union),
                      "gram_flops": 0}
         elif s.memory_budget_mb is not None:  # large n: the union is evaluated a block at a time (same result)
             kernel = _core.search_pairs_streamed if dim == 2 else _core.search_triples_streamed
-            found = kernel(space, union, y, memory_budget_mb=s.memory_budget_mb, max_pair_corr=s.max_pair_corr,
-                           keep=s.keep, progress=progress)
+            found = kernel(self.space, union, self.y, memory_budget_mb=s.memory_budget_mb,
+                           max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
             found["members"] = found["members"].tolist()
         else:
-            the_set = _core.StandardizedSet.from_candidates(space, union, y)
+            the_set = _core.StandardizedSet.from_candidates(self.space, union, self.y)
             kernel = _core.search_pairs if dim == 2 else _core.search_triples
-            found = kernel(the_set, max_pair_corr=s.max_pair_corr, keep=s.keep, progress=progress)
+            found = kernel(the_set, max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
             found["members"] = found["members"].tolist()
-        dim_models = sorted(refit_all([[union[m] for m in members] for members in found["members"]]),
-                            key=lambda m: m.rmse)
-        if not dim_models:
-            messages.append(f"{dim}D: no combination of the {len(union):,} screened features is valid; stopping")
-            break
-        models.extend(dim_models)
-        stop_if_interrupted(found, f"the {dim}D l0 step")
-        wall = time.perf_counter() - started
-        stats[f"{dim}D"] = {"candidates": len(union), "combinations": int(found["n_combinations"]),
-                            "sis_seconds": screened - started, "l0_seconds": wall - (screened - started),
-                            "seconds": wall, "models_per_second": found["n_combinations"] / max(wall - (screened - started), 1e-12),
-                            "gram_gflop": found["gram_flops"] / 1e9, "peak_mb": found.get("peak_bytes", 0) / 2**20}
-        residuals = [y - m.intercept - np.asarray(m.coefficients) @ space.evaluate(m.candidates)
-                     for m in dim_models[: s.n_residual]]
-        targets = np.ascontiguousarray(residuals)
-    return last_screen
+        done = time.perf_counter()
+        stats = search_stats(len(union), int(found["n_combinations"]), done - started,
+                             gram_flops=found["gram_flops"], peak_bytes=found.get("peak_bytes", 0),
+                             sis_seconds=screened - started, l0_seconds=done - screened)
+        stats["models_per_second"] = found["n_combinations"] / max(done - screened, 1e-12)  # the l0 step's rate
+        combinations = [[union[m] for m in members] for members in found["members"]]
+        interrupted = f"the {dim}D l0 step" if found.get("interrupted") else None
+        return Found(combinations, stats, interrupted)
+
+    def when_empty(self, dim: int) -> str:
+        return f"{dim}D: no combination of the {len(self.union):,} screened features is valid; stopping"
+
+    def model(self, candidates: list[int]) -> Model:
+        return fitted_model(self.space, self.variables, self.y, candidates,
+                            lambda i: self.space.unit(i, self.info.base_units))
+
+    def finish(self) -> dict[str, Any]:
+        cfg, space, scr, info = self.cfg, self.space, self.screened, self.info
+        restricted = [t for t, op in OPERATORS.items() if op.dimensionless_operand]
+        used = [t for t in restricted if any(t in ops for ops in cfg.ops_per_rung())]
+        if cfg.features.strict_units and used:
+            self.messages.append(f"strict_units: {', '.join(restricted[:-1])} and {restricted[-1]} were applied to "
+                                 "dimensionless features only")
+        self.messages += value_duplicates_message(scr, "features")
+        info.rungs.append({"rung": space.lazy_rung, "generated": int(scr["n_candidates"]) - space.n_stored,
+                           "kept": int(scr["n_kept"]) - space.n_stored, "streamed": True})
+        return {"feature_space": {"rungs": info.rungs, "size": int(scr["n_candidates"]), "kept": int(scr["n_kept"]),
+                                  "stored_mb": info.stored_mb, "base_units": info.base_units}}
