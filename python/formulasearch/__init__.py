@@ -19,13 +19,13 @@ from .data.entries import EntryFilter, load_entries
 from .data.primaries import Primaries, build_primaries, primaries_from_table
 from .errors import ConfigError, FormulaSearchError, InputError
 from .pipeline import run
-from .prediction import predict, predict_entries
+from .prediction import predict, predict_entries, predict_table
 from .results import Model, Result, load_result
 
 __all__ = [
     "Config", "ConfigError", "Dataset", "EntryFilter", "Formula", "FormulaSearchError", "InputError", "Model",
     "Primaries", "Result", "__version__", "build_primaries", "datasets", "load_dataset", "load_entries",
-    "load_result", "predict", "predict_entries", "primaries_from_table", "run",
+    "load_result", "predict", "predict_entries", "predict_table", "primaries_from_table", "run",
 ]
 
 # Loaded on first use: matplotlib (plots), scikit-learn (the estimators).

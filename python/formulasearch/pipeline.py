@@ -18,6 +18,7 @@ import numpy as np
 from .config import Config
 from .data.datasets import Dataset, load_dataset, octet
 from .data.entries import entry_primaries
+from .data.feature_table import configured_table_primaries
 from .data.primaries import Primaries, build_primaries
 from .formula import latex_name
 from .results import Model, Result
@@ -62,20 +63,26 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
         clock = now
 
     with threads(cfg.search.threads):
-        from_entries = primaries is None and dataset is None and cfg.data.entries is not None
+        d = cfg.data
+        from_entries = primaries is None and dataset is None and d.entries is not None
+        from_table = primaries is None and dataset is None and d.table is not None
         data_messages: list[str] = []
         if from_entries:
-            primaries, data_messages = entry_primaries(cfg.data, cfg.features.classes, progress)
+            primaries, data_messages = entry_primaries(d, cfg.features.classes, progress)
+        elif from_table:
+            primaries, data_messages = configured_table_primaries(d, cfg.features.classes)
         ds = None if primaries is not None else _resolve_dataset(cfg, dataset)
         prim = primaries if primaries is not None else build_primaries(ds, cfg.data.properties)
         lap("data")
         route = route_for(cfg)
         result = search(route(cfg, prim, progress), lap)
+        if prim.display_names is not None:
+            result.headers = {n: h for n, h in zip(prim.names, prim.display_names) if n != h}
         result.labels = [str(label) for label in prim.labels]
         result.target_values = [float(v) for v in prim.target]
         if ds is not None:
             _record_data(result, ds, dataset is not None)
-        elif from_entries:  # [data] says where the samples came from; the messages say how many
+        elif from_entries or from_table:  # [data] says where the samples came from; the messages say how many
             result.messages[:0] = data_messages
         else:
             result.config["data"] = {"dataset": "in-memory: primaries"}
@@ -138,10 +145,13 @@ def _inner_search(cfg: Config, prim: Primaries, route: type[Route]) -> Callable[
     """The whole search on some samples, as nested CV reruns it: its best model per dimension, no
     validation, refinement or scale-out."""
     inner = Config.from_dict(cfg.to_dict())
-    inner.validation.method, inner.validation.nested = "none", False
-    inner.refine.enabled = False
-    inner.distributed.backend = "local"
     inner.search.keep = 1
+    inner.distributed.backend = "local"
+    if cfg.search.task == "classification":
+        inner.classification.nested = False
+    else:
+        inner.validation.method, inner.validation.nested = "none", False
+        inner.refine.enabled = False
     return lambda train: search(route(inner, prim.subset(train))).models
 
 

@@ -29,13 +29,15 @@ from ._core import Formula
 from .data.compounds import FORMULA, SITE_RULES, SITES, formula_sites, read_formulas, site_column
 from .data.datasets import SYMBOL, check_atoms, numeric_column, octet
 from .data.elements import elemental_table
+from .data.composition_features import is_composition_feature
 from .data.entries import EntryTable, entry_primaries, load_entries
+from .data.feature_table import configured_table_primaries, formula_column_of, read_samples, table_compositions
 from .data.tables import TableSource, one_line, read_table, short_list, units_from_headers
 from .errors import InputError
 from .results import Model, Result, ResultSource, as_result, chosen_models, load_result
 from .search.classification import predict as predict_classes, separators
 
-__all__ = ["predict", "predict_entries", "formula_sites", "descriptor_values", "fitted", "SITE_RULES"]
+__all__ = ["predict", "predict_entries", "predict_table", "formula_sites", "descriptor_values", "fitted", "SITE_RULES"]
 
 
 
@@ -104,6 +106,8 @@ def predict(
     if site_rule not in SITE_RULES:
         raise InputError(f"site_rule must be one of {', '.join(SITE_RULES)}, got {site_rule!r}")
 
+    if trained_on_table(result):
+        return predict_table(result, compounds, dimension, model)
     if trained_on_entries(result):
         raise InputError("these models were trained on DFT entries (structure and composition features), not on "
                          "sites A and B: predict with formulasearch.predict.predict_entries(result, entries)")
@@ -133,9 +137,60 @@ def predict(
 # formulas of compounds
 
 
+def _data_settings(result: Result) -> dict[str, Any]:
+    return (result.config.get("data") or {}) if isinstance(result.config, dict) else {}
+
+
 def trained_on_entries(result: Result) -> bool:
-    data = (result.config.get("data") or {}) if isinstance(result.config, dict) else {}
-    return bool(data.get("entries"))
+    return bool(_data_settings(result).get("entries"))
+
+
+def trained_on_table(result: Result) -> bool:
+    return bool(_data_settings(result).get("table"))
+
+
+def predict_table(result: ResultSource, samples: Any, dimension: int | None = None,
+                  model: int | Sequence[int] | None = None) -> pd.DataFrame:
+    """Predictions for new samples by models trained on a ``[data] table``.
+
+    ``samples``: a CSV or train.dat path, or a DataFrame, holding the columns the
+    models use (by header, with or without unit tails, or by variable name) and,
+    for composition features, the column of chemical formulas. Returns the id and
+    formula columns (when present) and one ``pred_*`` column per model, named as
+    in :func:`predict`. A sample with a missing value gets a NaN prediction.
+    """
+    result, _ = _load(result)
+    data = _data_settings(result)
+    variables = [str(v) for v in result.variables]
+    chosen = _choose_models(result, dimension, model)
+    parsed = [(column, m, _read_codes(m, variables, index)) for column, index, m in chosen]
+    frame, _, where = read_samples(samples, data.get("format") if not isinstance(samples, pd.DataFrame) else None)
+    used = _used_variables([m for _, _, m in chosen], variables)
+    labels = [str(i + 1) for i in range(len(frame))]
+    formula_col = formula_column_of(frame, data.get("formula"))
+    matrix = np.full((len(variables), len(frame)), np.nan)
+    compositions: list[str] = []
+    for k in used:
+        v = variables[k]
+        header = result.headers.get(v, v)
+        column = header if header in frame.columns else v if v in frame.columns else None
+        if column is not None:
+            matrix[k] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        elif is_composition_feature(v) and formula_col is not None:
+            compositions.append(v)
+        else:
+            raise InputError(f"{where} has no column {header!r}, a variable of the models"
+                             + (" (nor a column of formulas to compute it from)" if is_composition_feature(v) else ""))
+    if compositions:
+        computed = table_compositions(frame, formula_col, compositions, labels)
+        for v in compositions:
+            matrix[variables.index(v)] = computed[v].to_numpy(dtype=float)
+    keep = [c for c in (data.get("id"), formula_col, "id", "name") if c and c in frame.columns]
+    out = frame[list(dict.fromkeys(keep))].copy()
+    for column, m, formulas in parsed:
+        out[column] = _classify(result, m, formulas, matrix) if result.task == "classification" else \
+            _evaluate(m, formulas, matrix)
+    return out
 
 
 def predict_entries(
@@ -465,6 +520,8 @@ def _training_matrix(result: Result, variables: list[str], used: list[int], atom
     n = len(result.target_values) if result.target_values else None
     if primaries is None and trained_on_entries(result):  # the samples are re-read as the run read them
         primaries, _ = entry_primaries(result.config["data"], base_dir=base_dir)
+    elif primaries is None and trained_on_table(result):
+        primaries, _ = configured_table_primaries(result.config["data"], base_dir=base_dir)
     if primaries is not None:
         names = [str(v) for v in primaries.names]
         pm = np.asarray(primaries.matrix, dtype=np.float64)

@@ -71,6 +71,7 @@ class Result:
     models: list[Model]
     target: str = "y"
     variables: list[str] = field(default_factory=list)  #: names the postfix codes refer to
+    headers: dict[str, str] = field(default_factory=dict)  #: variable -> its table column's header, where they differ
     screening: dict[str, int] = field(default_factory=dict)  #: counts dropped by each filter
     timings: dict[str, float] = field(default_factory=dict)  #: wall seconds per stage
     peak_memory_mb: float = 0.0
@@ -180,10 +181,19 @@ class Result:
             lines.append("")
             lines.append("rD.k: model k of dimension D with tuned coefficients on its terms ([refine]); "
                          "its CV error is next to the unrefined one's")
+        baseline = self.validation.get("baseline")
+        if baseline and self.task != "classification":
+            cv = f", CV-{baseline['method'].upper()} {baseline['cv_rmse']:.5f}" if baseline.get("cv_rmse") is not None else ""
+            lines.append("")
+            lines.append(f"the mean predictor (no formula): RMSE {baseline['rmse']:.5f}{cv}")
         nested = self.validation.get("nested")
         if nested and nested.get("dimensions"):
             lines.append("")
-            lines.append(f"Nested CV of the whole search ({nested['folds']} outer folds; the search is redone in each):")
+            lines.append(f"Nested CV of the whole search ({nested['folds']} outer folds; the search is redone in each). "
+                         "It is the error to expect from running this search on new data, not the error of the "
+                         "formulas printed above:")
+            if nested.get("baseline_rmse") is not None:
+                lines.append(f"  the mean predictor: outer-fold RMSE {nested['baseline_rmse']:.5f}")
             for dim, rep in nested["dimensions"].items():
                 lines.append(f"  {dim}: outer-fold RMSE {rep['mean_rmse']:.5f} +- {rep['std_rmse']:.5f} "
                              f"(min {rep['min_rmse']:.5f}, max {rep['max_rmse']:.5f}, {rep['folds_with_model']} folds)")

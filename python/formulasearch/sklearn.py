@@ -412,8 +412,7 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
                                      "max_dim": _int("max_dim", self.max_dim), "top_2d": _int("n_sis", self.n_sis),
                                      "max_pair_corr": _float("max_pair_corr", self.max_pair_corr),
                                      "l2": _float("l2", self.l2), "cv_folds": _int("cv_folds", self.cv_folds),
-                                     "nested": False},
-                  "validation": {"method": "none", "nested": False}}
+                                     "nested": False}}
         Config.from_dict(config)  # validate now: a bad setting is an error, never a fallback
         return config
 

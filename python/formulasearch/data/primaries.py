@@ -41,6 +41,7 @@ class Primaries:
     target: np.ndarray  # (n_samples,) float64
     target_name: str
     labels: list[str]  # one per sample: A + B, e.g. "GaAs", "CC"
+    display_names: list[str] | None = None  # how formulas print each variable (a table's headers); None: names
 
     @property
     def n_variables(self) -> int:
@@ -49,6 +50,14 @@ class Primaries:
     @property
     def n_samples(self) -> int:
         return int(self.matrix.shape[1])
+
+    def display(self, variables: Sequence[str] | None = None) -> list[str]:
+        """The names formulas print for the (given) variables: a header that is not a plain name is bracketed."""
+        variables = list(self.names) if variables is None else list(variables)
+        if self.display_names is None:
+            return variables
+        shown = {n: d if d == n else f"[{d}]" for n, d in zip(self.names, self.display_names)}
+        return [shown.get(v, v) for v in variables]
 
     def rows(self, variables: Sequence[str]) -> np.ndarray:
         """The rows of the named variables, in that order (variables x samples)."""
@@ -214,7 +223,7 @@ def default_classes(features: Sequence[str], units: Mapping[str, str] | None = N
     classes: dict[str, list[str]] = {}
     for name in features:
         try:
-            key = parse_name(name)[0]
+            key = parse_name(name)[0] or name  # n_elements: a class of its own
         except InputError:
             unit = (units.get(name) or "").strip()
             key = f"[{unit}]" if unit else name
@@ -236,6 +245,7 @@ def primaries_from_table(
     classes: Mapping[str, Sequence[str]] | None = None,
     units: Mapping[str, str] | None = None,
     labels: str | Sequence[str] | None = "formula",
+    headers: Mapping[str, str] | None = None,
 ) -> Primaries:
     """Primary variables from the columns of a samples table (one row per sample).
 
@@ -244,7 +254,8 @@ def primaries_from_table(
     (default: :func:`default_classes`). `units`: {column: unit} (missing: "").
     `labels`: a column naming the samples (default ``formula``; when a label
     repeats, the ``id`` column is appended to every label if there is one),
-    a list of labels, or None (row numbers).
+    a list of labels, or None (row numbers). `headers`: {column: how formulas
+    print it} for columns whose header is not a plain name.
 
     Raises InputError (one line) for a missing or non-numeric column or a
     NaN/inf value, naming the sample: drop incomplete rows first with
@@ -295,6 +306,7 @@ def primaries_from_table(
         target=np.array(rows[-1], dtype=np.float64, order="C"),
         target_name=target,
         labels=label_list,
+        display_names=[(headers or {}).get(n, n) for n in order] if headers else None,
     )
 
 

@@ -117,15 +117,19 @@ class ClassificationRoute(Route):
                      "the 2D classification search" if found.get("interrupted") else None)
 
     def model(self, candidates: list[int]) -> Model:
-        return classifier_model(self.source, self.variables, self.labels, candidates, self.cfg.classification.l2)
+        return classifier_model(self.source, self.variables, self.labels, candidates, self.cfg.classification.l2,
+                                self.prim.display(self.variables))
 
     def finish(self) -> dict[str, Any]:
         self.messages += value_duplicates_message(self.screened, "formulas")
         return {"classes": self.class_names, "class_labels": [int(v) for v in self.labels]}
 
 
-def classifier_model(source, names: list[str], labels: np.ndarray, candidates: list[int], l2: float) -> Model:
-    """A classifier: its formulas, overlap, logistic separator (in the formulas' units) and training accuracy."""
+def classifier_model(source, names: list[str], labels: np.ndarray, candidates: list[int], l2: float,
+                     display: list[str] | None = None) -> Model:
+    """A classifier: its formulas, overlap, logistic separator (in the formulas' units) and training accuracy
+    (`display`: how the text and LaTeX name each variable; the codes always use `names`)."""
+    shown = display or names
     formulas = [source.formula(i) for i in candidates]
     values = source.evaluate(candidates)
     count, size = _core.overlap_score(values, labels)
@@ -137,8 +141,8 @@ def classifier_model(source, names: list[str], labels: np.ndarray, candidates: l
     if len(fit["intercept"]) > 1:  # one-vs-rest: every class's separator
         info["intercepts"] = list(fit["intercept"])
         info["coefficients"] = [list(row) for row in fit["coefficients"]]
-    latex_names = [latex_name(n) for n in names]
-    return Model(dimension=len(candidates), formulas=[fm.to_string(names) for fm in formulas], codes=codes,
+    latex_names = [latex_name(n) for n in shown]
+    return Model(dimension=len(candidates), formulas=[fm.to_string(shown) for fm in formulas], codes=codes,
                  intercept=fit["intercept"][0], coefficients=list(fit["coefficients"][0]), rmse=None, mae=None,
                  maxae=None, r2=None, candidates=candidates, latex=[fm.to_latex(latex_names) for fm in formulas],
                  trees=[expression_tree(code) for code in codes], classification=info)

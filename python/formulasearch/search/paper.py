@@ -21,17 +21,19 @@ from .slices import SearchSpec
 
 
 def fitted_model(source: Any, names: list[str], y: np.ndarray, candidates: list[int],
-                 unit_of: Callable[[int], str] | None = None) -> Model:
-    """The least-squares model of some candidates of a source (QR refit), with its formulas in every form."""
+                 unit_of: Callable[[int], str] | None = None, display: list[str] | None = None) -> Model:
+    """The least-squares model of some candidates of a source (QR refit), with its formulas in every form
+    (`display`: how the text and LaTeX name each variable; the codes always use `names`)."""
     formulas = [source.formula(i) for i in candidates]
     values = source.evaluate(candidates)
+    shown = display or names
     try:
         fit = _core.fit_linear(values, y)
     except ValueError as exc:
-        raise SingularModel(f"{[f.to_string(names) for f in formulas]}: {exc}") from None
+        raise SingularModel(f"{[f.to_string(shown) for f in formulas]}: {exc}") from None
     codes = [f.to_postfix(names) for f in formulas]
-    latex_names = [latex_name(n) for n in names]
-    return Model(dimension=len(candidates), formulas=[f.to_string(names) for f in formulas], codes=codes,
+    latex_names = [latex_name(n) for n in shown]
+    return Model(dimension=len(candidates), formulas=[f.to_string(shown) for f in formulas], codes=codes,
                  intercept=fit["intercept"], coefficients=list(fit["coefficients"]), rmse=fit["rmse"],
                  mae=fit["mae"], maxae=fit["maxae"], r2=fit["r2"], candidates=candidates,
                  latex=[f.to_latex(latex_names) for f in formulas],
@@ -92,7 +94,7 @@ class PaperRoute(Route):
                      interrupted="screening" if self.screened.get("interrupted") else None)
 
     def model(self, candidates: list[int]) -> Model:
-        return fitted_model(self.source, self.prim.names, self.y, candidates)
+        return fitted_model(self.source, self.prim.names, self.y, candidates, display=self.prim.display())
 
     def finish(self) -> dict[str, Any]:
         return {"backend": backend_description(self.cfg)}

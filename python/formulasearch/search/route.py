@@ -11,6 +11,7 @@ and :meth:`Route.model`.
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -57,6 +58,24 @@ def search_stats(candidates: int, combinations: int, seconds: float, scored: int
 def screening_counts(screened: dict[str, Any]) -> dict[str, int]:
     """What each filter dropped (the counters of a screening other than its totals)."""
     return {k: int(v) for k, v in screened.items() if k.startswith("n_") and k not in ("n_candidates", "n_kept")}
+
+
+def chance_r2(n_samples: int, n_candidates: int) -> float:
+    """About the R^2 that the best of n_candidates formulas of pure noise reaches on n_samples by chance
+    (the largest of M squared correlations is about 2 ln M / (n - 2) for Gaussian noise); at most 1."""
+    if n_candidates < 2:
+        return 0.0
+    return 1.0 if n_samples <= 2 else min(1.0, 2.0 * math.log(n_candidates) / (n_samples - 2))
+
+
+def selection_warning(n_samples: int, n_candidates: int) -> list[str]:
+    """A warning when the samples are too few for the number of formulas searched ([] otherwise)."""
+    chance = chance_r2(n_samples, n_candidates)
+    if chance < 0.5:
+        return []
+    return [f"few samples for this search: among {n_candidates:,} formulas, the best fit to {n_samples} samples of "
+            f"pure noise would reach R^2 of about {chance:.2f} by chance alone; a small in-sample error says little "
+            "here, the cross-validated and nested-CV errors are what to trust"]
 
 
 def interrupt_message(exc: BaseException) -> str:
@@ -156,6 +175,7 @@ def search(route: Route, lap: LapFn | None = None) -> Result:
         interrupted = True
         route.messages.append(interrupt_message(exc))
     fields = route.finish()
+    route.messages += selection_warning(route.prim.n_samples, int(route.screened.get("n_kept", 0) or 0))
     s = route.screened
     return Result(config=route.cfg.to_dict(), n_candidates=int(s["n_candidates"]), n_kept=int(s["n_kept"]),
                   models=models, target=route.prim.target_name, variables=list(route.variables),

@@ -103,64 +103,81 @@ def screen_options(cfg: Config) -> dict[str, Any]:
 
 
 class SissoRoute(Route):
-    """SIS + exhaustive l0 over an operator feature space, dimensions 1..max_dim.
+    """An operator feature space searched by SIS + exhaustive l0, or exhaustively, dimensions 1..max_dim.
 
-    Each dimension screens the space (SIS) against the target (1D) or the
-    residuals of the best n_residual models of the previous dimension, adds the
-    n_sis best new features to the union, and searches all combinations of the
-    union (l0) with the Gram kernels of the paper route.
+    - method = "sis-l0": each dimension screens the space (SIS) against the target
+      (1D) or the residuals of the best n_residual models of the previous dimension,
+      adds the n_sis best new features to the union, and searches all combinations
+      of the union (l0) with the Gram kernels of the paper route.
+    - method = "exhaustive": one screening ranks every feature by its 1D fit, then
+      all pairs of the best top_2d ("all": every kept feature) and all triples of the
+      best top_3d are searched, as in the paper route.
     """
 
     def generate(self) -> None:
         self.space, self.variables, self.info = build_space(self.cfg, self.prim, self.progress)
         self.y = np.ascontiguousarray(self.prim.target, dtype=float)
         self.screened = {"n_candidates": len(self.space), "n_kept": 0}
-        self.union: list[int] = []
+        self.union: list[int] = []  # sis-l0: the screened subspaces so far; exhaustive: every kept feature, ranked
 
     def find(self, dim: int, models: list[Model]) -> Found:
         s = self.cfg.search
-        previous = [m for m in models if m.dimension == dim - 1][: s.n_residual]
-        targets = (self.y[None, :] if dim == 1 else
-                   np.ascontiguousarray([self.y - m.intercept - np.asarray(m.coefficients) @ self.space.evaluate(m.candidates)
-                                         for m in previous]))
         started = time.perf_counter()
-        scr = _core.screen(self.space, targets, keep=s.n_sis + len(self.union), **screen_options(self.cfg),
-                           progress=self.progress)
-        in_union = set(self.union)
-        self.union.extend([int(i) for i in scr["indices"] if int(i) not in in_union][: s.n_sis])
-        self.screened = scr
-        if scr.get("interrupted"):
-            return Found([], interrupted=f"SIS for {dim}D")
+        if s.method == "exhaustive":
+            if dim == 1:
+                self.top_2d = len(self.space) if s.top_2d == "all" else s.top_2d
+                need = max(s.keep, self.top_2d if s.max_dim >= 2 else 0, s.top_3d if s.max_dim >= 3 else 0)
+                scr = self._screen(self.y[None, :], need)
+                self.union = [int(i) for i in scr["indices"]]
+            pool = self.union[: s.keep if dim == 1 else self.top_2d if dim == 2 else s.top_3d]
+        else:
+            previous = [m for m in models if m.dimension == dim - 1][: s.n_residual]
+            targets = (self.y[None, :] if dim == 1 else
+                       np.ascontiguousarray([self.y - m.intercept - np.asarray(m.coefficients)
+                                             @ self.space.evaluate(m.candidates) for m in previous]))
+            scr = self._screen(targets, s.n_sis + len(self.union))
+            in_union = set(self.union)
+            self.union.extend([int(i) for i in scr["indices"] if int(i) not in in_union][: s.n_sis])
+            pool = self.union
+        if self.screened.get("interrupted"):
+            return Found([], interrupted=f"{'screening' if s.method == 'exhaustive' else 'SIS'} for {dim}D")
         screened = time.perf_counter()
-        union = self.union
         if dim == 1:
-            found = {"members": [[k] for k in range(min(s.keep, len(union)))], "n_combinations": len(union),
+            found = {"members": [[k] for k in range(min(s.keep, len(pool)))], "n_combinations": len(pool),
                      "gram_flops": 0}
-        elif s.memory_budget_mb is not None:  # large n: the union is evaluated a block at a time (same result)
+        elif len(pool) < dim:
+            self.messages.append(f"{dim}D: only {len(pool)} features survived screening; no {dim}D model")
+            return Found([])
+        elif s.memory_budget_mb is not None:  # large n: the pool is evaluated a block at a time (same result)
             kernel = _core.search_pairs_streamed if dim == 2 else _core.search_triples_streamed
-            found = kernel(self.space, union, self.y, memory_budget_mb=s.memory_budget_mb,
+            found = kernel(self.space, pool, self.y, memory_budget_mb=s.memory_budget_mb,
                            max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
             found["members"] = found["members"].tolist()
         else:
-            the_set = _core.StandardizedSet.from_candidates(self.space, union, self.y)
+            the_set = _core.StandardizedSet.from_candidates(self.space, pool, self.y)
             kernel = _core.search_pairs if dim == 2 else _core.search_triples
             found = kernel(the_set, max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
             found["members"] = found["members"].tolist()
         done = time.perf_counter()
-        stats = search_stats(len(union), int(found["n_combinations"]), done - started,
+        stats = search_stats(len(pool), int(found["n_combinations"]), done - started,
                              gram_flops=found["gram_flops"], peak_bytes=found.get("peak_bytes", 0),
                              sis_seconds=screened - started, l0_seconds=done - screened)
         stats["models_per_second"] = found["n_combinations"] / max(done - screened, 1e-12)  # the l0 step's rate
-        combinations = [[union[m] for m in members] for members in found["members"]]
+        combinations = [[pool[m] for m in members] for members in found["members"]]
         interrupted = f"the {dim}D l0 step" if found.get("interrupted") else None
         return Found(combinations, stats, interrupted)
+
+    def _screen(self, targets: np.ndarray, keep: int) -> dict[str, Any]:
+        self.screened = _core.screen(self.space, targets, keep=keep, **screen_options(self.cfg),
+                                     progress=self.progress)
+        return self.screened
 
     def when_empty(self, dim: int) -> str:
         return f"{dim}D: no combination of the {len(self.union):,} screened features is valid; stopping"
 
     def model(self, candidates: list[int]) -> Model:
         return fitted_model(self.space, self.variables, self.y, candidates,
-                            lambda i: self.space.unit(i, self.info.base_units))
+                            lambda i: self.space.unit(i, self.info.base_units), self.prim.display(self.variables))
 
     def finish(self) -> dict[str, Any]:
         cfg, space, scr, info = self.cfg, self.space, self.screened, self.info
@@ -170,7 +187,8 @@ class SissoRoute(Route):
             self.messages.append(f"strict_units: {', '.join(restricted[:-1])} and {restricted[-1]} were applied to "
                                  "dimensionless features only")
         self.messages += value_duplicates_message(scr, "features")
-        info.rungs.append({"rung": space.lazy_rung, "generated": int(scr["n_candidates"]) - space.n_stored,
-                           "kept": int(scr["n_kept"]) - space.n_stored, "streamed": True})
+        if space.max_rung > 0:  # the last rung, streamed through screening
+            info.rungs.append({"rung": space.lazy_rung, "generated": int(scr["n_candidates"]) - space.n_stored,
+                               "kept": int(scr["n_kept"]) - space.n_stored, "streamed": True})
         return {"feature_space": {"rungs": info.rungs, "size": int(scr["n_candidates"]), "kept": int(scr["n_kept"]),
                                   "stored_mb": info.stored_mb, "base_units": info.base_units}}

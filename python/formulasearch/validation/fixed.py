@@ -55,6 +55,25 @@ def cv_accuracy(values: np.ndarray, labels: np.ndarray, folds: list[np.ndarray],
     return correct / labels.size
 
 
+def mean_predictor_cv(y: np.ndarray, settings) -> float | None:
+    """The out-of-sample RMSE of predicting every held-out sample by the mean of the training target, with the
+    same folds or splits as model_cv: the baseline a formula's CV error must beat."""
+    y = np.asarray(y, dtype=float)
+    if settings.method == "none":
+        return None
+    if settings.method == "loo":  # the held-out residual is (y_i - mean) * n / (n - 1)
+        return float(np.std(y) * y.size / (y.size - 1))
+    tests = test_sets(y.size, settings.method, settings.k, settings.n_splits, settings.test_fraction, settings.seed)
+    mse = []
+    for test in tests:
+        train = np.setdiff1d(np.arange(y.size), test)
+        mse.append(float(np.mean((y[test] - y[train].mean()) ** 2)))
+    if settings.method == "kfold":
+        sizes = np.array([len(t) for t in tests], dtype=float)
+        return math.sqrt(float(np.asarray(mse) @ sizes) / sizes.sum())
+    return math.sqrt(float(np.mean(mse)))
+
+
 def validate_models(cfg: Config, prim: Primaries, result: Result) -> None:
     """Out-of-sample RMSE of every kept model (its formulas fixed), the same folds for all."""
     v = cfg.validation
@@ -66,6 +85,8 @@ def validate_models(cfg: Config, prim: Primaries, result: Result) -> None:
     if v.method == "kfold" and v.k > prim.target.size:
         result.messages.append(f"validation: k = {v.k} folds for {prim.target.size} samples; using leave-one-out instead")
         v = replace(v, method="loo")
+    result.validation["baseline"] = {"rmse": float(np.std(prim.target)),
+                                     "cv_rmse": mean_predictor_cv(prim.target, v), "method": v.method}
     matrix = prim.rows(result.variables)
     for m in result.models:
         values = m.values(result.variables, matrix)

@@ -54,8 +54,8 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
         return {"folds": 0, "seed": seed, "dimensions": {}, "notes": [f"too few samples ({y.size}) for nested CV"]}
     folds = _core.kfold_sets(y.size, n_folds, seed)
 
-    def assess(models: list[Model], train: np.ndarray, test: np.ndarray) -> dict[int, tuple[float, list[str]]]:
-        out = {}
+    def assess(models: list[Model], train: np.ndarray, test: np.ndarray) -> dict[Any, Any]:
+        out: dict[Any, Any] = {"baseline": math.sqrt(float(np.mean((y[test] - y[train].mean()) ** 2)))}
         for d in range(1, max_dim + 1):
             best = best_of_dimension(models, d)
             if best is not None:
@@ -64,6 +64,8 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
 
     outcomes, notes = outer_folds(folds, y.size, run_search, assess, progress)
     report: dict[str, Any] = {"folds": len(folds), "seed": seed, "dimensions": {}, "notes": notes}
+    if outcomes:  # the mean of the training target, predicting each held-out part: the error to beat
+        report["baseline_rmse"] = float(np.mean([o["baseline"] for o in outcomes]))
     for d in range(1, max_dim + 1):
         errors = [o[d][0] for o in outcomes if d in o]
         if not errors:
