@@ -275,3 +275,43 @@ def _cli_error(tmp_path, text: str, data: str) -> str:
 ])
 def test_bad_tables_get_one_line_and_exit_2(tmp_path, text, data, expected):
     assert expected in _cli_error(tmp_path, text, data)
+
+
+# --------------------------------------------------------------------------- the scikit-learn estimators
+
+
+def _unit_frame(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"IP (eV)": rng.uniform(5, 10, n), " EA ( eV ) ": rng.uniform(0.5, 3, n),
+                      "r_s (angstrom)": rng.uniform(0.5, 2, n), "count": rng.integers(1, 5, n).astype(float)})
+    y = (X["IP (eV)"] - X[" EA ( eV ) "]) / X["r_s (angstrom)"] ** 2
+    return X, y.to_numpy()
+
+
+def test_regressor_reads_units_from_headers():
+    pytest.importorskip("sklearn")
+    X, y = _unit_frame()
+    reg = fs.FormulaRegressor(rung=2, ops=["-", "/", "^2"], max_dim=1, strict_units=True).fit(X, y)
+    assert reg.units_ == {"IP": "eV", "EA": "eV", "r_s": "angstrom", "count": "1"}  # count: dimensionless
+    assert reg.formulas_ == ["(IP - EA)/r_s^2"]
+    assert parse_unit(reg.result_.best(1).units[0]) == {"eV": 1, "angstrom": -2}
+    np.testing.assert_allclose(reg.predict(X), y, rtol=1e-9)
+
+
+def test_explicit_units_win_over_headers():
+    pytest.importorskip("sklearn")
+    X, y = _unit_frame()
+    reg = fs.FormulaRegressor(rung=1, ops=["/"], max_dim=1, units={"IP (eV)": "J", "count": "1"}).fit(X, y)
+    assert reg.units_["IP (eV)"] == "J" and reg.units_["count"] == "1" and reg.units_["EA ( eV )"] == ""
+
+
+def test_estimators_search_the_given_columns_with_rung_0(given_table):
+    pytest.importorskip("sklearn")
+    _, X, y = given_table
+    frame = pd.DataFrame(X.T, columns=[f"f{j}" for j in range(X.shape[0])])
+    reg = fs.FormulaRegressor(rung=0, max_dim=2, n_sis=X.shape[0]).fit(frame, y)
+    assert reg.result_.n_candidates == X.shape[0]
+    assert np.sqrt(np.mean((reg.predict(frame) - y) ** 2)) == pytest.approx(_brute_best(X, y, 2), rel=1e-9)
+    labels = np.where(y > np.median(y), "high", "low")
+    clf = fs.FormulaClassifier(rung=0, max_dim=1).fit(frame, labels)
+    assert all(f in frame.columns for f in clf.formulas_)
