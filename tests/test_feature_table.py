@@ -315,3 +315,23 @@ def test_estimators_search_the_given_columns_with_rung_0(given_table):
     labels = np.where(y > np.median(y), "high", "low")
     clf = fs.FormulaClassifier(rung=0, max_dim=1).fit(frame, labels)
     assert all(f in frame.columns for f in clf.formulas_)
+
+
+def test_classification_from_a_table_and_prediction_on_new_samples(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 80
+    a, b, c = rng.uniform(0.5, 2.0, (3, n))
+    label = (a / b > 1.0).astype(float)  # a planted boundary in one formula
+    frame = pd.DataFrame({"id": [f"s{i}" for i in range(n)], "a": a, "b": b, "c": c, "phase": label})
+    path = tmp_path / "phases.csv"
+    frame.iloc[:60].to_csv(path, index=False)
+    r = fs.run({"data": {"table": str(path), "target": "phase"},
+                "features": {"generator": "sisso", "rung": 1, "ops": ["/", "-"]},
+                "search": {"task": "classification"}, "classification": {"classes": "values", "max_dim": 1}})
+    best = r.best(1)
+    assert best.classification["overlap_count"] == 0
+    assert r.classes == ["0", "1"]
+    new = fs.predict(r, frame.iloc[60:].drop(columns="phase"))
+    assert list(new["id"]) == list(frame["id"].iloc[60:])
+    predicted = new[new.columns[-1]].astype(float).to_numpy()
+    assert np.mean(predicted == label[60:]) >= 0.9  # new samples, the separator learned on the first 60

@@ -63,7 +63,8 @@ def formula_sites(formula: str, site_rule: str = "electronegativity") -> tuple[s
         if len(elements) != 2:
             raise InputError(
                 f"formula {text!r} has {len(elements)} elements ({', '.join(e.symbol for e in elements)}); "
-                "an AB compound has one or two"
+                "an AB compound has one or two; for compounds of any size, give the table as [data] table "
+                "with composition_features"
             )
         a, b = elements
         amount_a, amount_b = float(comp[a]), float(comp[b])
