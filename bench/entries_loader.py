@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: reading pymatgen ComputedStructureEntries from a JSON.bz2 with formulasearch.entries.
+"""Benchmark: reading pymatgen ComputedStructureEntries from a JSON.bz2 with formulasearch.data.entries.
 
 Writes a synthetic file of N entries (rocksalt, zincblende, CsCl and perovskite cells with
 random elements, lattice constants and energies, so the file does not compress unrealistically
@@ -74,8 +74,8 @@ def main() -> None:
     parser.add_argument("--workers", type=lambda text: [int(w) for w in text.split(",")], default=[1, 2],
                         help="worker process counts of the parallel rows, the first the reference (default 1,2)")
     args = parser.parse_args()
-    from formulasearch.entries import load_entries
-    from formulasearch.structure_features import FEATURES
+    from formulasearch.data.entries import load_entries
+    from formulasearch.data.structure_features import FEATURES
 
     folder = tempfile.mkdtemp(prefix="fs_entries_bench_")
     path = os.path.join(folder, "entries.json.bz2")
@@ -100,7 +100,7 @@ def main() -> None:
     ]
     load_entries(path, {"n_sites": 2, "chemsys": "Na-Cl"}, structure_features=list(FEATURES),
                  composition_features=composition)  # imports and caches, not timed
-    lines = [f"# formulasearch.entries.load_entries: {args.n:,} entries, JSON.bz2 "
+    lines = [f"# formulasearch.data.entries.load_entries: {args.n:,} entries, JSON.bz2 "
              f"({os.path.getsize(path) / 1e6:.1f} MB)", "",
              f"CPU: {cpu_model()}; one process. Load average at start: {os.getloadavg()[0]:.1f}.", "",
              "| features | seconds | entries/s |", "|---|---:|---:|"]

@@ -35,7 +35,7 @@ import numpy as np
 
 import formulasearch
 from formulasearch import _core, build_primaries
-from formulasearch.datasets import octet
+from formulasearch.data.datasets import octet
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_common, wherever this runs from
 from bench_common import (Timed, best_of, blas_name, cpu_model, fmt_n, log, met, peak_rss_mb,  # noqa: E402

@@ -35,9 +35,10 @@ from typing import Any
 import numpy as np
 
 import formulasearch
-from formulasearch import Config, _core, build_primaries, sisso
-from formulasearch.datasets import octet
-from formulasearch.units import unit_matrix
+from formulasearch import Config, _core, build_primaries
+from formulasearch.search import sisso
+from formulasearch.data.datasets import octet
+from formulasearch.data.units import unit_matrix
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_common, wherever this runs from
 from bench_common import (best_of, blas_name, cpu_model, fmt_n, fmt_t, fmt_x, log, lstsq_rmse, met,  # noqa: E402

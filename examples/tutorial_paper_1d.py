@@ -43,7 +43,7 @@ plots.residuals(result, model=0, path=out / "residuals_1d.png")
 # 5. Save everything, reload, and predict new compounds (pymatgen reads the formulas).
 result.to_json(out / "results.json")
 again = fs.load_result(out / "results.json")
-print(again.predict(pd.DataFrame({"formula": ["GaN", "ZnO", "NaCl"]}), dimension=1))
+print(fs.predict(again, pd.DataFrame({"formula": ["GaN", "ZnO", "NaCl"]}), dimension=1))
 from formulasearch.report import export  # noqa: E402
 
 export(again, out / "report.html")

@@ -697,7 +697,7 @@ def octet_dir() -> str:
         return str(SHARED_OCTET)
     import formulasearch
 
-    ds = formulasearch.datasets.octet()
+    ds = formulasearch.data.datasets.octet()
     data_dir = tempfile.mkdtemp(prefix="octet82_")
     ds.compounds.to_csv(os.path.join(data_dir, "compounds.csv"), index=False)
     ds.atoms.reset_index().to_csv(os.path.join(data_dir, "atoms.csv"), index=False)

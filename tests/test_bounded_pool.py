@@ -1,7 +1,7 @@
 """The process-pool map of the entry loader: bounded read-ahead, results in order, first error in stream order."""
 import pytest
 
-from formulasearch.bounded_pool import ordered_map, worker_count
+from formulasearch.data.bounded_pool import ordered_map, worker_count
 
 
 def test_reads_at_most_in_flight_chunks_ahead_and_keeps_order():

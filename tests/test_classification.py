@@ -12,14 +12,15 @@ import pytest
 from scipy.optimize import linprog
 from scipy.spatial import ConvexHull, Delaunay, HalfspaceIntersection
 
+import formulasearch as fs
 from formulasearch import _core, load_result, plots, run
-from formulasearch.classification import stratified_folds
+from formulasearch.validation import stratified_folds
 from formulasearch.cli import main as cli_main
 from formulasearch.config import Config
-from formulasearch.datasets import octet
+from formulasearch.data.datasets import octet
 from formulasearch.errors import ConfigError, InputError
-from formulasearch.primaries import build_primaries
-from formulasearch.sisso import build_space
+from formulasearch.data.primaries import build_primaries
+from formulasearch.search.sisso import build_space
 
 sklearn_lm = pytest.importorskip("sklearn.linear_model")
 
@@ -346,7 +347,7 @@ def test_decision_map_draws_the_classes_domains_and_separator(octet_result, tmp_
 
 def test_predict_gives_class_names_for_new_and_training_compounds(octet_result):
     ds = octet()
-    table = octet_result.predict(ds.compounds[["A", "B"]], dimension=2)
+    table = fs.predict(octet_result, ds.compounds[["A", "B"]], dimension=2)
     expected = [octet_result.classes[k] for k in octet_result.class_labels]
     accuracy = octet_result.best(2).classification["accuracy"]
     assert np.mean(np.array(table["pred_2D"]) == np.array(expected)) == pytest.approx(accuracy)

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from formulasearch.composition_features import (STATISTICS, CompositionFeaturizer, check_features,
+from formulasearch.data.composition_features import (STATISTICS, CompositionFeaturizer, check_features,
                                                 composition_table, feature_unit, parse_name)
 from formulasearch.errors import InputError
 

@@ -1,4 +1,4 @@
-"""Tests of formulasearch.datasets: the built-in octet table and load_dataset checks."""
+"""Tests of formulasearch.data.datasets: the built-in octet table and load_dataset checks."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import formulasearch.datasets as datasets_module
-from formulasearch.datasets import Dataset, load_dataset, octet
+import formulasearch.data.datasets as datasets_module
+from formulasearch.data.datasets import Dataset, load_dataset, octet
 from formulasearch.errors import ConfigError, FormulaSearchError, InputError
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "octet82"
-PACKAGE_JSON = Path(datasets_module.__file__).resolve().parent / "data" / "octet82.json"
+PACKAGE_JSON = Path(datasets_module.__file__).resolve().parent / "octet82.json"
 
 needs_shared = pytest.mark.skipif(
     not (SHARED / "compounds.csv").exists(), reason="shared octet82 CSVs not available"

@@ -8,7 +8,7 @@ import pytest
 
 import formulasearch as fs
 from formulasearch import _core
-from formulasearch.tasks import SearchSpec, merge_slices, plan_slices, search_slice
+from formulasearch.search.slices import SearchSpec, merge_slices, plan_slices, search_slice
 
 distributed = pytest.importorskip("distributed")
 
@@ -54,7 +54,7 @@ def test_dask_local_cluster_matches_local_run():
 
 
 def test_killed_worker_task_is_retried_and_result_is_identical(spec):
-    from formulasearch.distributed import dask_client, search_on_dask
+    from formulasearch.search.dask_backend import dask_client, search_on_dask
 
     whole = local(spec, 2)
     killed = []
@@ -87,7 +87,7 @@ BUDGET_MB = 6
 def two_threads(monkeypatch):
     """Two threads here and per Dask worker, whatever the machine: the per-thread
     buffers count against the budget, so the budget must not depend on the cores."""
-    import formulasearch.distributed as dist
+    import formulasearch.search.dask_backend as dist
 
     previous = _core.max_threads()
     _core.set_threads(2)
@@ -122,7 +122,7 @@ def test_streamed_triple_slices_merge_to_the_whole_search(spec):
 
 @pytest.mark.usefixtures("two_threads")
 def test_dask_with_memory_budget_streams_each_task_and_matches_local(spec):
-    from formulasearch.distributed import dask_client, search_on_dask
+    from formulasearch.search.dask_backend import dask_client, search_on_dask
 
     whole = local(spec, 2)
     assert whole["peak_bytes"] > BUDGET_MB * 2**20  # the whole pool would not fit

@@ -1,4 +1,4 @@
-"""Tests of formulasearch.elements (atomic data from pymatgen) and of mixing
+"""Tests of formulasearch.data.elements (atomic data from pymatgen) and of mixing
 pymatgen properties with the built-in DFT table or the user's atoms in the data
 layer (load_dataset, [data] elemental / site_rule, run).
 
@@ -26,8 +26,8 @@ from pymatgen.core import Element  # noqa: E402
 import formulasearch as fs  # noqa: E402
 from formulasearch import ConfigError, InputError  # noqa: E402
 from formulasearch.config import Config  # noqa: E402
-from formulasearch.datasets import load_dataset, octet  # noqa: E402
-from formulasearch.elements import (  # noqa: E402
+from formulasearch.data.datasets import load_dataset, octet  # noqa: E402
+from formulasearch.data.elements import (  # noqa: E402
     HARTREE_TO_EV,
     PROPERTIES,
     catalogue,
@@ -35,7 +35,7 @@ from formulasearch.elements import (  # noqa: E402
     is_element,
     property_names,
 )
-from formulasearch.primaries import build_primaries  # noqa: E402
+from formulasearch.data.primaries import build_primaries  # noqa: E402
 
 PYMATGEN_PROPS = ["X", "atomic_radius", "ionization_energy", "row", "group"]
 
@@ -75,7 +75,7 @@ def test_catalogue_lists_every_property_with_unit_and_source():
     assert all(d for d in cat["description"])
     assert "Cordero" in cat.set_index("name").loc["covalent_radius", "source"]
     # every unit is one the SISSO unit parser reads
-    from formulasearch.units import parse_unit
+    from formulasearch.data.units import parse_unit
 
     for unit in cat["unit"]:
         parse_unit(unit)
@@ -359,7 +359,7 @@ def test_config_keys_and_errors(tmp_path):
         ({"elemental": []}, r"\[data\] elemental lists no properties"),
         ({"elemental": "X"}, r"\[data\] elemental must be a list of strings"),
         ({"site_rule": "by_z"}, r"\[data\] site_rule = 'by_z' is not one of 'electronegativity', 'as_written'"),
-        ({"compounds": "c.csv", "target": "dE"}, r"\[data\] needs either dataset = \"octet\" or compounds and target"),
+        ({"compounds": "c.csv", "target": "dE"}, r"\[data\] needs a source: dataset = \"octet\", table = PATH"),
         ({"compounds": "c.csv", "elemental": ["X"]}, r"\[data\] needs either"),
         ({"elements": ["X"]}, r"unknown key 'elements' in \[data\]"),
     ]
@@ -512,7 +512,7 @@ def test_pymatgen_run_records_data_and_predicts(pymatgen_run, tmp_path):
     result.to_json(tmp_path / "r.json")
     again = fs.load_result(tmp_path / "r.json")
     frame = pd.read_csv(path)
-    pred = again.predict(frame[["formula"]].head(5), dimension=2)
+    pred = fs.predict(again, frame[["formula"]].head(5), dimension=2)
     m = result.best(2)
     prim = pymatgen_primaries(frame["formula"].head(5).tolist())
     expected = m.intercept + sum(c * postfix_values(code, prim) for c, code in zip(m.coefficients, m.codes))

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from entry_fixtures import BINARIES, TERNARIES, make_entries, write_entries
-from formulasearch import entries as entries_module
-from formulasearch.entries import EntryFilter, entry_files, iter_entry_dicts, load_entries
+from formulasearch.data import entries as entries_module
+from formulasearch.data.entries import EntryFilter, entry_files, iter_entry_dicts, load_entries
 from formulasearch.errors import InputError
 
 
@@ -101,8 +101,8 @@ def test_data_fields_and_require(tmp_path, entries):
 
 
 def test_features_are_columns_with_units(tmp_path, entries):
-    from formulasearch.composition_features import CompositionFeaturizer
-    from formulasearch.structure_features import structure_features
+    from formulasearch.data.composition_features import CompositionFeaturizer
+    from formulasearch.data.structure_features import structure_features
 
     path = write_entries(tmp_path / "x.json.gz", entries[:4])
     table = load_entries(path, structure_features=["volume_per_atom", "xrd_peak1"],

@@ -8,8 +8,8 @@ import pytest
 
 import formulasearch as fs
 from formulasearch import ConfigError, _core
-from formulasearch.datasets import octet
-from formulasearch.primaries import build_primaries
+from formulasearch.data.datasets import octet
+from formulasearch.data.primaries import build_primaries
 
 
 def same(a, b) -> bool:

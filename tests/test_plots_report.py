@@ -23,7 +23,7 @@ from PIL import Image  # noqa: E402  (pillow comes with matplotlib)
 import formulasearch as fs  # noqa: E402
 from formulasearch import plots  # noqa: E402
 from formulasearch.errors import InputError  # noqa: E402
-from formulasearch.predict import descriptor_values, fitted  # noqa: E402
+from formulasearch.prediction import descriptor_values, fitted  # noqa: E402
 from formulasearch.report import export, html_report, top_formulas  # noqa: E402
 from reference_numpy import close, load_octet, numpy_value, octet_dir  # noqa: E402
 
@@ -276,7 +276,7 @@ def test_plots_with_primaries_when_the_result_has_no_compounds(octet, tmp_path):
 def test_importing_formulasearch_does_not_import_matplotlib():
     code = textwrap.dedent("""
         import sys
-        import formulasearch, formulasearch.plots, formulasearch.report, formulasearch.predict
+        import formulasearch, formulasearch.report.plots, formulasearch.report, formulasearch.prediction
         assert "matplotlib" not in sys.modules, "matplotlib imported"
     """)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))

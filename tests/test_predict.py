@@ -1,4 +1,4 @@
-"""Tests of formulasearch.predict: predictions for new compounds from saved models."""
+"""Tests of formulasearch.prediction: predictions for new compounds from saved models."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import formulasearch as fs
-from formulasearch.predict import formula_sites, predict
+from formulasearch.prediction import formula_sites, predict
 from reference_numpy import close, load_octet, numpy_value, octet_dir, scaled_lstsq
 
 PAPER = {"features": {"method": 1}, "search": {"max_dim": 3}}
@@ -217,7 +217,7 @@ def test_pymatgen_is_imported_only_for_formulas():
         import sys
         import pandas as pd
         import formulasearch as fs
-        from formulasearch.predict import predict
+        from formulasearch.prediction import predict
         r = fs.run({"search": {"max_dim": 1, "keep": 2}})
         predict(r, pd.DataFrame({"A": ["Ga"], "B": ["As"]}))
         assert "pymatgen" not in sys.modules
@@ -297,7 +297,7 @@ def test_pymatgen_only_results_predict_elements_outside_the_training_set(tmp_pat
                                 "features": {"generator": "sisso", "rung": 1, "ops": ["+", "*", "/"]},
                                 "search": {"max_dim": 1, "n_sis": 20}, "validation": {"nested": False}})
     assert "Ti" not in result.atoms
-    pred = result.predict(pd.DataFrame({"A": ["Ti"], "B": ["O"]}), dimension=1)
+    pred = fs.predict(result, pd.DataFrame({"A": ["Ti"], "B": ["O"]}), dimension=1)
     model = result.best(1)
     values = {"X_A": Element("Ti").X, "X_B": Element("O").X, "row_A": Element("Ti").row, "row_B": Element("O").row}
     matrix = np.array([[values[v]] for v in result.variables], dtype=float)

@@ -1,4 +1,4 @@
-"""Tests of formulasearch.primaries: the primary matrix built from a Dataset."""
+"""Tests of formulasearch.data.primaries: the primary matrix built from a Dataset."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from formulasearch.datasets import load_dataset, octet
+from formulasearch.data.datasets import load_dataset, octet
 from formulasearch.errors import InputError
-from formulasearch.primaries import Primaries, build_primaries
+from formulasearch.data.primaries import Primaries, build_primaries
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "octet82"

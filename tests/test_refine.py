@@ -1,4 +1,4 @@
-"""Tests of formulasearch.refine: coefficients on the terms of a formula, grid then continuous.
+"""Tests of formulasearch.search.refine: coefficients on the terms of a formula, grid then continuous.
 
 Every check is against an independent numpy evaluation of the formulas and numpy lstsq.
 """
@@ -13,13 +13,19 @@ import pytest
 
 from formulasearch import _core, build_primaries, datasets
 from formulasearch.config import RefineConfig, ValidationConfig
-from formulasearch.refine import grid_points, grid_search, refine_model, terms, with_coefficients
+from formulasearch.validation import model_cv
+from formulasearch.search.refine import grid_points, grid_search, refine_model, terms, with_coefficients
 from formulasearch.results import Model
 
 F = _core.Formula
 ACCEPT = "rp_B ^3 rs_B exp - rp_A ^2 /"  # (rp_B^3 - exp(rs_B))/rp_A^2
 OTHER = "IP_B EA_B - rs_A ^2 /"  # (IP_B - EA_B)/rs_A^2
 NO_TERMS = "rp_A ^2 rs_B /"
+
+
+def cv_of(settings, y):
+    """The refinement's CV callback, as the pipeline builds it."""
+    return lambda values: model_cv(values, y, settings)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +89,7 @@ def test_acceptance_octet_two_coefficients(octet):
     assert np.sqrt(mse0) == pytest.approx(0.11926, abs=5e-6)
 
     model = make_model([ACCEPT], names, matrix, y)
-    out = refine_model(model, matrix, names, y, RefineConfig(max_coefficients=2), ValidationConfig(method="loo"))
+    out = refine_model(model, matrix, names, y, RefineConfig(max_coefficients=2), cv_of(ValidationConfig(method="loo"), y))
     refined = out["model"]
     assert out["refined"] and refined.dimension == 1 and refined.candidates == []
     c1, c2 = out["constants"][0]
@@ -193,7 +199,7 @@ def test_two_dimensional_model_improves_or_keeps(octet):
     codes = [ACCEPT, OTHER]
     model = make_model(codes, names, matrix, y)
     before = np_ols([np_value(c, cols) for c in codes], y)[0]
-    out = refine_model(model, matrix, names, y, RefineConfig(max_coefficients=2), ValidationConfig(method="kfold"))
+    out = refine_model(model, matrix, names, y, RefineConfig(max_coefficients=2), cv_of(ValidationConfig(method="kfold"), y))
     refined = out["model"]
     after, beta = np_ols([np_value(c, cols) for c in refined.codes], y)
     assert after <= before
@@ -264,7 +270,7 @@ def test_formula_without_terms_is_unchanged(octet):
     names, matrix, y, _ = octet
     assert terms(NO_TERMS, names) == []
     model = make_model([NO_TERMS], names, matrix, y)
-    out = refine_model(model, matrix, names, y, RefineConfig(), ValidationConfig(method="none"))
+    out = refine_model(model, matrix, names, y, RefineConfig(), cv_of(ValidationConfig(method="none"), y))
     assert out["refined"] is False
     assert out["model"].codes == [NO_TERMS] and out["model"].formulas == model.formulas
     assert out["model"].rmse == model.rmse and out["constants"] == [[]]

@@ -322,7 +322,7 @@ def classifier_expected_failures(estimator):
 @pytest.fixture(scope="module")
 def octet_classes():
     """A few octet primaries as X; y the more stable structure (dE < 0: rocksalt)."""
-    prim = fs.primaries.build_primaries(fs.datasets.octet(), None)
+    prim = fs.build_primaries(fs.datasets.octet(), None)
     X = pd.DataFrame(prim.matrix[[prim.names.index(c) for c in OCTET_COLUMNS]].T, columns=OCTET_COLUMNS)
     y = np.where(prim.target < 0, "rocksalt", "zincblende")
     return X, y, np.asarray(prim.target, dtype=float)

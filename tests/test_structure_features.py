@@ -8,9 +8,9 @@ import pytest
 
 from entry_fixtures import BINARIES, PROTOTYPES, TERNARIES, perovskite, prototype_structure
 from formulasearch.errors import InputError
-from formulasearch.structure_features import (FEATURES, StructureOptions, catalogue, check_features,
+from formulasearch.data.structure_features import (FEATURES, StructureOptions, catalogue, check_features,
                                               crystal_system_code, structure_features)
-from formulasearch.units import parse_unit
+from formulasearch.data.units import parse_unit
 
 STRUCTURES = [(row, prototype_structure(*row)) for row in BINARIES[::3] + [BINARIES[-1]]]
 CU_KA = 1.54184  # pymatgen's CuKa (weighted K-alpha1/alpha2), angstrom

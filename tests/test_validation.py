@@ -145,7 +145,7 @@ def test_refined_models_are_added_and_predict_their_fitted_values(tmp_path):
     result.to_json(path)
     again = fs.load_result(path)
     compounds = fs.datasets.octet().compounds[["A", "B"]]
-    pred = again.predict(compounds, model=[len(again.models) - 1])
+    pred = fs.predict(again, compounds, model=[len(again.models) - 1])
     prim = fs.build_primaries(fs.datasets.octet())
     x = fs.Formula.from_postfix(refined[0].codes[0], result.variables).evaluate(prim.matrix)
     fitted = refined[0].intercept + refined[0].coefficients[0] * x

@@ -36,7 +36,6 @@ SissoSpace::SissoSpace(Primaries primaries, std::vector<Unit> units, SissoOption
     : primaries_(std::move(primaries)), options_(std::move(options)), n_(primaries_.n_samples) {
     primaries_.validate();
     if (units.size() != primaries_.n_vars) throw std::invalid_argument("need one unit per primary variable");
-    if (options_.ops_per_rung.empty()) throw std::invalid_argument("rung must be at least 1");
     for (const auto& ops : options_.ops_per_rung)
         for (Op op : ops)
             if (op == Op::Var) throw std::invalid_argument("a variable is not an operator");

@@ -5,6 +5,7 @@ import argparse
 import sys
 import time
 
+from .data.compounds import SITE_RULES
 from .errors import FormulaSearchError
 
 
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     p_pred.add_argument("--atoms", help="atomic table CSV (default: the table the results were trained on)")
     p_pred.add_argument("--dimension", type=int, default=None, help="only the best model of this dimension")
     p_pred.add_argument("--model", type=int, default=None, help="only this model (index into the results' models)")
-    p_pred.add_argument("--site-rule", choices=("electronegativity", "as_written"), default="electronegativity",
+    p_pred.add_argument("--site-rule", choices=SITE_RULES, default="electronegativity",
                         help="site A of a binary formula: the less electronegative element (default) "
                         "or the first written")
     p_pred.add_argument("-o", "--output", help="also write the predictions as CSV here")
@@ -68,13 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return _run(args)
         if args.command == "plot":
-            from .plots import plot_all
+            from .report.plots import plot_all  # matplotlib: only for this command
 
             for path in plot_all(args.results, args.output, formats=("png", "svg"), atoms=args.atoms):
                 print(path)
             return 0
         if args.command == "report":
-            from .report import export
+            from .report.export import export
 
             print(export(args.results, args.output, atoms=args.atoms))
             return 0
@@ -120,10 +121,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .predict import _trained_on_entries, predict, predict_entries
+    from .prediction import predict, predict_entries, trained_on_entries
     from .results import load_result
 
-    if _trained_on_entries(load_result(args.results)):  # models of structure/composition features
+    if trained_on_entries(load_result(args.results)):  # models of structure/composition features
         table = predict_entries(args.results, args.compounds, dimension=args.dimension, model=args.model)
     else:
         table = predict(args.results, args.compounds, atoms=args.atoms, dimension=args.dimension, model=args.model,

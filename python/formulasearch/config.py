@@ -16,8 +16,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .errors import ConfigError
-from .postfix import OPERATORS
+from .data.composition_features import check_features as check_composition
+from .data.compounds import SITE_RULES
+from .data.elements import PROPERTIES
+from .data.entries import EntryFilter
+from .data.feature_table import FORMATS
+from .data.structure_features import StructureOptions, check_features as check_structure
+from .errors import ConfigError, InputError
+from .formula import OPERATORS
 
 
 @dataclass
@@ -31,14 +37,20 @@ class DataConfig:
     properties: list[str] | None = None  #: atomic properties to use (default: all); entries: columns (default: features)
     elemental: list[str] | None = None  #: properties read from pymatgen (formulasearch.elements), added to the atoms
     site_rule: str = "electronegativity"  #: a `formula` column: "electronegativity" (lower X on A) or "as_written"
+    # A samples table of the user's own (formulasearch.data.feature_table):
+    table: str | None = None  #: CSV or SISSO train.dat: one row per sample, the target and feature columns
+    format: str | None = None  #: table: "csv" or "sisso" (default: from the extension, else the first line)
+    id: str | None = None  #: table: the column naming the samples (default: the first non-numeric one)
+    features: list[str] | None = None  #: table: the feature columns (default: every other numeric column)
+    formula: str | None = None  #: table: a column of chemical formulas (default: `formula` or `composition`)
     # Samples from DFT entry files (formulasearch.entries) instead of AB compound tables:
     entries: str | None = None  #: pymatgen computed entries: a .json/.jsonl file (optionally .gz/.bz2/.xz) or a folder
     entry_filter: dict[str, Any] | None = None  #: which entries become samples, e.g. {n_elements = 2, max_sites = 8}
     fields: list[str] | None = None  #: entries: extra numeric `data` fields to read, e.g. ["e_above_hull"]
     structure_features: list[str] | None = None  #: entries: features of the structure (formulasearch.structure_features)
-    composition_features: list[str] | None = None  #: entries: <property>_<mean|diff|max|min>, e.g. ["X_mean"]
+    composition_features: list[str] | None = None  #: entries, table: <property>_<mean|diff|max|min|std>, n_elements
     structure_options: dict[str, Any] | None = None  #: entries: e.g. {symprec = 0.1, xrd_two_theta_max = 60}
-    missing: str = "drop"  #: entries: a sample with a NaN feature or target is dropped (and counted) or an "error"
+    missing: str = "drop"  #: entries, table: a sample with a NaN feature or target is dropped (and counted) or an "error"
     entry_workers: int = 1  #: entries: processes that filter and featurise entries (0: every core); parsing stays in one
 
 
@@ -55,7 +67,7 @@ class FeaturesConfig:
     # The SISSO generator:
     primaries: list[str] | None = None  #: primary variables, e.g. ["IP_A", "IP_B"] (default: all)
     ops: list | None = None  #: operator names, one list for all rungs or one list per rung
-    rung: int = 2  #: 1..3 (more needs memory_budget_mb)
+    rung: int = 2  #: 0 (the given features as they are), 1..3 (more needs memory_budget_mb)
     max_complexity: int = 0  #: operators per feature at most (0: no limit)
     units: dict[str, str] | None = None  #: unit per property, e.g. {IP = "eV"} (default: the dataset's)
     strict_units: bool = False  #: exp/log/sin/cos only of dimensionless features
@@ -165,7 +177,7 @@ class Config:
         parts = {name: _build_section(name, section_type, raw.get(name, {})) for name, section_type in _SECTIONS.items()}
         config = cls(**parts)
         if base_dir is not None:
-            for key in ("compounds", "atoms", "entries"):
+            for key in ("compounds", "atoms", "entries", "table"):
                 value = getattr(config.data, key)
                 if value is not None and not Path(value).is_absolute():
                     setattr(config.data, key, str(Path(base_dir) / value))
@@ -213,21 +225,24 @@ class Config:
 
     def validate(self) -> None:
         d, f, s = self.data, self.features, self.search
-        if d.dataset is not None and (d.compounds or d.atoms or d.entries):
+        if d.dataset is not None and (d.compounds or d.atoms or d.entries or d.table):
             # Files win over the built-in default: a user who names files means them.
             d.dataset = None
+        if d.compounds and d.composition_features and not (d.atoms or d.elemental or d.table):
+            d.table, d.compounds = d.compounds, None  # compounds of any size: their composition features
         if d.entries is not None:
             self._validate_entries()
+        elif d.table is not None:
+            self._validate_table()
         elif d.dataset is None:
             if not (d.compounds and d.target and (d.atoms or d.elemental)):
-                raise ConfigError("[data] needs either dataset = \"octet\" or compounds and target, with atoms "
-                                  "and/or elemental (atomic properties from pymatgen)")
+                raise ConfigError("[data] needs a source: dataset = \"octet\", table = PATH (samples with a target "
+                                  "and features, or formulas), compounds and target with atoms and/or elemental "
+                                  "(AB compounds), or entries (DFT entry files)")
         elif d.dataset != "octet":
             raise ConfigError(f"[data] dataset = {d.dataset!r} is not a built-in dataset (known: octet)")
-        _choice("data", "site_rule", d.site_rule, ("electronegativity", "as_written"))
+        _choice("data", "site_rule", d.site_rule, SITE_RULES)
         if d.elemental is not None:
-            from .elements import PROPERTIES
-
             if not d.elemental:
                 raise ConfigError(f"[data] elemental lists no properties (catalogue: {', '.join(PROPERTIES)})")
             for i, prop in enumerate(d.elemental):
@@ -295,6 +310,49 @@ class Config:
             self._validate_classification()
         if dist.n_workers < 1 or dist.tasks_per_worker < 1:
             raise ConfigError("[distributed] n_workers and tasks_per_worker must be at least 1")
+        self._refuse_settings_that_do_not_apply()
+
+    def _changed(self, section: str) -> list[str]:
+        """Keys of a section whose value differs from the default (what the user set, for any effect)."""
+        current, default = getattr(self, section), _SECTIONS[section]()
+        return [f.name for f in dataclasses.fields(default) if getattr(current, f.name) != getattr(default, f.name)]
+
+    def _refuse_settings_that_do_not_apply(self) -> None:
+        """A setting the chosen route would not read is an error, never silently ignored."""
+        d, f, s = self.data, self.features, self.search
+        classifying, sisso = s.task == "classification", f.generator == "sisso"
+        source = ("entries" if d.entries else "table" if d.table else "compounds" if d.compounds
+                  else "the built-in dataset")
+        route = ("classification" if classifying else
+                 f"the SISSO generator's {s.method} search" if sisso else "the paper grammar's exhaustive search")
+        rules: list[tuple[str, list[str], bool, str]] = [
+            # (section, keys, the keys apply, what they need)
+            ("data", ["entry_filter", "fields", "structure_features", "structure_options", "entry_workers"],
+             source == "entries", "[data] entries"),
+            ("data", ["format", "id", "features", "formula"], source == "table", "[data] table"),
+            ("data", ["composition_features", "missing"], source in ("entries", "table"), "[data] entries or table"),
+            ("data", ["site_rule"], source == "compounds", "[data] compounds"),
+            ("features", ["method", "variant"], not sisso, "[features] generator = \"paper\""),
+            ("features", ["primaries", "ops", "rung", "max_complexity", "units", "strict_units", "max_abs",
+                          "min_abs", "memory_budget_mb"], sisso, "[features] generator = \"sisso\""),
+            ("search", ["n_sis", "n_residual"], sisso and s.method == "sis-l0" and not classifying,
+             "[search] method = \"sis-l0\" (SISSO generator, regression)"),
+            ("search", ["top_2d", "top_3d"], s.method == "exhaustive" and not classifying,
+             "[search] method = \"exhaustive\" (regression; classification has [classification] top_2d)"),
+            ("search", ["max_dim", "memory_budget_mb"], not classifying,
+             "task = \"regression\" (classification has [classification] max_dim)"),
+            ("validation", self._changed("validation"), not classifying,
+             "task = \"regression\" (classification validates with [classification] cv_folds, nested)"),
+            ("refine", self._changed("refine"), not classifying, "task = \"regression\""),
+            ("classification", self._changed("classification"), classifying, "[search] task = \"classification\""),
+        ]
+        changed = {section: set(self._changed(section)) for section in _SECTIONS}
+        changed["data"] -= {"dataset", "table", "compounds"}  # the source, rewritten when files are given
+        for section, keys, applies, needs in rules:
+            given = [k for k in keys if k in changed[section]]
+            if given and not applies:
+                raise ConfigError(f"[{section}] {given[0]} does not apply to {route} on {source}: it needs {needs}; "
+                                  "remove it")
 
 
     def _validate_classification(self) -> None:
@@ -318,6 +376,8 @@ class Config:
 
     def ops_per_rung(self) -> list[list[str]]:
         """The SISSO operators of each rung, as given or defaulted."""
+        if self.features.rung == 0 or self.features.ops == []:
+            return []
         ops = self.features.ops if self.features.ops is not None else DEFAULT_SISSO_OPS
         if ops and all(isinstance(o, list) for o in ops):
             return [list(o) for o in ops]
@@ -325,11 +385,6 @@ class Config:
 
     def _validate_entries(self) -> None:
         """[data] entries: the other sources excluded, the feature names and the filter checked."""
-        from .composition_features import check_features as check_composition
-        from .entries import EntryFilter
-        from .errors import InputError
-        from .structure_features import StructureOptions, check_features as check_structure
-
         d = self.data
         if d.compounds or d.atoms or d.elemental:
             raise ConfigError("[data] entries is a source of its own: leave out compounds, atoms and elemental "
@@ -351,10 +406,29 @@ class Config:
         except (InputError, TypeError) as exc:
             raise ConfigError(f"[data] {exc}") from None
 
+    def _validate_table(self) -> None:
+        """[data] table: the other sources excluded, the composition feature names checked."""
+        d = self.data
+        others = [k for k in ("compounds", "atoms", "elemental", "entries") if getattr(d, k)]
+        if others:
+            raise ConfigError(f"[data] table is a source of its own: leave out {', '.join(others)} "
+                              "(composition_features gives elemental properties of any composition)")
+        if not d.target and d.format != "sisso" and not str(d.table).lower().endswith((".dat", ".txt")):
+            raise ConfigError("[data] table needs target = \"COLUMN\", the column to fit")
+        if d.format is not None:
+            _choice("data", "format", d.format, FORMATS)
+        _choice("data", "missing", d.missing, ("drop", "error"))
+        try:
+            check_composition(d.composition_features or [])
+        except InputError as exc:
+            raise ConfigError(f"[data] {exc}") from None
+
     def _validate_sisso(self) -> None:
         f = self.features
-        if f.rung < 1:
-            raise ConfigError(f"[features] rung must be at least 1, not {f.rung}")
+        if f.ops == []:  # no operator: the given features as they are
+            f.rung = 0
+        if f.rung < 0:
+            raise ConfigError(f"[features] rung must be at least 0 (0: the given features as they are), not {f.rung}")
         if f.rung > 3 and f.memory_budget_mb is None:
             raise ConfigError(f"[features] rung = {f.rung} grows the feature space beyond what fits in memory "
                               "without a limit: set memory_budget_mb, or use rung <= 3")

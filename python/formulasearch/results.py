@@ -11,7 +11,9 @@ from typing import Any, Union
 import numpy as np
 import pandas as pd
 
+from ._core import Formula
 from .errors import InputError
+from .formula import simplified, to_sympy
 
 SCHEMA_VERSION = 1
 
@@ -45,15 +47,11 @@ class Model:
     def values(self, names: list[str], matrix: np.ndarray) -> np.ndarray:
         """Each formula over the samples of a primary matrix (rows: the variables
         named by `names`, e.g. Result.variables): d x n_samples."""
-        from ._core import Formula
-
         return np.vstack([Formula.from_postfix(code, names).evaluate(matrix) for code in self.codes])
 
     def sympy(self, names: list[str], k: int = 0, simplify: bool = False):
         """Formula k as a sympy expression over the variable names (Result.variables);
         simplify=True gives sympy's simplified form of the same formula."""
-        from .symbolic import simplified, to_sympy
-
         return (simplified if simplify else to_sympy)(self.codes[k], names)
 
     def equation(self, target: str = "y", digits: int = 4) -> str:
@@ -73,6 +71,7 @@ class Result:
     models: list[Model]
     target: str = "y"
     variables: list[str] = field(default_factory=list)  #: names the postfix codes refer to
+    headers: dict[str, str] = field(default_factory=dict)  #: variable -> its table column's header, where they differ
     screening: dict[str, int] = field(default_factory=dict)  #: counts dropped by each filter
     timings: dict[str, float] = field(default_factory=dict)  #: wall seconds per stage
     peak_memory_mb: float = 0.0
@@ -93,18 +92,11 @@ class Result:
     schema_version: int = SCHEMA_VERSION
 
     def best(self, dimension: int) -> Model | None:
-        ms = [m for m in self.models if m.dimension == dimension]
-        return ms[0] if ms else None
+        return best_of_dimension(self.models, dimension)
 
     def sympy(self, model: int = 0, k: int = 0, simplify: bool = False):
         """Formula k of models[model] as a sympy expression (raw, or simplified)."""
         return self.models[model].sympy(self.variables, k, simplify)
-
-    def predict(self, compounds, **kwargs) -> pd.DataFrame:
-        """Predictions for new compounds (A/B columns or formulas like "GaN"); see formulasearch.predict.predict."""
-        from .predict import predict
-
-        return predict(self, compounds, **kwargs)
 
     def table(self, dimension: int | None = None) -> pd.DataFrame:
         """Models as a DataFrame (one row per model), optionally of one dimension."""
@@ -189,10 +181,19 @@ class Result:
             lines.append("")
             lines.append("rD.k: model k of dimension D with tuned coefficients on its terms ([refine]); "
                          "its CV error is next to the unrefined one's")
+        baseline = self.validation.get("baseline")
+        if baseline and self.task != "classification":
+            cv = f", CV-{baseline['method'].upper()} {baseline['cv_rmse']:.5f}" if baseline.get("cv_rmse") is not None else ""
+            lines.append("")
+            lines.append(f"the mean predictor (no formula): RMSE {baseline['rmse']:.5f}{cv}")
         nested = self.validation.get("nested")
         if nested and nested.get("dimensions"):
             lines.append("")
-            lines.append(f"Nested CV of the whole search ({nested['folds']} outer folds; the search is redone in each):")
+            lines.append(f"Nested CV of the whole search ({nested['folds']} outer folds; the search is redone in each). "
+                         "It is the error to expect from running this search on new data, not the error of the "
+                         "formulas printed above:")
+            if nested.get("baseline_rmse") is not None:
+                lines.append(f"  the mean predictor: outer-fold RMSE {nested['baseline_rmse']:.5f}")
             for dim, rep in nested["dimensions"].items():
                 lines.append(f"  {dim}: outer-fold RMSE {rep['mean_rmse']:.5f} +- {rep['std_rmse']:.5f} "
                              f"(min {rep['min_rmse']:.5f}, max {rep['max_rmse']:.5f}, {rep['folds_with_model']} folds)")
@@ -275,6 +276,43 @@ def _classification_summary(result: Result, per_dimension: int | None) -> list[s
     return lines
 
 
+def best_of_dimension(models: list[Model], dimension: int | None = None, unrefined: bool = False) -> Model | None:
+    """The first (best-ranked) model of a dimension, or of the highest dimension present when None;
+    `unrefined`: a model the search found (not a refinement of one) when there is such a model."""
+    if dimension is None:
+        dimension = max((m.dimension for m in models), default=None)
+    of_dim = [m for m in models if m.dimension == dimension]
+    if unrefined:
+        of_dim = [m for m in of_dim if m.refined_from is None] or of_dim
+    return of_dim[0] if of_dim else None
+
+
+def chosen_models(models: list[Model], choice: Any) -> list[tuple[int, Model]]:
+    """(index in models, model) of each model named by `choice`: an index (negative counts from the end),
+    a Model of the list, or a list of them. InputError for anything else."""
+    if isinstance(choice, Model):
+        return [(next((i for i, m in enumerate(models) if m is choice), -1), choice)]
+    if isinstance(choice, (int, np.integer)) and not isinstance(choice, bool):
+        n = len(models)
+        if not -n <= int(choice) < n:
+            raise InputError(f"model {choice} does not exist: the results hold {n} models (0-{n - 1})")
+        i = int(choice) % n
+        return [(i, models[i])]
+    try:
+        items = list(choice)
+    except TypeError:
+        raise InputError(f"a model is an index into the results' models, a Model or a list of them, "
+                         f"not {choice!r}") from None
+    if not items:
+        raise InputError("no model given")
+    out = []
+    for item in items:
+        if isinstance(item, (bool, str)) or not isinstance(item, (int, np.integer, Model)):
+            raise InputError(f"model entries must be indices or Models, got {item!r}")
+        out += chosen_models(models, item)
+    return out
+
+
 def load_result(path: str | Path) -> Result:
     """Read a results JSON written by Result.to_json."""
     return Result.from_json(path)
@@ -284,7 +322,7 @@ def load_result(path: str | Path) -> Result:
 ResultSource = Union[Result, str, "os.PathLike[str]"]
 
 
-def _as_result(result: ResultSource) -> Result:
+def as_result(result: ResultSource) -> Result:
     """The Result itself, or the one read from a results JSON path; TypeError for anything else."""
     if isinstance(result, (str, os.PathLike)):
         return load_result(result)

@@ -22,9 +22,7 @@ scikit-learn is an optional dependency (``pip install formulasearch[sklearn]``).
 """
 from __future__ import annotations
 
-import keyword
 import operator
-import re
 import warnings
 from typing import Any
 
@@ -33,11 +31,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from . import classification
 from .config import Config
+from .data.primaries import Primaries
+from .data.feature_table import header_units, variable_names
 from .errors import ConfigError
-from .primaries import Primaries
+from .pipeline import run
 from .results import Model, Result
+from .search.classification import predict as predict_classes, separators
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
@@ -47,9 +47,6 @@ except ImportError:  # pragma: no cover - older scikit-learn
 
 __all__ = ["FormulaClassifier", "FormulaRegressor"]
 
-# Operator tokens of the postfix format that look like identifiers: a variable
-# may not be called like one of them.
-_OPERATOR_WORDS = {"exp", "log", "sqrt", "cbrt", "abs", "sin", "cos"}
 # Features whose relative spread |std/mean| is below this are constant up to
 # rounding (e.g. exp of a constant column): they are dropped before the l0 fit,
 # which could not tell them from the intercept.
@@ -170,8 +167,9 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
         n_features = X.shape[1]
         y = np.array(y, dtype=np.float64, order="C", copy=True)  # writable, even from a read-only memmap
         columns = _column_names(self, n_features)
-        names = _variable_names(columns)
-        units = _column_units(self, columns)
+        headers, units = _column_units(self, columns)
+        names = variable_names(headers)
+        self.units_ = dict(zip(headers, units))
         config = self._config()  # ConfigError (a ValueError) for bad settings, before any work
         dimension = _checked_dimension(self.dimension, self.max_dim)
 
@@ -182,7 +180,7 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
         elif not varying:
             result = _fallback_result(config, matrix, y, names, [], notes + ["every column is constant"])
         else:
-            prim = _column_primaries(matrix, names, units, varying, y.copy())
+            prim = _column_primaries(matrix, names, units, varying, y.copy(), headers)
             result = self._search(config, prim, matrix, y, names, varying, notes)
         result.messages = notes + [m for m in result.messages if m not in notes]
 
@@ -199,8 +197,6 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
     def _search(self, config: dict, prim: Primaries, matrix: np.ndarray, y: np.ndarray, names: list[str],
                 varying: list[int], notes: list[str]) -> Result:
         """formulasearch.run on the primaries; a lower max_dim, then a raw line, if it cannot finish."""
-        from .pipeline import run
-
         failures = []
         for max_dim in range(config["search"]["max_dim"], 0, -1):
             config["search"]["max_dim"] = max_dim
@@ -365,8 +361,9 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"class {label!r} has {size} sample; each class needs at least 2")
         n_features = X.shape[1]
         columns = _column_names(self, n_features)
-        names = _variable_names(columns)
-        units = _column_units(self, columns)
+        headers, units = _column_units(self, columns)
+        names = variable_names(headers)
+        self.units_ = dict(zip(headers, units))
         class_names = _class_names(classes)
         config = self._config(class_names)  # ConfigError (a ValueError) for bad settings, before any work
         dimension = _checked_dimension(self.dimension, self.max_dim)
@@ -375,9 +372,7 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
         varying, notes = _varying_columns(matrix, names)
         result = None
         if varying:
-            prim = _column_primaries(matrix, names, units, varying, codes.astype(np.float64))
-            from .pipeline import run
-
+            prim = _column_primaries(matrix, names, units, varying, codes.astype(np.float64), headers)
             result = run(config, primaries=prim)
             if getattr(result, "interrupted", False):  # Ctrl-C: never a silently partial fit
                 raise KeyboardInterrupt("FormulaClassifier.fit was interrupted")
@@ -393,7 +388,7 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
         result.messages = notes + [m for m in result.messages if m not in notes]
 
         model = _choose(result, dimension, "FormulaClassifier")
-        intercepts, coefficients = classification.separators(model)
+        intercepts, coefficients = separators(model)
         self.classes_ = classes
         self.result_ = result
         self.model_ = model
@@ -414,8 +409,7 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
                                      "max_dim": _int("max_dim", self.max_dim), "top_2d": _int("n_sis", self.n_sis),
                                      "max_pair_corr": _float("max_pair_corr", self.max_pair_corr),
                                      "l2": _float("l2", self.l2), "cv_folds": _int("cv_folds", self.cv_folds),
-                                     "nested": False},
-                  "validation": {"method": "none", "nested": False}}
+                                     "nested": False}}
         Config.from_dict(config)  # validate now: a bad setting is an error, never a fallback
         return config
 
@@ -432,7 +426,7 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = _validate_data(self, X, dtype=np.float64, reset=False)
         values = self._checked_values(X)
-        predicted = classification.predict(list(self.intercept_), self.coef_.tolist(), values)
+        predicted = predict_classes(list(self.intercept_), self.coef_.tolist(), values)
         return self.classes_[predicted]
 
     def predict_proba(self, X):
@@ -482,22 +476,32 @@ def _float(name: str, value: Any) -> float:
     return float(value)
 
 
-def _column_units(estimator: BaseEstimator, columns: list[str]) -> list[str]:
-    """The unit of each column from the estimator's ``units`` dict ("" when not given)."""
-    given = {} if estimator.units is None else estimator.units
-    if not hasattr(given, "items"):
-        raise ValueError(f"units must be a dict column -> unit, not {type(given).__name__}")
-    unknown = [str(k) for k in given if str(k) not in columns]
-    if unknown:
-        raise ValueError(f"units: {unknown[0]!r} is not a column of X (columns: {', '.join(columns[:20])}"
-                         f"{', ...' if len(columns) > 20 else ''})")
-    units = {str(k): "" if v is None else str(v) for k, v in given.items()}
+def _column_units(estimator: BaseEstimator, columns: list[str]) -> tuple[list[str], list[str]]:
+    """The column names without unit tails and the unit of each column.
+
+    Units come from the estimator's ``units`` dict ({column: unit}; "" when not
+    given) or, without one, from headers of the form ``name (unit)``: once any
+    header carries a unit, one without is dimensionless (SISSO++'s convention).
+    """
+    given = estimator.units
+    if given is None:
+        names, units = header_units(columns)
+    else:
+        if not hasattr(given, "items"):
+            raise ValueError(f"units must be a dict column -> unit, not {type(given).__name__}")
+        names = [c.strip() for c in columns]
+        stripped = {str(k).strip(): "" if v is None else str(v).strip() for k, v in given.items()}
+        unknown = [k for k in stripped if k not in names]
+        if unknown:
+            raise ValueError(f"units: {unknown[0]!r} is not a column of X (columns: {', '.join(names[:20])}"
+                             f"{', ...' if len(names) > 20 else ''})")
+        units = {n: stripped.get(n, "") for n in names}
     if estimator.strict_units:
-        missing = [c for c in columns if not units.get(c, "").strip()]
+        missing = [n for n in names if not units.get(n, "").strip()]
         if missing:
             raise ValueError(f"strict_units=True needs the unit of every column; missing: {', '.join(missing[:10])}"
-                             " (give units={column: unit}, '1' for dimensionless)")
-    return [units.get(c, "") for c in columns]
+                             " (give units={column: unit}, '1' for dimensionless, or 'name (unit)' headers)")
+    return names, [units.get(n, "") for n in names]
 
 
 def _checked_dimension(dimension: Any, max_dim: Any) -> int | None:
@@ -533,13 +537,16 @@ def _varying_columns(matrix: np.ndarray, names: list[str]) -> tuple[list[int], l
 
 
 def _column_primaries(matrix: np.ndarray, names: list[str], units: list[str], varying: list[int],
-                      target: np.ndarray) -> Primaries:
-    """The varying columns as primary variables, each a class of its own, samples labelled by row."""
+                      target: np.ndarray, headers: list[str] | None = None) -> Primaries:
+    """The varying columns as primary variables, each a class of its own, samples labelled by row;
+    formulas print a column by its header (`headers`) where that is not its variable name."""
     kept = [names[j] for j in varying]
+    shown = [headers[j] for j in varying] if headers is not None else kept
     return Primaries(matrix=np.ascontiguousarray(matrix[varying]), names=kept,
                      classes=[[k] for k in range(len(varying))], class_names=kept,
                      units=[units[j] for j in varying], target=target, target_name="y",
-                     labels=[str(i) for i in range(matrix.shape[1])])
+                     labels=[str(i) for i in range(matrix.shape[1])],
+                     display_names=shown if shown != kept else None)
 
 
 def _column_names(estimator: BaseEstimator, n_features: int) -> list[str]:
@@ -555,26 +562,6 @@ def _formula_values(variable_names: list[str], X: np.ndarray, model: Model) -> n
         return np.zeros((0, X.shape[0]))
     with np.errstate(all="ignore"):
         return model.values(variable_names, np.array(X.T, dtype=np.float64, order="C"))
-
-
-def _variable_names(columns: list[str]) -> list[str]:
-    """Names usable in the postfix format: identifiers that are no operator word, all distinct."""
-    out: list[str] = []
-    taken: set[str] = set()
-    for column in columns:
-        name = column
-        if not (name.isidentifier() and name.isascii()) or name in _OPERATOR_WORDS or keyword.iskeyword(name):
-            name = re.sub(r"[^A-Za-z0-9_]+", "_", column).strip("_") or "x"
-            if name[0].isdigit():
-                name = "x_" + name
-            if name in _OPERATOR_WORDS or keyword.iskeyword(name):
-                name += "_"
-        base, k = name, 2
-        while name in taken:
-            name, k = f"{base}_{k}", k + 1
-        taken.add(name)
-        out.append(name)
-    return out
 
 
 def _is_constant(values: np.ndarray) -> bool:

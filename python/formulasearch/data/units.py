@@ -12,10 +12,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 MAX_BASE_UNITS = 8  # as in the core (Unit::kDims)
-_HEADER = re.compile(r"^\s*(?P<name>[^()]+?)\s*\((?P<unit>[^()]*)\)\s*$")
+# "name (unit)": the unit is a parenthesised tail after whitespace; "IP(A)" and "(IP(A)+IP(B))" are names.
+_HEADER = re.compile(r"^\s*(?P<name>.*?\S)\s+\((?P<unit>[^()]*)\)\s*$")
 # A factor is a name with an optional power: eV, eV^2, eV^-1/2, eV^(1/2). A "/"
 # right after a power's digits belongs to the power; any other "/" divides.
 _TOKEN = re.compile(r"\s*(?:(?P<div>/)|(?P<mul>\*)|(?P<base>[A-Za-z_][A-Za-z0-9_]*)"
@@ -23,7 +24,7 @@ _TOKEN = re.compile(r"\s*(?:(?P<div>/)|(?P<mul>\*)|(?P<base>[A-Za-z_][A-Za-z0-9_
 
 
 def split_header(column: str) -> tuple[str, str | None]:
-    """'IP (eV)' -> ('IP', 'eV'); 'IP' -> ('IP', None)."""
+    """'IP (eV)' -> ('IP', 'eV'); 'IP' and 'IP(A)' -> (the header, None)."""
     m = _HEADER.match(str(column))
     return (m.group("name"), m.group("unit").strip()) if m else (str(column), None)
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import _core
+from .. import _core
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,4 +1,4 @@
-"""Scale-out on Dask: the slices of tasks.py run as Dask tasks.
+"""Scale-out on Dask: the slices of search.slices run as Dask tasks.
 
 A LocalCluster of worker processes by default, or any running scheduler given
 by address (so dask-jobqueue, Kubernetes or SSH clusters work unchanged).
@@ -13,8 +13,8 @@ import os
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from .errors import ConfigError
-from .tasks import SearchSpec, merge_slices, plan_slices, search_slice
+from ..errors import ConfigError
+from .slices import SearchSpec, merge_slices, plan_slices, search_slice
 
 
 def _require_dask():

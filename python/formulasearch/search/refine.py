@@ -18,23 +18,23 @@ polished with a continuous optimiser (scipy.optimize, Nelder-Mead).
   refit by OLS. A refinement is kept only when it lowers the full-set MSE (by more
   than rounding noise); otherwise the formula stays unchanged.
 
-The grid is evaluated vectorised: the formula's tree is evaluated once in numpy with
-each coefficient a column of grid values (so a subtree without a coefficient is
-computed once), and the OLS refit of every grid point is the one-column update of a
-fixed projection onto [1, other features].
+The grid is evaluated by the C++ core in one call per chunk of grid points: each
+coefficient becomes an extra variable of the formula, and the samples are repeated once
+per grid point with that point's coefficients beside them. The OLS refit of every grid
+point is the one-column update of a fixed projection onto [1, other features].
 """
 from __future__ import annotations
 
 import math
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import _core
-from .postfix import OPERATORS, expression_tree
-from .results import Model
+from .. import _core
+from ..formula import expression_tree, fold, latex_name
+from ..results import Model
 
 Formula = _core.Formula
 
@@ -51,43 +51,50 @@ _CHUNK_ELEMENTS = 1 << 21
 
 
 # --------------------------------------------------------------------------
-# the formula tree
+# the formula tree, read through the one postfix walker
 
 @dataclass(frozen=True)
-class _Node:
-    token: str  #: operator token, "var" or "const"
-    args: tuple[int, ...] = ()  #: node indices (= postfix positions) of the operands
-    start: int = 0  #: postfix position where this node's subtree starts
-    value: float = 0.0  #: const: its value; var: its index
+class _Tree:
+    """A formula code's nodes in postfix order: each node's token and operand positions."""
 
+    code: str
+    names: tuple[str, ...]
+    tokens: tuple[str, ...]
+    args: tuple[tuple[int, ...], ...]
 
-def _parse(code: str, names: Sequence[str]) -> list[_Node]:
-    """Postfix code -> nodes, one per token, indexed by postfix position."""
-    Formula.from_postfix(code, list(names))  # the core's own check: unknown tokens, malformed codes
-    index = {n: i for i, n in enumerate(names)}
-    nodes: list[_Node] = []
-    stack: list[int] = []
-    for pos, token in enumerate(code.split()):
-        if token in index:
-            nodes.append(_Node("var", (), pos, float(index[token])))
-        elif OPERATORS.get(token) == 2:
-            b, a = stack.pop(), stack.pop()
-            nodes.append(_Node(token, (a, b), nodes[a].start))
-        elif OPERATORS.get(token) == 1:
-            x = stack.pop()
-            nodes.append(_Node(token, (x,), nodes[x].start))
-        else:
-            nodes.append(_Node("const", (), pos, float(token)))
-        stack.append(pos)
-    return nodes
+    @classmethod
+    def read(cls, code: str, names: Sequence[str]) -> "_Tree":
+        Formula.from_postfix(code, list(names))  # the core's own check: unknown tokens, malformed codes
+        tokens: list[str] = []
+        args: list[tuple[int, ...]] = []
 
+        def visit(token: str, operands: list[int] = ()) -> int:  # fold calls it once per token, in code order
+            tokens.append(token)
+            args.append(tuple(operands))
+            return len(tokens) - 1
 
-def _term_positions(nodes: list[_Node]) -> list[int]:
-    return sorted({a for node in nodes if node.token in _SUMS for a in node.args})
+        fold(code, visit, visit)
+        return cls(code, tuple(names), tuple(tokens), tuple(args))
 
+    def term_positions(self) -> list[int]:
+        """Postfix positions of the operands of the +, - and |-| nodes: where coefficients go."""
+        return sorted({a for token, args in zip(self.tokens, self.args) if token in _SUMS for a in args})
 
-def _subcode(code: str, nodes: list[_Node], pos: int) -> str:
-    return " ".join(code.split()[nodes[pos].start:pos + 1])
+    def build(self, coefficient_at: dict[int, Formula]) -> list[Formula]:
+        """The Formula of every node, with c*(subtree) at the positions in coefficient_at (c a Formula)."""
+        index = {n: i for i, n in enumerate(self.names)}
+        built: list[Formula] = []
+        for pos, (token, args) in enumerate(zip(self.tokens, self.args)):
+            if not args:
+                f = Formula.variable(index[token]) if token in index else Formula.constant(float(token))
+            elif len(args) == 1:
+                f = Formula.unary(token, built[args[0]])
+            else:
+                f = Formula.binary(token, built[args[0]], built[args[1]])
+            if pos in coefficient_at:
+                f = Formula.binary("*", coefficient_at[pos], f)
+            built.append(f)
+        return built
 
 
 def terms(code: str, names: Sequence[str]) -> list:
@@ -95,26 +102,9 @@ def terms(code: str, names: Sequence[str]) -> list:
 
     These are the places a coefficient goes. [] when the formula has no such node.
     """
-    nodes = _parse(code, names)
-    return [Formula.from_postfix(_subcode(code, nodes, p), list(names)) for p in _term_positions(nodes)]
-
-
-def _build(nodes: list[_Node], coefficient_at: dict[int, float]) -> Any:
-    """The Formula of the tree, with c*(subtree) at the positions in coefficient_at."""
-    built: list[Any] = []
-    for pos, node in enumerate(nodes):
-        if node.token == "var":
-            f = Formula.variable(int(node.value))
-        elif node.token == "const":
-            f = Formula.constant(node.value)
-        elif len(node.args) == 1:
-            f = Formula.unary(node.token, built[node.args[0]])
-        else:
-            f = Formula.binary(node.token, built[node.args[0]], built[node.args[1]])
-        if pos in coefficient_at:
-            f = Formula.binary("*", Formula.constant(float(coefficient_at[pos])), f)
-        built.append(f)
-    return built[-1]
+    tree = _Tree.read(code, names)
+    built = tree.build({})
+    return [built[p] for p in tree.term_positions()]
 
 
 def with_coefficients(code: str, names: Sequence[str], coeffs: Sequence[float]) -> Any:
@@ -122,47 +112,30 @@ def with_coefficients(code: str, names: Sequence[str], coeffs: Sequence[float]) 
 
     Raises ValueError when coeffs is longer than the formula's list of terms.
     """
-    nodes = _parse(code, names)
-    positions = _term_positions(nodes)
+    tree = _Tree.read(code, names)
+    positions = tree.term_positions()
     if len(coeffs) > len(positions):
         raise ValueError(f"{len(coeffs)} coefficients for a formula with {len(positions)} terms: {code}")
-    return _build(nodes, dict(zip(positions, (float(c) for c in coeffs))))
+    return tree.build({p: Formula.constant(float(c)) for p, c in zip(positions, coeffs)})[-1]
 
 
 # --------------------------------------------------------------------------
-# numpy evaluation with coefficient grids (broadcast over grid points)
+# evaluation with coefficient grids, by the core
 
-_NP_UNARY = {
-    "^2": lambda x: x * x, "^3": lambda x: x * x * x, "^6": lambda x: (x * x * x) * (x * x * x),
-    "^-1": lambda x: 1.0 / x, "sqrt": np.sqrt, "sqrt|": lambda x: np.sqrt(np.abs(x)), "cbrt": np.cbrt,
-    "exp": np.exp, "exp-": lambda x: np.exp(-x), "log": np.log, "abs": np.abs, "sin": np.sin, "cos": np.cos,
-}
-_NP_BINARY = {
-    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "|-|": lambda a, b: np.abs(a - b),
-}
+class _GridFormula:
+    """The formula with a coefficient variable on each chosen term, evaluated by the core for many
+    coefficient vectors at once (the samples repeated once per vector)."""
 
+    def __init__(self, tree: _Tree, positions: Sequence[int], matrix: np.ndarray):
+        n_vars = len(tree.names)
+        self.formula = tree.build({p: Formula.variable(n_vars + j) for j, p in enumerate(positions)})[-1]
+        self.matrix = np.ascontiguousarray(matrix, dtype=float)
 
-def _evaluate(nodes: list[_Node], matrix: np.ndarray, coefficient_at: dict[int, np.ndarray]) -> np.ndarray:
-    """Values of the tree: (samples,) without coefficients, else (points, samples).
-
-    coefficient_at maps a term's position to a (points, 1) column of coefficient values.
-    A subtree without a coefficient is a (samples,) vector, evaluated once.
-    """
-    values: list[np.ndarray] = []
-    with np.errstate(all="ignore"):
-        for pos, node in enumerate(nodes):
-            if node.token == "var":
-                v = matrix[int(node.value)]
-            elif node.token == "const":
-                v = np.full(matrix.shape[1], node.value)
-            elif len(node.args) == 1:
-                v = _NP_UNARY[node.token](values[node.args[0]])
-            else:
-                v = _NP_BINARY[node.token](values[node.args[0]], values[node.args[1]])
-            if pos in coefficient_at:
-                v = coefficient_at[pos] * v
-            values.append(v)
-    return values[-1]
+    def values(self, coefficients: np.ndarray) -> np.ndarray:
+        """(points, samples): the formula's values for each row of coefficients (points x k)."""
+        points, n = coefficients.shape[0], self.matrix.shape[1]
+        primaries = np.vstack([np.tile(self.matrix, points), np.repeat(coefficients.T, n, axis=1)])
+        return np.asarray(self.formula.evaluate(primaries)).reshape(points, n)
 
 
 class _Refit:
@@ -223,18 +196,16 @@ def grid_search(code: str, names: Sequence[str], matrix: np.ndarray, y: np.ndarr
     Returns (best coefficients, its MSE, the MSE of every grid point in grid order);
     ties within TIE_RTOL of the minimum go to the first in grid order.
     """
-    nodes = _parse(code, names)
-    positions = _term_positions(nodes)[:n_coefficients]
+    tree = _Tree.read(code, names)
+    positions = tree.term_positions()[:n_coefficients]
     k = len(positions)
-    matrix = np.ascontiguousarray(matrix, dtype=float)
+    grid = _GridFormula(tree, positions, matrix)
     refit = _Refit(np.reshape(fixed, (-1, y.size)), np.asarray(y, dtype=float))
     mesh = np.stack(np.meshgrid(*([points] * k), indexing="ij"), axis=-1).reshape(-1, k)
-    chunk = max(1, _CHUNK_ELEMENTS // max(1, y.size))
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, y.size * (len(names) + k)))  # the repeated primaries of a chunk
     mses = np.empty(mesh.shape[0])
     for lo in range(0, mesh.shape[0], chunk):
-        block = mesh[lo:lo + chunk]
-        values = _evaluate(nodes, matrix, {p: block[:, [j]] for j, p in enumerate(positions)})
-        mses[lo:lo + chunk] = refit.mse(np.broadcast_to(values, (block.shape[0], y.size)))
+        mses[lo:lo + chunk] = refit.mse(grid.values(mesh[lo:lo + chunk]))
     best = float(mses.min())
     if not math.isfinite(best):
         return mesh[0], math.inf, mses
@@ -242,12 +213,11 @@ def grid_search(code: str, names: Sequence[str], matrix: np.ndarray, y: np.ndarr
     return mesh[first], float(mses[first]), mses
 
 
-def _polish(nodes, positions, matrix, refit: _Refit, start: np.ndarray, step: float) -> tuple[np.ndarray, float]:
-    from scipy.optimize import minimize
+def _polish(grid: _GridFormula, refit: _Refit, start: np.ndarray, step: float) -> tuple[np.ndarray, float]:
+    from scipy.optimize import minimize  # scipy.optimize is slow to import: only refinement needs it
 
     def objective(c: np.ndarray) -> float:
-        values = _evaluate(nodes, matrix, {p: np.array([[c[j]]]) for j, p in enumerate(positions)})
-        return float(refit.mse(np.broadcast_to(values, (1, refit.n)))[0])
+        return float(refit.mse(grid.values(np.asarray(c, dtype=float)[None, :]))[0])
 
     k = start.size
     simplex = np.vstack([start] + [start + 0.5 * step * np.eye(k)[j] for j in range(k)])
@@ -258,12 +228,14 @@ def _polish(nodes, positions, matrix, refit: _Refit, start: np.ndarray, step: fl
 
 
 def refine_model(model: Model, matrix: np.ndarray, names: Sequence[str], y: np.ndarray, refine_cfg,
-                 validation_cfg=None, latex_names: Sequence[str] | None = None) -> dict[str, Any]:
+                 cv: Callable[[np.ndarray], float | None] | None = None,
+                 latex_names: Sequence[str] | None = None) -> dict[str, Any]:
     """Refine the formulas of a model: coefficients on their terms, grid then continuous.
 
     matrix: primaries (variables x samples) that the codes' names refer to; y: target.
     refine_cfg: a RefineConfig (lower, upper, step, continuous, max_coefficients).
-    validation_cfg: a ValidationConfig for the models' CV errors (None: no CV).
+    cv: the out-of-sample error of a model with these formula values (d x samples), e.g.
+    validation.model_cv with the run's settings (None: no CV).
 
     Returns a plain dict:
       model              the refined Model (new; candidates = []; units kept) - or, when no
@@ -273,13 +245,10 @@ def refine_model(model: Model, matrix: np.ndarray, names: Sequence[str], y: np.n
       grid_best          per formula: the grid optimum's coefficients (None: no terms)
       grid_best_mse      per formula: the grid optimum's full-set MSE (None: no terms)
       mse, mse_unrefined full-set MSE of the refined and of the input formulas (OLS refit)
-      cv_rmse, cv_rmse_unrefined   validation.model_cv of the refined / input formulas (None: no CV)
+      cv_rmse, cv_rmse_unrefined   cv of the refined / input formulas (None: no CV)
       notes              what happened to each formula, in words
       seconds            wall time
     """
-    from .pipeline import latex_name
-    from .validation import model_cv
-
     t0 = time.perf_counter()
     names = list(names)
     matrix = np.ascontiguousarray(matrix, dtype=float)
@@ -297,8 +266,8 @@ def refine_model(model: Model, matrix: np.ndarray, names: Sequence[str], y: np.n
     grid_best_mse: list[float | None] = [None for _ in codes]
     notes: list[str] = []
     for j, code in enumerate(codes):
-        nodes = _parse(code, names)
-        positions = _term_positions(nodes)
+        tree = _Tree.read(code, names)
+        positions = tree.term_positions()
         label = f"formula {j + 1} ({model.formulas[j] if j < len(model.formulas) else code})"
         if not positions:
             notes.append(f"{label}: no +, - or |-| terms, nothing to refine")
@@ -314,7 +283,7 @@ def refine_model(model: Model, matrix: np.ndarray, names: Sequence[str], y: np.n
         how = f"{len(points)}^{k} grid, step {step:g}"
         final, final_mse = best, best_mse
         if refine_cfg.continuous and math.isfinite(best_mse):
-            polished, polished_mse = _polish(nodes, positions, matrix, _Refit(fixed, y), best, step)
+            polished, polished_mse = _polish(_GridFormula(tree, positions, matrix), _Refit(fixed, y), best, step)
             if polished_mse < final_mse:
                 final, final_mse = polished, polished_mse
                 how += " + Nelder-Mead"
@@ -343,10 +312,10 @@ def refine_model(model: Model, matrix: np.ndarray, names: Sequence[str], y: np.n
     else:
         new = replace(model)
         mse = mse_unrefined
-    cv = cv0 = None
-    if validation_cfg is not None:
-        cv0 = model_cv(unrefined, y, validation_cfg)
-        cv = model_cv(values, y, validation_cfg) if changed else cv0
+    cv_rmse = cv_unrefined = None
+    if cv is not None:
+        cv_unrefined = cv(unrefined)
+        cv_rmse = cv(values) if changed else cv_unrefined
     return {"model": new, "refined": changed, "constants": constants, "grid_best": grid_best,
-            "grid_best_mse": grid_best_mse, "mse": mse, "mse_unrefined": mse_unrefined, "cv_rmse": cv,
-            "cv_rmse_unrefined": cv0, "notes": notes, "seconds": time.perf_counter() - t0}
+            "grid_best_mse": grid_best_mse, "mse": mse, "mse_unrefined": mse_unrefined, "cv_rmse": cv_rmse,
+            "cv_rmse_unrefined": cv_unrefined, "notes": notes, "seconds": time.perf_counter() - t0}

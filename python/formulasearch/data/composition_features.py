@@ -6,7 +6,10 @@ elements with values P_i is
 
 * ``P_mean``: sum_i f_i P_i (the atomic-fraction weighted mean);
 * ``P_max`` / ``P_min``: the largest / smallest P_i of the elements present;
-* ``P_diff``: P_max - P_min (0 for an element).
+* ``P_diff``: P_max - P_min (0 for an element);
+* ``P_std``: sqrt(sum_i f_i (P_i - P_mean)^2), the fraction-weighted standard deviation.
+
+and ``n_elements`` is the number of elements (dimensionless).
 
 Each has P's unit. Binary AB compounds use P_A and P_B (formulasearch.primaries);
 these work for ternaries and beyond, e.g. ``X_mean``, ``atomic_radius_diff``.
@@ -22,21 +25,36 @@ import numpy as np
 import pandas as pd
 
 from .elements import PROPERTIES, elemental_table
-from .errors import InputError
+from ..errors import InputError
 
-__all__ = ["STATISTICS", "parse_name", "check_features", "feature_unit", "CompositionFeaturizer",
+__all__ = ["STATISTICS", "N_ELEMENTS", "parse_name", "check_features", "feature_unit", "CompositionFeaturizer",
            "composition_table"]
 
-STATISTICS = ("mean", "diff", "max", "min")
+STATISTICS = ("mean", "diff", "max", "min", "std")
+N_ELEMENTS = "n_elements"  #: the number of elements of a composition
+#: used for a table of formulas when no feature is named: common descriptors of the elements' chemistry and size
+DEFAULT_FEATURES = tuple(f"{p}_{s}" for p in ("X", "atomic_radius", "ionization_energy", "electron_affinity",
+                                                "row", "group") for s in ("mean", "diff", "std")) + (N_ELEMENTS,)
 
 
 def parse_name(name: str) -> tuple[str, str]:
-    """'atomic_radius_diff' -> ('atomic_radius', 'diff'); InputError when not a property and statistic."""
+    """'atomic_radius_diff' -> ('atomic_radius', 'diff'); 'n_elements' -> ('', 'n_elements');
+    InputError when not a property and statistic."""
+    if name == N_ELEMENTS:
+        return "", N_ELEMENTS
     prop, _, statistic = str(name).rpartition("_")
     if statistic not in STATISTICS or prop not in PROPERTIES:
         raise InputError(f"{name!r} is not a composition feature: expected <property>_<statistic> with a "
-                         f"statistic of {', '.join(STATISTICS)} and a property of {', '.join(PROPERTIES)}")
+                         f"statistic of {', '.join(STATISTICS)} and a property of {', '.join(PROPERTIES)}, or {N_ELEMENTS}")
     return prop, statistic
+
+
+def is_composition_feature(name: str) -> bool:
+    try:
+        parse_name(name)
+    except InputError:
+        return False
+    return True
 
 
 def check_features(names: Iterable[str] | str) -> list[str]:
@@ -50,7 +68,8 @@ def check_features(names: Iterable[str] | str) -> list[str]:
 
 
 def feature_unit(name: str) -> str:
-    return PROPERTIES[parse_name(name)[0]].unit
+    prop = parse_name(name)[0]
+    return PROPERTIES[prop].unit if prop else ""
 
 
 class CompositionFeaturizer:
@@ -58,7 +77,7 @@ class CompositionFeaturizer:
 
     def __init__(self, names: Sequence[str]):
         self.names = check_features(names)
-        self.properties = list(dict.fromkeys(parse_name(n)[0] for n in self.names))
+        self.properties = list(dict.fromkeys(p for p, _ in map(parse_name, self.names) if p))
         self._values: dict[str, np.ndarray] = {}  # element symbol -> values of self.properties
 
     def _element_values(self, symbol: str) -> np.ndarray:
@@ -82,6 +101,9 @@ class CompositionFeaturizer:
         out: dict[str, float] = {}
         for name in self.names:
             prop, statistic = parse_name(name)
+            if statistic == N_ELEMENTS:
+                out[name] = float(len(symbols))
+                continue
             column = values[:, self.properties.index(prop)]
             if np.isnan(column).any():
                 out[name] = math.nan
@@ -91,6 +113,8 @@ class CompositionFeaturizer:
                 out[name] = float(column.max())
             elif statistic == "min":
                 out[name] = float(column.min())
+            elif statistic == "std":
+                out[name] = math.sqrt(max(0.0, float(fractions @ (column - fractions @ column) ** 2)))
             else:
                 out[name] = float(column.max() - column.min())
         return out

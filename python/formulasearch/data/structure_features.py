@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["StructureFeature", "StructureOptions", "FEATURES", "catalogue", "check_features",
            "structure_features", "crystal_system_code", "CRYSTAL_SYSTEMS"]

@@ -25,8 +25,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
-from .results import Model, Result, ResultSource, _as_result
+from ..errors import InputError
+from .._version import __version__
+from ..results import Model, Result, ResultSource, as_result
+from . import plots
 
 __all__ = ["export", "html_report", "markdown_report", "top_formulas", "EXPORT_FORMATS"]
 
@@ -65,7 +67,7 @@ def export(result: ResultSource, path: str | os.PathLike, *, top: int = 5, figur
     ``result`` may be a :class:`Result` or the path of a results JSON.
     Returns the path written. Parent folders are created.
     """
-    result = _as_result(result)
+    result = as_result(result)
     p = Path(path)
     ext = p.suffix.lower()
     if ext not in EXPORT_FORMATS:
@@ -89,9 +91,9 @@ def export(result: ResultSource, path: str | os.PathLike, *, top: int = 5, figur
     else:
         images: dict[str, str] = {}
         if figures:
-            for name, fig in _figures(result, dpi, atoms, primaries).items():
+            for name, fig in plots.figures(result, dpi=dpi, atoms=atoms, primaries=primaries).items():
                 image = p.with_name(f"{p.stem}_{name}.png")
-                _save_figure(fig, image)
+                plots.save_figure(fig, image)
                 images[name] = image.name
         p.write_text(markdown_report(result, top=top, images=images, title=title), encoding="utf-8")
     return p
@@ -113,7 +115,7 @@ def html_report(result: ResultSource, *, top: int = 5, figures: bool = True, ima
     the result has one, the figures, notes. ``typeset=False`` shows the LaTeX
     source as text instead of drawing it.
     """
-    result = _as_result(result)
+    result = as_result(result)
     if image_format not in ("svg", "png"):
         raise InputError(f"image_format must be 'svg' or 'png', got {image_format!r}")
     e = html.escape
@@ -162,7 +164,7 @@ def html_report(result: ResultSource, *, top: int = 5, figures: bool = True, ima
         out.extend(_nested_html(nested))
 
     if figures:
-        figs = _figures(result, dpi, atoms, primaries)
+        figs = plots.figures(result, dpi=dpi, atoms=atoms, primaries=primaries)
         if figs:
             out.append('<h2 id="figures">Figures</h2>')
         for name, fig in figs.items():
@@ -256,7 +258,7 @@ def markdown_report(result: ResultSource, *, top: int = 5, images: dict[str, str
     """The report in (GitHub-flavoured) Markdown. ``images``: figure name ->
     path (relative to the Markdown file) of each image to reference;
     :func:`export` writes them."""
-    result = _as_result(result)
+    result = as_result(result)
     title = title or f"formulasearch report: {result.target}"
     out = [f"# {title}", ""]
     if result.interrupted:
@@ -455,8 +457,6 @@ def _cv_text(result: Result) -> str:
 
 
 def _footer(result: Result) -> str:
-    from . import __version__
-
     stamp = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()
     return f"Written by formulasearch {__version__} (results schema {result.schema_version}) on {stamp}."
 
@@ -471,18 +471,6 @@ def _num(x: Any, digits: int = 5) -> str:
     if not math.isfinite(v):
         return ""
     return f"{v:.{digits}f}"
-
-
-def _figures(result: Result, dpi: float, atoms: Any, primaries: Any) -> dict[str, Any]:
-    from .plots import figures
-
-    return figures(result, dpi=dpi, atoms=atoms, primaries=primaries)
-
-
-def _save_figure(fig: Any, path: Path) -> None:
-    from .plots import _save
-
-    _save(fig, path)
 
 
 def _data_uri(fig: Any, fmt: str) -> str:

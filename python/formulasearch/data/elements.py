@@ -45,7 +45,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["ElementalProperty", "PROPERTIES", "catalogue", "elemental_table", "property_names", "is_element",
            "CITATION"]

@@ -1,6 +1,6 @@
 """Predict the target for new compounds with the models of a run.
 
-    >>> from formulasearch.predict import predict
+    >>> from formulasearch import predict
     >>> predict(result, pd.DataFrame({"formula": ["GaN", "MgO", "C"]}))
         A  B formula   pred_1D   pred_2D   pred_3D
     0  Ga  N     GaN  ...
@@ -19,7 +19,6 @@ imported only when such a column is used.
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -27,28 +26,19 @@ import numpy as np
 import pandas as pd
 
 from ._core import Formula
-from .datasets import (
-    FORMULA,
-    SITES,
-    SYMBOL,
-    TableSource,
-    _check_atoms,
-    _numeric_column,
-    _one_line,
-    _read_formulas,
-    _read_table,
-    _short_list,
-    _site_column,
-    _units_from_headers,
-    octet,
-)
+from .data.compounds import FORMULA, SITE_RULES, SITES, formula_sites, read_formulas, site_column
+from .data.datasets import SYMBOL, check_atoms, numeric_column, octet
+from .data.elements import elemental_table
+from .data.composition_features import is_composition_feature
+from .data.entries import EntryTable, entry_primaries, load_entries
+from .data.feature_table import configured_table_primaries, formula_column_of, read_samples, table_compositions
+from .data.tables import TableSource, one_line, read_table, short_list, units_from_headers
 from .errors import InputError
-from .results import Model, Result, ResultSource, _as_result, load_result
+from .results import Model, Result, ResultSource, as_result, chosen_models, load_result
+from .search.classification import predict as predict_classes, separators
 
-__all__ = ["predict", "predict_entries", "formula_sites", "descriptor_values", "fitted", "SITE_RULES"]
+__all__ = ["predict", "predict_entries", "predict_table", "formula_sites", "descriptor_values", "fitted", "SITE_RULES"]
 
-#: How a binary formula's two elements are put on sites A and B (see :func:`formula_sites`).
-SITE_RULES = ("electronegativity", "as_written")
 
 
 def predict(
@@ -116,7 +106,9 @@ def predict(
     if site_rule not in SITE_RULES:
         raise InputError(f"site_rule must be one of {', '.join(SITE_RULES)}, got {site_rule!r}")
 
-    if _trained_on_entries(result):
+    if trained_on_table(result):
+        return predict_table(result, compounds, dimension, model)
+    if trained_on_entries(result):
         raise InputError("these models were trained on DFT entries (structure and composition features), not on "
                          "sites A and B: predict with formulasearch.predict.predict_entries(result, entries)")
     variables = [str(v) for v in result.variables]
@@ -145,9 +137,60 @@ def predict(
 # formulas of compounds
 
 
-def _trained_on_entries(result: Result) -> bool:
-    data = (result.config.get("data") or {}) if isinstance(result.config, dict) else {}
-    return bool(data.get("entries"))
+def _data_settings(result: Result) -> dict[str, Any]:
+    return (result.config.get("data") or {}) if isinstance(result.config, dict) else {}
+
+
+def trained_on_entries(result: Result) -> bool:
+    return bool(_data_settings(result).get("entries"))
+
+
+def trained_on_table(result: Result) -> bool:
+    return bool(_data_settings(result).get("table"))
+
+
+def predict_table(result: ResultSource, samples: Any, dimension: int | None = None,
+                  model: int | Sequence[int] | None = None) -> pd.DataFrame:
+    """Predictions for new samples by models trained on a ``[data] table``.
+
+    ``samples``: a CSV or train.dat path, or a DataFrame, holding the columns the
+    models use (by header, with or without unit tails, or by variable name) and,
+    for composition features, the column of chemical formulas. Returns the id and
+    formula columns (when present) and one ``pred_*`` column per model, named as
+    in :func:`predict`. A sample with a missing value gets a NaN prediction.
+    """
+    result, _ = _load(result)
+    data = _data_settings(result)
+    variables = [str(v) for v in result.variables]
+    chosen = _choose_models(result, dimension, model)
+    parsed = [(column, m, _read_codes(m, variables, index)) for column, index, m in chosen]
+    frame, _, where = read_samples(samples, data.get("format") if not isinstance(samples, pd.DataFrame) else None)
+    used = _used_variables([m for _, _, m in chosen], variables)
+    labels = [str(i + 1) for i in range(len(frame))]
+    formula_col = formula_column_of(frame, data.get("formula"))
+    matrix = np.full((len(variables), len(frame)), np.nan)
+    compositions: list[str] = []
+    for k in used:
+        v = variables[k]
+        header = result.headers.get(v, v)
+        column = header if header in frame.columns else v if v in frame.columns else None
+        if column is not None:
+            matrix[k] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        elif is_composition_feature(v) and formula_col is not None:
+            compositions.append(v)
+        else:
+            raise InputError(f"{where} has no column {header!r}, a variable of the models"
+                             + (" (nor a column of formulas to compute it from)" if is_composition_feature(v) else ""))
+    if compositions:
+        computed = table_compositions(frame, formula_col, compositions, labels)
+        for v in compositions:
+            matrix[variables.index(v)] = computed[v].to_numpy(dtype=float)
+    keep = [c for c in (data.get("id"), formula_col, "id", "name") if c and c in frame.columns]
+    out = frame[list(dict.fromkeys(keep))].copy()
+    for column, m, formulas in parsed:
+        out[column] = _classify(result, m, formulas, matrix) if result.task == "classification" else \
+            _evaluate(m, formulas, matrix)
+    return out
 
 
 def predict_entries(
@@ -167,8 +210,6 @@ def predict_entries(
     present) and one ``pred_*`` column per model, named as in :func:`predict`.
     A sample with a NaN feature gets a NaN prediction (nothing is filled in).
     """
-    from .entries import EntryTable, load_entries
-
     result, _ = _load(result)
     variables = [str(v) for v in result.variables]
     chosen = _choose_models(result, dimension, model)
@@ -192,83 +233,18 @@ def predict_entries(
     return out
 
 
-def formula_sites(formula: str, site_rule: str = "electronegativity") -> tuple[str, str]:
-    """The elements (A, B) of an AB compound given as a formula string.
-
-    * One element ("C", "Si2"): A = B = that element.
-    * Two elements in equal amounts ("GaAs", "Ga2As2", "(NaCl)2"):
-      ``site_rule="electronegativity"`` (default) puts on site A the element
-      with the lower Pauling electronegativity (pymatgen ``Element.X``); equal
-      electronegativities are ordered by atomic number, the lower Z on site A.
-      So "GaAs" and "AsGa" both give (Ga, As). ``site_rule="as_written"`` puts
-      the first element of the string on site A ("AsGa" gives (As, Ga)).
-      Note: the octet table itself has GeSi and SnSi with the more
-      electronegative element (Ge, Sn) on site A; "as_written" or explicit A/B
-      columns reproduce that orientation.
-    * Anything else (three or more elements, unequal amounts, not a chemical
-      element, unreadable text) is an :class:`InputError`.
-
-    pymatgen is imported on the first call.
-    """
-    if site_rule not in SITE_RULES:
-        raise InputError(f"site_rule must be one of {', '.join(SITE_RULES)}, got {site_rule!r}")
-    if not isinstance(formula, str) or not formula.strip():
-        raise InputError(f"a compound formula must be a non-empty string, got {formula!r}")
-    text = formula.strip()
-    try:
-        from pymatgen.core import Composition, Element
-    except ImportError:
-        raise InputError(
-            "reading compound formulas needs pymatgen (pip install pymatgen); "
-            "or give the elements in columns 'A' and 'B'"
-        ) from None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            comp = Composition(text)
-            elements = list(comp.elements)
-        except Exception as exc:  # pymatgen raises ValueError, KeyError, ... for bad text
-            raise InputError(f"cannot read the formula {text!r}: {_one_line(exc)}") from None
-        for el in elements:
-            if not isinstance(el, Element):
-                raise InputError(f"formula {text!r}: {getattr(el, 'symbol', str(el))!r} is not a chemical element")
-        if len(elements) == 1:
-            symbol = elements[0].symbol
-            return symbol, symbol
-        if len(elements) != 2:
-            raise InputError(
-                f"formula {text!r} has {len(elements)} elements ({', '.join(e.symbol for e in elements)}); "
-                "an AB compound has one or two"
-            )
-        a, b = elements
-        amount_a, amount_b = float(comp[a]), float(comp[b])
-        if not np.isclose(amount_a, amount_b, rtol=1e-9, atol=0.0):
-            raise InputError(
-                f"formula {text!r} is not an AB compound: {a.symbol}:{b.symbol} = {amount_a:g}:{amount_b:g}, "
-                "not 1:1"
-            )
-        if site_rule == "as_written":
-            return a.symbol, b.symbol
-        for el in (a, b):
-            if not np.isfinite(el.X):
-                raise InputError(
-                    f"formula {text!r}: {el.symbol} has no Pauling electronegativity to choose its site; "
-                    "give columns 'A' and 'B' or use site_rule='as_written'"
-                )
-        first, second = sorted((a, b), key=lambda el: (float(el.X), int(el.Z)))
-        return first.symbol, second.symbol
 
 
 def _compound_table(compounds: TableSource, site_rule: str) -> tuple[pd.DataFrame, bool]:
     """A fresh DataFrame with A, B (and formula) of each compound, and whether
     the sites came from formulas (rather than A/B columns)."""
-    df, where = _read_table(compounds, "compounds")
+    df, where = read_table(compounds, "compounds")
     columns = [str(c) for c in df.columns]
     has_sites = all(site in df.columns for site in SITES)
     if not has_sites and FORMULA not in df.columns:
         raise InputError(
             f"{where} needs columns 'A' and 'B' or a column 'formula' "
-            f"(it has: {_short_list(columns) or 'no columns'})"
+            f"(it has: {short_list(columns) or 'no columns'})"
         )
     if len(df) == 0:
         raise InputError(f"{where} is empty: it has a header but no compound rows")
@@ -276,11 +252,11 @@ def _compound_table(compounds: TableSource, site_rule: str) -> tuple[pd.DataFram
     out = pd.DataFrame(index=df.index)
     if has_sites:
         for site in SITES:
-            out[site] = _site_column(df, site)
+            out[site] = site_column(df, site)
         if FORMULA in df.columns:
             out[FORMULA] = df[FORMULA]
         return out, False
-    sites, texts = _read_formulas(df, site_rule)
+    sites, texts = read_formulas(df, site_rule)
     out["A"] = pd.Series([a for a, _ in sites], index=df.index, dtype=object)
     out["B"] = pd.Series([b for _, b in sites], index=df.index, dtype=object)
     out[FORMULA] = pd.Series(texts, index=df.index, dtype=object)
@@ -311,17 +287,15 @@ def _with_pymatgen_elements(atom_table: pd.DataFrame, table: pd.DataFrame, resul
     new = sorted({str(e) for e in pd.concat([table["A"], table["B"]])} - set(map(str, atom_table.index)))
     if not new or not elemental or not set(atom_table.columns) <= set(elemental):
         return atom_table
-    from .elements import elemental_table
-
     extra = elemental_table(new, list(atom_table.columns))
     return pd.concat([atom_table, extra])
 
 
 def _atom_table(result: Result, atoms: TableSource | None, base_dir: Path | None) -> pd.DataFrame:
     if atoms is not None:
-        df, where = _read_table(atoms, "atoms")
-        df, _ = _units_from_headers(df)
-        return _check_atoms(df, where)
+        df, where = read_table(atoms, "atoms")
+        df, _ = units_from_headers(df)
+        return check_atoms(df, where)
     if result.atoms:  # the values the models were trained on, saved with them
         return pd.DataFrame.from_dict(result.atoms, orient="index").rename_axis(SYMBOL)
     data = (result.config.get("data") or {}) if isinstance(result.config, dict) else {}
@@ -335,9 +309,9 @@ def _atom_table(result: Result, atoms: TableSource | None, base_dir: Path | None
                 f"the atoms file the results were trained on, '{path}', is not found; "
                 "give the atomic table (atoms=..., or --atoms)"
             )
-        df, where = _read_table(p, "atoms")
-        df, _ = _units_from_headers(df)
-        return _check_atoms(df, where)
+        df, where = read_table(p, "atoms")
+        df, _ = units_from_headers(df)
+        return check_atoms(df, where)
     name = data.get("dataset", "octet")
     if name == "octet":
         return octet().atoms
@@ -367,24 +341,10 @@ def _choose_models(result: Result, dimension: Any, model: Any) -> list[tuple[str
 
     dims = sorted(seen)
     if model is not None:
-        indices = [model] if isinstance(model, (int, np.integer)) and not isinstance(model, bool) else model
-        try:
-            indices = list(indices)
-        except TypeError:
-            raise InputError(f"model must be an index into result.models (or a list of them), got {model!r}") from None
-        out = []
-        for i in indices:
-            if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
-                raise InputError(f"model indices must be integers, got {i!r}")
-            if not -len(models) <= i < len(models):
-                raise InputError(
-                    f"model {i} does not exist: the results hold {len(models)} models (0-{len(models) - 1})"
-                )
-            i = int(i) % len(models)
-            out.append((column(i), i, models[i]))
-        if not out:
-            raise InputError("no model index given")
-        return out
+        chosen = chosen_models(models, model)
+        if any(i < 0 for i, _ in chosen):
+            raise InputError("a Model given as `model` must be one of the results' models")
+        return [(column(i), i, m) for i, m in chosen]
     if dimension is not None:
         if isinstance(dimension, bool) or not isinstance(dimension, (int, np.integer)):
             raise InputError(f"dimension must be an integer, got {dimension!r}")
@@ -410,7 +370,7 @@ def _read_codes(m: Model, variables: list[str], index: int) -> list[Formula]:
         try:
             formulas.append(Formula.from_postfix(code, variables))
         except (ValueError, TypeError, RuntimeError) as exc:
-            raise InputError(f"model {index}: cannot read the formula code {code!r}: {_one_line(exc)}") from None
+            raise InputError(f"model {index}: cannot read the formula code {code!r}: {one_line(exc)}") from None
     return formulas
 
 
@@ -444,7 +404,7 @@ def _primary_matrix(table: pd.DataFrame, atoms: pd.DataFrame, variables: list[st
         more = f"; {missing.size - 1} more compound(s) have elements with no atomic data" if missing.size > 1 else ""
         raise InputError(
             f"compound {labels[i]!r} (row {i + 1}): element {element!r} has no atomic data "
-            f"(the atomic table has {_short_list(known)}){more}"
+            f"(the atomic table has {short_list(known)}){more}"
         )
     matrix = np.full((len(variables), len(table)), np.nan)
     columns = [str(c) for c in atoms.columns]
@@ -452,9 +412,9 @@ def _primary_matrix(table: pd.DataFrame, atoms: pd.DataFrame, variables: list[st
         prop, site = _split_variable(variables[k])
         if prop not in atoms.columns:
             raise InputError(
-                f"the atomic table has no property {prop!r}, which the models use (columns: {_short_list(columns)})"
+                f"the atomic table has no property {prop!r}, which the models use (columns: {short_list(columns)})"
             )
-        values = _numeric_column(atoms, prop)[rows[site]]
+        values = numeric_column(atoms, prop)[rows[site]]
         bad = ~np.isfinite(values)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -478,8 +438,6 @@ def _evaluate(m: Model, formulas: list[Formula], matrix: np.ndarray) -> np.ndarr
 
 def _classify(result: Result, m: Model, formulas: list[Formula], matrix: np.ndarray) -> list[str | None]:
     """Class names predicted by a classifier's logistic separator; None where a formula is not finite."""
-    from .classification import predict as predict_classes, separators
-
     values = np.vstack([np.asarray(f.evaluate(matrix), dtype=np.float64) for f in formulas])
     classes = predict_classes(*separators(m), np.nan_to_num(values))
     finite = np.all(np.isfinite(values), axis=0)
@@ -538,7 +496,7 @@ def fitted(
 
 def _load(result: ResultSource) -> tuple[Result, Path | None]:
     """The Result and the folder of its JSON (None for a Result given directly)."""
-    loaded = _as_result(result)
+    loaded = as_result(result)
     return loaded, Path(result).parent if isinstance(result, (str, os.PathLike)) else None
 
 
@@ -560,10 +518,10 @@ def _training_matrix(result: Result, variables: list[str], used: list[int], atom
                      primaries: Any, base_dir: Path | None) -> np.ndarray:
     """(variables x training samples) primary matrix; rows no formula uses are NaN."""
     n = len(result.target_values) if result.target_values else None
-    if primaries is None and _trained_on_entries(result):  # the samples are re-read as the run read them
-        from .entries import entry_primaries
-
+    if primaries is None and trained_on_entries(result):  # the samples are re-read as the run read them
         primaries, _ = entry_primaries(result.config["data"], base_dir=base_dir)
+    elif primaries is None and trained_on_table(result):
+        primaries, _ = configured_table_primaries(result.config["data"], base_dir=base_dir)
     if primaries is not None:
         names = [str(v) for v in primaries.names]
         pm = np.asarray(primaries.matrix, dtype=np.float64)

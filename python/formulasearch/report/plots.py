@@ -28,8 +28,11 @@ from typing import TYPE_CHECKING, Any, Sequence, Union
 
 import numpy as np
 
-from .errors import InputError
-from .results import Model, Result, ResultSource, _as_result
+from .._core import Formula
+from ..errors import InputError
+from ..prediction import descriptor_values, fitted
+from ..results import Model, Result, ResultSource, as_result, best_of_dimension, chosen_models
+from ..search.classification import predict, separators
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -72,7 +75,7 @@ def parity(result: ResultSource, model: ModelChoice = None, *, path: str | os.Pa
     (target, prediction) in sample order; each scatter's ``gid`` is
     ``"parity:<index in result.models>"``.
     """
-    result = _as_result(result)
+    result = as_result(result)
     _require_regression(result, "parity")
     chosen = _models(result, model)
     y = _target(result)
@@ -134,7 +137,7 @@ def descriptor_map(result: ResultSource, model: int | Model | None = None, *,
     ``"descriptor_map:positive"``) whose offsets are (formula 1, formula 2)
     of the compounds with target < 0, and >= 0, in sample order.
     """
-    result = _as_result(result)
+    result = as_result(result)
     _require_regression(result, "descriptor_map")
     if model is None:
         index = next((i for i, m in enumerate(result.models) if m.dimension == 2 and m.refined_from is None), None)
@@ -205,9 +208,7 @@ def decision_map(result: ResultSource, model: int | Model | None = None, *,
     interval), ``"decision_map:overlap"`` (the overlap samples),
     ``"decision_map:separator"`` and ``"decision_map:regions"``.
     """
-    from .classification import predict, separators
-
-    result = _as_result(result)
+    result = as_result(result)
     if result.task != "classification":
         raise InputError("a decision map draws a classification result ([search] task = \"classification\"); "
                          "for a regression result use descriptor_map")
@@ -318,7 +319,7 @@ def error_vs_dimension(result: ResultSource, *, by: str | Sequence[str] = ("dime
     formulas, coloured by dimension. Default: both, side by side.
     Needs no atomic data.
     """
-    result = _as_result(result)
+    result = as_result(result)
     _require_regression(result, "error_vs_dimension")
     panels = [by] if isinstance(by, str) else list(by)
     for p in panels:
@@ -353,7 +354,7 @@ def residuals(result: ResultSource, model: int | Model | None = None, label_wors
     """
     if kind not in ("bar", "scatter"):
         raise InputError(f"kind must be 'bar' or 'scatter', got {kind!r}")
-    result = _as_result(result)
+    result = as_result(result)
     _require_regression(result, "residuals")
     index, m = _models(result, model)[0]
     y = _target(result)
@@ -400,7 +401,7 @@ def plot_all(result: ResultSource, folder: str | os.PathLike, formats: Sequence[
     training compounds and no ``primaries`` are given (error_vs_dimension is
     then the only one). Returns the paths written, in order.
     """
-    result = _as_result(result)
+    result = as_result(result)
     formats = [formats] if isinstance(formats, str) else list(formats)
     for fmt in formats:
         if str(fmt).lower().lstrip(".") not in FORMATS:
@@ -411,7 +412,7 @@ def plot_all(result: ResultSource, folder: str | os.PathLike, formats: Sequence[
     for name, fig in figures(result, atoms=atoms, primaries=primaries, dpi=dpi).items():
         for fmt in formats:
             p = folder / f"{prefix}{name}.{str(fmt).lower().lstrip('.')}"
-            _save(fig, p)
+            save_figure(fig, p)
             written.append(p)
     return written
 
@@ -419,7 +420,7 @@ def plot_all(result: ResultSource, folder: str | os.PathLike, formats: Sequence[
 def figures(result: ResultSource, *, dpi: float = 100, atoms: Any = None, primaries: Any = None,
             ) -> dict[str, "Figure"]:
     """The figures of :data:`PLOTS` that apply to ``result``, by name (see :func:`plot_all`)."""
-    result = _as_result(result)
+    result = as_result(result)
     if not result.models:
         raise InputError("the results hold no models")
     if result.task == "classification":
@@ -478,7 +479,6 @@ def _error_by_dimension(ax: Any, result: Result) -> None:
 
 def _error_by_complexity(ax: Any, result: Result) -> None:
     variables = [str(v) for v in result.variables]
-    from ._core import Formula  # the C++ core reads the codes
 
     def complexity(m: Model) -> float:
         try:
@@ -523,14 +523,10 @@ def _target(result: Result) -> np.ndarray:
 
 
 def _values(result: Result, m: Model, atoms: Any, primaries: Any) -> np.ndarray:
-    from .predict import descriptor_values
-
     return descriptor_values(result, m, atoms=atoms, primaries=primaries)
 
 
 def _fitted(result: Result, m: Model, atoms: Any, primaries: Any) -> np.ndarray:
-    from .predict import fitted
-
     return fitted(result, m, atoms=atoms, primaries=primaries)
 
 
@@ -539,10 +535,8 @@ def _rmse(y: np.ndarray, pred: np.ndarray) -> float:
 
 
 def _best(result: Result, d: int) -> tuple[int, Model]:
-    i = next((k for k, m in enumerate(result.models) if m.dimension == d and m.refined_from is None), None)
-    if i is None:
-        i = next(k for k, m in enumerate(result.models) if m.dimension == d)
-    return i, result.models[i]
+    m = best_of_dimension(result.models, d, unrefined=True)
+    return next(i for i, other in enumerate(result.models) if other is m), m
 
 
 def _models(result: Result, model: ModelChoice) -> list[tuple[int, Model]]:
@@ -555,26 +549,7 @@ def _models(result: Result, model: ModelChoice) -> list[tuple[int, Model]]:
         if model != "best":
             raise InputError(f"model must be an index, a Model, a list of them or 'best', got {model!r}")
         return [_best(result, d) for d in sorted({m.dimension for m in result.models})]
-    if isinstance(model, Model):
-        return [(next((i for i, m in enumerate(result.models) if m is model), -1), model)]
-    if isinstance(model, (int, np.integer)) and not isinstance(model, bool):
-        n = len(result.models)
-        if not -n <= int(model) < n:
-            raise InputError(f"model {model} does not exist: the results hold {n} models (0-{n - 1})")
-        i = int(model) % n
-        return [(i, result.models[i])]
-    try:
-        items = list(model)
-    except TypeError:
-        raise InputError(f"model must be an index, a Model, a list of them or 'best', got {model!r}") from None
-    if not items:
-        raise InputError("no model given")
-    out = []
-    for item in items:
-        if isinstance(item, str) or not isinstance(item, (int, np.integer, Model)) or isinstance(item, bool):
-            raise InputError(f"model entries must be indices or Models, got {item!r}")
-        out += _models(result, item)
-    return out
+    return chosen_models(result.models, model)
 
 
 def _name(result: Result, index: int, m: Model) -> str:
@@ -671,11 +646,11 @@ def _figure(figsize: Sequence[float], dpi: float, ncols: int = 1) -> tuple[Any, 
 
 def _finish(fig: Any, path: str | os.PathLike | None) -> Any:
     if path is not None:
-        _save(fig, path)
+        save_figure(fig, path)
     return fig
 
 
-def _save(fig: Any, path: str | os.PathLike) -> Path:
+def save_figure(fig: Any, path: str | os.PathLike) -> Path:
     """Save by extension (png, svg, pdf) at the figure's dpi; reproducible SVG/PDF (no dates, fixed ids)."""
     import matplotlib
 

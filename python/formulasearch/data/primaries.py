@@ -14,25 +14,17 @@ variable; see its docstring for the default classes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .datasets import (
-    SITES,
-    Dataset,
-    _check_classes,
-    _cell_text,
-    _is_missing,
-    _check_elements,
-    _coerce_numeric,
-    _compound_ref,
-    _numeric_column,
-    _short_list,
-)
-from .errors import InputError
+from ..errors import InputError
+from .composition_features import parse_name
+from .compounds import SITES, check_elements, compound_ref
+from .datasets import Dataset, check_classes, numeric_column
+from .tables import cell_text, coerce_numeric, is_missing, short_list
 
 __all__ = ["Primaries", "build_primaries", "primaries_from_table", "default_classes", "drop_incomplete"]
 
@@ -49,6 +41,7 @@ class Primaries:
     target: np.ndarray  # (n_samples,) float64
     target_name: str
     labels: list[str]  # one per sample: A + B, e.g. "GaAs", "CC"
+    display_names: list[str] | None = None  # how formulas print each variable (a table's headers); None: names
 
     @property
     def n_variables(self) -> int:
@@ -57,6 +50,23 @@ class Primaries:
     @property
     def n_samples(self) -> int:
         return int(self.matrix.shape[1])
+
+    def display(self, variables: Sequence[str] | None = None) -> list[str]:
+        """The names formulas print for the (given) variables: a header that is not a plain name is bracketed."""
+        variables = list(self.names) if variables is None else list(variables)
+        if self.display_names is None:
+            return variables
+        shown = {n: d if d == n else f"[{d}]" for n, d in zip(self.names, self.display_names)}
+        return [shown.get(v, v) for v in variables]
+
+    def rows(self, variables: Sequence[str]) -> np.ndarray:
+        """The rows of the named variables, in that order (variables x samples)."""
+        return np.ascontiguousarray(self.matrix[[self.names.index(v) for v in variables]])
+
+    def subset(self, samples: np.ndarray) -> "Primaries":
+        """The same variables over some samples only (e.g. the training part of a fold)."""
+        return replace(self, matrix=np.ascontiguousarray(self.matrix[:, samples]),
+                       target=np.ascontiguousarray(self.target[samples]), labels=[self.labels[i] for i in samples])
 
     def to_frame(self) -> pd.DataFrame:
         """The variables as a samples x variables DataFrame indexed by label (plus the target)."""
@@ -88,7 +98,7 @@ def _chosen_properties(dataset: Dataset, properties: Sequence[str] | str | None)
     if not chosen:
         raise InputError(
             "no properties chosen: give at least one atomic property "
-            f"(available: {_short_list(available) or 'none'})"
+            f"(available: {short_list(available) or 'none'})"
         )
     columns = [str(c) for c in dataset.atoms.columns]
     seen: set[str] = set()
@@ -99,7 +109,7 @@ def _chosen_properties(dataset: Dataset, properties: Sequence[str] | str | None)
             raise InputError(f"property {prop!r} is chosen twice")
         seen.add(prop)
         if prop not in columns:
-            raise InputError(f"unknown property {prop!r} (available: {_short_list(available)})")
+            raise InputError(f"unknown property {prop!r} (available: {short_list(available)})")
     return chosen
 
 
@@ -125,7 +135,7 @@ def build_primaries(dataset: Dataset, properties: Sequence[str] | None = None) -
         raise InputError(f"the atomic table lists element {dup!r} more than once")
 
     chosen = _chosen_properties(dataset, properties)
-    classes = _check_classes(dataset.classes, atoms.columns)
+    classes = check_classes(dataset.classes, atoms.columns)
 
     # Order: dataset classes first (members restricted to the chosen ones), then
     # each unclassified chosen property as a class of its own.
@@ -145,7 +155,7 @@ def build_primaries(dataset: Dataset, properties: Sequence[str] | None = None) -
 
     labels = [f"{a}{b}" for a, b in zip(compounds["A"].astype(str), compounds["B"].astype(str))]
     site_symbols = {site: compounds[site].astype(str) for site in SITES}
-    _check_elements(
+    check_elements(
         pd.DataFrame({site: site_symbols[site] for site in SITES}), atoms.index.astype(str)
     )
     symbols = atoms.index.astype(str)
@@ -158,7 +168,7 @@ def build_primaries(dataset: Dataset, properties: Sequence[str] | None = None) -
     for _, members in groups:
         indices: list[int] = []
         for prop in members:
-            values = _numeric_column(atoms, prop)
+            values = numeric_column(atoms, prop)
             for site in SITES:
                 column = values[rows[site]]
                 bad = ~np.isfinite(column)
@@ -167,7 +177,7 @@ def build_primaries(dataset: Dataset, properties: Sequence[str] | None = None) -
                     element = site_symbols[site].iloc[i]
                     raise InputError(
                         f"element {element!r} has no finite value of property {prop!r} "
-                        f"({column[i]}) but {_compound_ref(labels[i], i)} uses it"
+                        f"({column[i]}) but {compound_ref(labels[i], i)} uses it"
                     )
                 indices.append(len(names))
                 names.append(f"{prop}_{site}")
@@ -178,13 +188,13 @@ def build_primaries(dataset: Dataset, properties: Sequence[str] | None = None) -
     target_name = dataset.target
     if target_name not in compounds.columns:
         raise InputError(f"the compounds table has no target column {target_name!r}")
-    target, bad = _coerce_numeric(compounds[target_name])
+    target, bad = coerce_numeric(compounds[target_name])
     bad |= ~np.isfinite(target)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(
             f"target {target_name!r} must be a finite number for every compound: "
-            f"{_compound_ref(labels[i], i)} has {compounds[target_name].iloc[i]!r}"
+            f"{compound_ref(labels[i], i)} has {compounds[target_name].iloc[i]!r}"
         )
 
     matrix = np.ascontiguousarray(np.vstack(matrix_rows), dtype=np.float64)
@@ -209,13 +219,11 @@ def default_classes(features: Sequence[str], units: Mapping[str, str] | None = N
     data field in angstrom -> class ``angstrom``); a unitless one is a class
     of its own. Classes are in order of their first member.
     """
-    from .composition_features import parse_name
-
     units = units or {}
     classes: dict[str, list[str]] = {}
     for name in features:
         try:
-            key = parse_name(name)[0]
+            key = parse_name(name)[0] or name  # n_elements: a class of its own
         except InputError:
             unit = (units.get(name) or "").strip()
             key = f"[{unit}]" if unit else name
@@ -237,6 +245,7 @@ def primaries_from_table(
     classes: Mapping[str, Sequence[str]] | None = None,
     units: Mapping[str, str] | None = None,
     labels: str | Sequence[str] | None = "formula",
+    headers: Mapping[str, str] | None = None,
 ) -> Primaries:
     """Primary variables from the columns of a samples table (one row per sample).
 
@@ -245,7 +254,8 @@ def primaries_from_table(
     (default: :func:`default_classes`). `units`: {column: unit} (missing: "").
     `labels`: a column naming the samples (default ``formula``; when a label
     repeats, the ``id`` column is appended to every label if there is one),
-    a list of labels, or None (row numbers).
+    a list of labels, or None (row numbers). `headers`: {column: how formulas
+    print it} for columns whose header is not a plain name.
 
     Raises InputError (one line) for a missing or non-numeric column or a
     NaN/inf value, naming the sample: drop incomplete rows first with
@@ -258,7 +268,7 @@ def primaries_from_table(
         raise InputError("the samples table has no rows")
     for name in [*features, target]:
         if name not in frame.columns:
-            raise InputError(f"the samples table has no column {name!r} (columns: {_short_list(frame.columns)})")
+            raise InputError(f"the samples table has no column {name!r} (columns: {short_list(frame.columns)})")
     repeated = [n for i, n in enumerate(features) if n in features[:i]]
     if repeated:
         raise InputError(f"feature {repeated[0]!r} is chosen twice")
@@ -269,7 +279,7 @@ def primaries_from_table(
     members = [n for group in groups.values() for n in group]
     unknown = [n for n in members if n not in features]
     if unknown:
-        raise InputError(f"class member {unknown[0]!r} is not a chosen feature (features: {_short_list(features)})")
+        raise InputError(f"class member {unknown[0]!r} is not a chosen feature (features: {short_list(features)})")
     if sorted(members) != sorted(features):
         left = [n for n in features if n not in members] or [n for n in members if members.count(n) > 1]
         raise InputError(f"every feature must be in exactly one class: {left[0]!r} is "
@@ -279,12 +289,12 @@ def primaries_from_table(
     order = members  # class order, then member order
     rows = []
     for name in [*order, target]:
-        values, bad = _coerce_numeric(frame[name])
+        values, bad = coerce_numeric(frame[name])
         bad |= ~np.isfinite(values)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise InputError(f"column {name!r} must be a finite number for every sample: "
-                             f"sample {label_list[i]!r} (row {i + 1}) has {'NaN' if _is_missing(frame[name].iloc[i]) else _cell_text(frame[name].iloc[i])}")
+                             f"sample {label_list[i]!r} (row {i + 1}) has {'NaN' if is_missing(frame[name].iloc[i]) else cell_text(frame[name].iloc[i])}")
         rows.append(np.asarray(values, dtype=np.float64))
     index = {name: i for i, name in enumerate(order)}
     return Primaries(
@@ -296,6 +306,7 @@ def primaries_from_table(
         target=np.array(rows[-1], dtype=np.float64, order="C"),
         target_name=target,
         labels=label_list,
+        display_names=[(headers or {}).get(n, n) for n in order] if headers else None,
     )
 
 

@@ -58,8 +58,9 @@ import pandas as pd
 
 from . import composition_features as compfeat
 from . import structure_features as structfeat
-from .datasets import _short_list
-from .errors import InputError
+from ..errors import InputError
+from .bounded_pool import ordered_map, worker_count
+from .tables import short_list
 from .primaries import Primaries, drop_incomplete, primaries_from_table
 
 __all__ = ["EntryFilter", "EntryTable", "load_entries", "entry_primaries", "entry_files", "iter_entry_dicts",
@@ -229,7 +230,7 @@ def iter_entry_dicts(path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def _check_entry(where: str, item: Any) -> dict[str, Any]:
     if not isinstance(item, dict) or "energy" not in item or not ("composition" in item or "structure" in item):
-        keys = _short_list(item) if isinstance(item, dict) else type(item).__name__
+        keys = short_list(item) if isinstance(item, dict) else type(item).__name__
         raise InputError(f"{where} is not a pymatgen computed entry (needs 'energy' and 'composition' or "
                          f"'structure'; has {keys})")
     return item
@@ -434,8 +435,6 @@ def load_entries(
     files = [str(f) for f in entry_files(path)]
     work = _EntryWork(entry_filter, tuple(fields), tuple(s_names), tuple(c_names), structure_options,
                       keep_structures)
-    from .bounded_pool import worker_count
-
     workers = worker_count(workers)
     if workers > 1:
         _check_picklable(work, workers)
@@ -453,8 +452,6 @@ def load_entries(
             report(tally.n_entries, tally.n_entries + 1)
             _read_entry(work, where, item, tally)
     else:
-        from .bounded_pool import ordered_map
-
         chunks = _chunks(iter_entry_dicts(path), chunk_entries)
         try:
             for part in ordered_map(_read_chunk, work, chunks, workers, in_flight=2 * workers):
@@ -475,7 +472,7 @@ def load_entries(
     for name in fields:
         if frame[name].isna().all():
             raise InputError(f"no kept entry has a numeric data field {name!r} "
-                             f"(fields of the first kept entry: {_short_list(_first_data_keys(path, entry_filter))})")
+                             f"(fields of the first kept entry: {short_list(_first_data_keys(path, entry_filter))})")
     units = dict(COLUMN_UNITS)
     units.update({n: structfeat.FEATURES[n].unit for n in s_names})
     units.update({n: compfeat.feature_unit(n) for n in c_names})

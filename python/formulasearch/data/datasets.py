@@ -19,38 +19,30 @@ of a table from 1 (a CSV header line is not a row).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
+from . import elements
+from .compounds import FORMULA, SITE_RULES, SITES, check_elements, compound_ref, site_column, with_site_columns
 from .units import split_header
+from .elements import CITATION, check_properties, units as elemental_units
+from .tables import (TableSource, cell_text, coerce_numeric, is_missing, is_numeric, read_table,
+                     short_list, units_from_headers)
 
 __all__ = ["Dataset", "octet", "load_dataset"]
 
-TableSource = Union[str, "os.PathLike[str]", pd.DataFrame]
-
-SITES = ("A", "B")
 SYMBOL = "symbol"
-FORMULA = "formula"
 # Column of the atomic table that describes the element rather than a property.
 _NOT_A_PROPERTY = ("Z",)
 
 _OCTET_FILE = "octet82.json"
 _OCTET_FORMAT = "formulasearch-dataset"
-
-# pandas 3 parses floats exactly by default (and deprecates float_precision);
-# older versions need round_trip to give the same doubles as Python's float().
-_CSV_OPTIONS: dict[str, Any] = {"skipinitialspace": True}
-if int(pd.__version__.split(".")[0]) < 3:
-    _CSV_OPTIONS["float_precision"] = "round_trip"
-
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Dataset:
@@ -79,7 +71,7 @@ class Dataset:
         for col in self.atoms.columns:
             if col in out or col in _NOT_A_PROPERTY or col == SYMBOL:
                 continue
-            if _is_numeric(self.atoms[col]):
+            if is_numeric(self.atoms[col]):
                 out.append(str(col))
         return out
 
@@ -100,91 +92,25 @@ class Dataset:
 # small helpers shared with primaries.py
 
 
-def _short_list(items: Iterable[Any], limit: int = 12) -> str:
-    """'a, b, c' or 'a, b, ..., z (40 in all)' for long lists."""
-    items = [str(x) for x in items]
-    if len(items) <= limit:
-        return ", ".join(items)
-    head = ", ".join(items[: limit - 1])
-    return f"{head}, ..., {items[-1]} ({len(items)} in all)"
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
-def _is_numeric(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
-def _is_missing(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip() == ""
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):  # list-like cell
-        return False
 
 
-def _coerce_numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """float64 values of a column and a mask of cells that hold something non-numeric.
-
-    Missing cells (NaN, None, blank strings) become NaN and are not flagged.
-    """
-    if _is_numeric(series):
-        values = series.to_numpy(dtype="float64", na_value=np.nan)
-        return values, np.zeros(len(values), dtype=bool)
-    values = np.full(len(series), np.nan)
-    bad = np.zeros(len(series), dtype=bool)
-    for i, cell in enumerate(series.tolist()):
-        if _is_missing(cell):
-            continue
-        if isinstance(cell, (bool, np.bool_)):
-            bad[i] = True
-            continue
-        try:
-            values[i] = float(cell.strip() if isinstance(cell, str) else cell)
-        except (TypeError, ValueError):
-            bad[i] = True
-    return values, bad
 
 
-def _cell_text(value: Any) -> str:
-    return "empty" if _is_missing(value) else repr(value) if isinstance(value, str) else str(value)
 
 
-def _compound_ref(label: str, pos: int) -> str:
-    return f"compound {label!r} (row {pos + 1})"
 
 
-def _element_hint(symbol: str, known: Sequence[str]) -> str:
-    lower = symbol.strip().lower()
-    matches = [k for k in known if k.lower() == lower and k != symbol]
-    return f"; did you mean {matches[0]!r}?" if matches else ""
 
 
-def _check_elements(compounds: pd.DataFrame, atoms_index: pd.Index) -> None:
-    """Every element on site A or B must have a row in the atomic table."""
-    known = set(atoms_index)
-    bad_rows = np.zeros(len(compounds), dtype=bool)
-    for site in SITES:
-        bad_rows |= ~compounds[site].isin(known).to_numpy()
-    if not bad_rows.any():
-        return
-    first = int(np.flatnonzero(bad_rows)[0])
-    a, b = compounds["A"].iloc[first], compounds["B"].iloc[first]
-    element = a if a not in known else b
-    others = int(bad_rows.sum()) - 1
-    more = f"; {others} more compound(s) have elements missing from the atomic table" if others else ""
-    known_list = [str(k) for k in atoms_index]
-    raise InputError(
-        f"{_compound_ref(f'{a}{b}', first)}: element {element!r} is not in the atomic table "
-        f"(known: {_short_list(known_list)}){_element_hint(str(element), known_list)}{more}"
-    )
 
 
-def _check_classes(classes: Any, atom_columns: Sequence[Any]) -> dict[str, list[str]]:
+def check_classes(classes: Any, atom_columns: Sequence[Any]) -> dict[str, list[str]]:
     """A fresh {class: [properties]} dict; every property a column, in one class only."""
     if classes is None:
         return {}
@@ -222,16 +148,16 @@ def _check_classes(classes: Any, atom_columns: Sequence[Any]) -> dict[str, list[
             if prop not in columns:
                 raise InputError(
                     f"property class {name!r} names {prop!r}, which is not a column of the "
-                    f"atomic table (columns: {_short_list(columns)})"
+                    f"atomic table (columns: {short_list(columns)})"
                 )
             owner[prop] = name
         out[name] = list(members)
     return out
 
 
-def _numeric_column(atoms: pd.DataFrame, prop: str) -> np.ndarray:
+def numeric_column(atoms: pd.DataFrame, prop: str) -> np.ndarray:
     """float64 values of an atomic property, or an InputError naming the first bad element."""
-    values, bad = _coerce_numeric(atoms[prop])
+    values, bad = coerce_numeric(atoms[prop])
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         cell = atoms[prop].iloc[i]
@@ -239,7 +165,7 @@ def _numeric_column(atoms: pd.DataFrame, prop: str) -> np.ndarray:
         more = f" ({others} more non-numeric value(s))" if others else ""
         raise InputError(
             f"property {prop!r} of the atomic table must be numeric: element "
-            f"{atoms.index[i]!r} has {_cell_text(cell)}{more}"
+            f"{atoms.index[i]!r} has {cell_text(cell)}{more}"
         )
     return values
 
@@ -248,79 +174,12 @@ def _numeric_column(atoms: pd.DataFrame, prop: str) -> np.ndarray:
 # reading and checking the two tables
 
 
-def _read_table(source: Any, what: str) -> tuple[pd.DataFrame, str]:
-    """The table as a fresh DataFrame and a phrase naming it for messages."""
-    if isinstance(source, pd.DataFrame):
-        df = source.copy()
-        where = f"the {what} table"
-    elif isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        where = f"{what} file '{path}'"
-        if not path.exists():
-            raise InputError(f"{what} file not found: '{path}'")
-        if path.is_dir():
-            raise InputError(f"{what} file '{path}' is a directory, not a CSV file")
-        try:
-            df = pd.read_csv(path, **_CSV_OPTIONS)
-        except pd.errors.EmptyDataError:
-            raise InputError(f"{what} file '{path}' is empty") from None
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{what} file '{path}' is not a readable CSV: not UTF-8 text (byte {exc.start})"
-            ) from None
-        except OSError as exc:
-            raise InputError(
-                f"cannot read {what} file '{path}': {exc.strerror or _one_line(exc)}"
-            ) from None
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise InputError(f"{what} file '{path}' is not a readable CSV: {_one_line(exc)}") from None
-    else:
-        raise InputError(
-            f"the {what} table must be a path to a CSV file or a pandas DataFrame, "
-            f"not {type(source).__name__}"
-        )
-    df.columns = [c.strip() if isinstance(c, str) else c for c in df.columns]
-    return df, where
 
 
-def _site_column(df: pd.DataFrame, site: str) -> pd.Series:
-    cells = df[site].tolist()
-    other = "B" if site == "A" else "A"
-    for i, cell in enumerate(cells):
-        if _is_missing(cell):
-            partner = df[other].iloc[i]
-            hint = "" if _is_missing(partner) else f" (site {other!r} is {str(partner).strip()!r})"
-            raise InputError(f"compound row {i + 1}: the element on site {site!r} is empty{hint}")
-    return pd.Series([str(c).strip() for c in cells], index=df.index, dtype=object, name=site)
 
 
-def _read_formulas(df: pd.DataFrame, site_rule: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """The sites (A, B) of each cell of the 'formula' column, by formula_sites' rule,
-    and the stripped formula texts; InputError naming the row for an empty or bad one."""
-    from .predict import formula_sites  # predict imports this module
-
-    sites: list[tuple[str, str]] = []
-    texts: list[str] = []
-    for i, cell in enumerate(df[FORMULA].tolist()):
-        if _is_missing(cell):
-            raise InputError(f"compound row {i + 1}: the formula is empty")
-        text = str(cell).strip()
-        try:
-            sites.append(formula_sites(text, site_rule))
-        except InputError as exc:
-            raise InputError(f"compound row {i + 1}: {exc}") from None
-        texts.append(text)
-    return sites, texts
 
 
-def _formula_sites(df: pd.DataFrame, site_rule: str) -> pd.DataFrame:
-    """Columns A and B (first) from the 'formula' column, by formula_sites' rule."""
-    sites, texts = _read_formulas(df, site_rule)
-    df = df.copy()
-    df[FORMULA] = pd.Series(texts, index=df.index, dtype=object)
-    df.insert(0, "B", pd.Series([b for _, b in sites], index=df.index, dtype=object))
-    df.insert(0, "A", pd.Series([a for a, _ in sites], index=df.index, dtype=object))
-    return df
 
 
 def _check_compounds(df: pd.DataFrame, where: str, target: Any, site_rule: str = "electronegativity") -> pd.DataFrame:
@@ -329,35 +188,35 @@ def _check_compounds(df: pd.DataFrame, where: str, target: Any, site_rule: str =
     if not has_sites and (FORMULA not in df.columns or any(site in df.columns for site in SITES)):
         raise InputError(
             "formulasearch searches binary AB compounds: the compounds table needs columns "
-            f"'A' and 'B', or a column 'formula' ({where} has: {_short_list(columns) or 'no columns'})"
+            f"'A' and 'B', or a column 'formula' ({where} has: {short_list(columns) or 'no columns'})"
         )
     if not isinstance(target, str) or not target.strip():
         raise InputError(f"the target must be the name of a column of the compounds table, got {target!r}")
     if target in SITES or (target == FORMULA and not has_sites):
         raise InputError(
             f"the target {target!r} is a site column; name a numeric column "
-            f"(columns: {_short_list(columns)})"
+            f"(columns: {short_list(columns)})"
         )
     if target not in df.columns:
         raise InputError(
-            f"{where} has no target column {target!r} (columns: {_short_list(columns)})"
+            f"{where} has no target column {target!r} (columns: {short_list(columns)})"
         )
     if len(df) == 0:
         raise InputError(f"{where} is empty: it has a header but no compound rows")
 
     if has_sites:
         for site in SITES:
-            df[site] = _site_column(df, site)
+            df[site] = site_column(df, site)
     else:
-        df = _formula_sites(df, site_rule)
+        df = with_site_columns(df, site_rule)
 
-    values, bad = _coerce_numeric(df[target])
+    values, bad = coerce_numeric(df[target])
     bad |= ~np.isfinite(values)
     if bad.any():
         rows = np.flatnonzero(bad)
         shown = [
-            f"{_compound_ref(df['A'].iloc[i] + df['B'].iloc[i], int(i))} has "
-            f"{_cell_text(df[target].iloc[i])}"
+            f"{compound_ref(df['A'].iloc[i] + df['B'].iloc[i], int(i))} has "
+            f"{cell_text(df[target].iloc[i])}"
             for i in rows[:5]
         ]
         more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
@@ -369,21 +228,21 @@ def _check_compounds(df: pd.DataFrame, where: str, target: Any, site_rule: str =
     return df
 
 
-def _check_atoms(df: pd.DataFrame, where: str) -> pd.DataFrame:
+def check_atoms(df: pd.DataFrame, where: str) -> pd.DataFrame:
     if SYMBOL in df.columns:
         df = df.set_index(SYMBOL)
     elif df.index.name != SYMBOL:
         columns = [str(c) for c in df.columns]
         raise InputError(
             f"{where} needs a 'symbol' column with the element symbols "
-            f"(columns: {_short_list(columns) or 'none'})"
+            f"(columns: {short_list(columns) or 'none'})"
         )
     if len(df) == 0:
         raise InputError(f"{where} is empty: it has a header but no element rows")
 
     symbols = df.index.tolist()
     for i, sym in enumerate(symbols):
-        if _is_missing(sym):
+        if is_missing(sym):
             raise InputError(f"atomic table row {i + 1}: the element symbol is empty")
     symbols = [str(s).strip() for s in symbols]
     seen: dict[str, int] = {}
@@ -402,28 +261,17 @@ def _check_atoms(df: pd.DataFrame, where: str) -> pd.DataFrame:
         series = df[col]
         if pd.api.types.is_bool_dtype(series):
             continue
-        if _is_numeric(series):
+        if is_numeric(series):
             if col in _NOT_A_PROPERTY and pd.api.types.is_integer_dtype(series):
                 continue
             df[col] = series.to_numpy(dtype="float64", na_value=np.nan)
             continue
-        values, bad = _coerce_numeric(series)
+        values, bad = coerce_numeric(series)
         if not bad.any() and not np.isnan(values).all():
             df[col] = values
     return df
 
 
-def _units_from_headers(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Rename "name (unit)" columns to "name" and return their units."""
-    renames, units = {}, {}
-    for col in df.columns:
-        name, unit = split_header(col)
-        if unit is not None:
-            renames[col] = name
-            units[name] = unit
-    if len(set(renames.values())) < len(renames) or set(renames.values()) & (set(map(str, df.columns)) - set(renames)):
-        raise InputError(f"two columns have the same name once their units are taken off: {sorted(renames)}")
-    return (df.rename(columns=renames) if renames else df), units
 
 
 def _check_units(units: Any, compounds: pd.DataFrame, atoms: pd.DataFrame) -> dict[str, str]:
@@ -438,7 +286,7 @@ def _check_units(units: Any, compounds: pd.DataFrame, atoms: pd.DataFrame) -> di
         if col not in allowed:
             raise InputError(
                 f"a unit is given for {col!r}, which is not a column of the compounds or atomic "
-                f"table (columns: {_short_list(sorted(out))})"
+                f"table (columns: {short_list(sorted(out))})"
             )
         if unit is None:
             unit = ""
@@ -466,8 +314,6 @@ def _with_elemental(atoms: pd.DataFrame | None, compounds: pd.DataFrame,
     where pymatgen has no value (or is not a chemical element), as it is never
     read. A pymatgen column named like a column of the table is an error.
     """
-    from . import elements
-
     used = _compound_elements(compounds)
     if atoms is None:
         return elements.elemental_table(used, properties)
@@ -532,11 +378,8 @@ def load_dataset(
     """
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"the dataset name must be a non-empty string, got {name!r}")
-    from .elements import CITATION, check_properties, units as elemental_units
 
     if site_rule != "electronegativity":
-        from .predict import SITE_RULES  # imported here: predict imports this module
-
         if site_rule not in SITE_RULES:
             raise InputError(f"site_rule must be one of {', '.join(SITE_RULES)}, got {site_rule!r}")
     pymatgen_props = None if elemental is None else check_properties(elemental)
@@ -545,28 +388,28 @@ def load_dataset(
             "no atomic data: give an atomic table (atoms), elemental properties from pymatgen "
             "(elemental=[...]), or both"
         )
-    comp_df, comp_where = _read_table(compounds, "compounds")
+    comp_df, comp_where = read_table(compounds, "compounds")
     # Headers such as "IP (eV)" name the column IP and give its unit.
-    comp_df, comp_header_units = _units_from_headers(comp_df)
+    comp_df, comp_header_units = units_from_headers(comp_df)
     atom_header_units: dict[str, str] = {}
     atom_df = None
     if atoms is not None:
-        atom_df, atom_where = _read_table(atoms, "atoms")
-        atom_df, atom_header_units = _units_from_headers(atom_df)
+        atom_df, atom_where = read_table(atoms, "atoms")
+        atom_df, atom_header_units = units_from_headers(atom_df)
     target = split_header(target)[0] if isinstance(target, str) else target
 
     comp_df = _check_compounds(comp_df, comp_where, target, site_rule)
     if atom_df is not None:
-        atom_df = _check_atoms(atom_df, atom_where)
+        atom_df = check_atoms(atom_df, atom_where)
     if pymatgen_props is not None:
         atom_df = _with_elemental(atom_df, comp_df, pymatgen_props)
         for col, unit in elemental_units(pymatgen_props).items():
             atom_header_units.setdefault(col, unit)
-    class_map = _check_classes(classes, atom_df.columns)
+    class_map = check_classes(classes, atom_df.columns)
     for members in class_map.values():
         for prop in members:
-            atom_df[prop] = _numeric_column(atom_df, prop)
-    _check_elements(comp_df, atom_df.index)
+            atom_df[prop] = numeric_column(atom_df, prop)
+    check_elements(comp_df, atom_df.index)
     unit_map = _check_units(units, comp_df, atom_df)
     for col, unit in {**comp_header_units, **atom_header_units}.items():
         if not unit_map.get(col):
@@ -591,8 +434,7 @@ def load_dataset(
 
 @lru_cache(maxsize=1)
 def _octet_text() -> str:
-    package = __package__ or "formulasearch"
-    resource = resources.files(package).joinpath("data").joinpath(_OCTET_FILE)
+    resource = resources.files(__package__).joinpath(_OCTET_FILE)  # shipped beside this module
     return resource.read_text(encoding="utf-8")
 
 

@@ -1,0 +1,194 @@
+"""The SISSO route: an operator feature space grown rung by rung, then SIS + l0.
+
+- The space (C++ SissoSpace) stores every rung but the last; each stored rung
+  is the screened survivors of its lazy block (filters, value dedup), and the
+  last rung is only ever streamed through screening: it is never held.
+- SIS (sure independence screening) keeps the n_sis features most correlated
+  with the target (dimension 1) or with the residuals of the best n_residual
+  models of the previous dimension; the l0 step then searches ALL
+  d-combinations of the union of the screened subspaces with the same
+  Gram-tile kernels as the paper route.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import _core
+from ..config import Config
+from ..data.primaries import Primaries
+from ..data.units import parse_unit, unit_matrix
+from ..errors import ConfigError, InputError
+from ..formula import OPERATORS
+from ..results import Model
+from .paper import fitted_model
+from .route import Found, Route, search_stats, value_duplicates_message
+
+
+@dataclass
+class SissoSpaceInfo:
+    """Sizes, time and memory of the feature space, rung by rung."""
+
+    rungs: list[dict[str, Any]] = field(default_factory=list)
+    base_units: list[str] = field(default_factory=list)
+    stored_mb: float = 0.0
+
+
+def select_primaries(prim: Primaries, names: list[str] | None) -> tuple[np.ndarray, list[str], list[str]]:
+    """(matrix, names, units) of the chosen primary variables."""
+    if names is None:
+        return prim.matrix, list(prim.names), list(prim.units)
+    missing = [n for n in names if n not in prim.names]
+    if missing:
+        raise ConfigError(f"[features] primaries: {missing[0]!r} is not a primary variable "
+                          f"(available: {', '.join(prim.names)})")
+    rows = [prim.names.index(n) for n in names]
+    return np.ascontiguousarray(prim.matrix[rows]), list(names), [prim.units[r] for r in rows]
+
+
+def variable_units(cfg: Config, names: list[str], dataset_units: list[str]) -> list[str]:
+    """Unit of each variable: [features] units by property (P of P_A), else the dataset's."""
+    given = cfg.features.units or {}
+    strict = cfg.features.strict_units
+    out = []
+    for name, unit in zip(names, dataset_units):
+        prop = name.rsplit("_", 1)[0]
+        chosen = given.get(name, given.get(prop, unit))
+        # Strict units are checked units: none may be missing or contradict the data's own.
+        if strict and not (chosen or "").strip():
+            raise ConfigError(f"strict_units = true needs the unit of every primary variable, and {name} has none: "
+                              f"set [features] units = {{ {prop} = \"...\" }} (\"1\" for dimensionless)")
+        if strict and unit and chosen != unit and parse_unit(chosen) != parse_unit(unit):
+            raise ConfigError(f"[features] units gives {prop} the unit {chosen!r}, but the data says {unit!r} "
+                              "(strict_units = true)")
+        out.append(chosen)
+    unknown = set(given) - set(names) - {n.rsplit("_", 1)[0] for n in names}
+    if unknown:
+        raise ConfigError(f"[features] units: {sorted(unknown)[0]!r} is not a property of the chosen primaries")
+    return out
+
+
+def build_space(cfg: Config, prim: Primaries, progress: Callable | None = None):
+    """The SissoSpace with every rung but the last stored, and what it took."""
+    f = cfg.features
+    matrix, names, dataset_units = select_primaries(prim, f.primaries)
+    units_sixths, base = unit_matrix(variable_units(cfg, names, dataset_units))
+    space = _core.SissoSpace(matrix, names, units_sixths, cfg.ops_per_rung(), f.max_complexity, f.strict_units)
+    info = SissoSpaceInfo(base_units=base)
+    info.rungs.append({"rung": 0, "generated": len(names), "kept": len(names), "seconds": 0.0})
+    y = np.ascontiguousarray(prim.target, dtype=float)
+    while space.lazy_rung < space.max_rung:
+        started = time.perf_counter()
+        scr = _core.screen(space, y, keep=len(space), **screen_options(cfg), progress=progress)
+        if scr.get("interrupted"):
+            raise KeyboardInterrupt  # no model exists yet while the space is built
+        new = [int(i) for i in scr["indices"] if i >= space.n_stored]
+        info.rungs.append({"rung": space.lazy_rung, "generated": int(scr["n_candidates"]) - space.n_stored,
+                           "kept": len(new), "value_duplicates": int(scr["n_value_duplicates"]),
+                           "seconds": time.perf_counter() - started})
+        space.advance(new)
+        info.stored_mb = space.stored_bytes / 2**20
+        if f.memory_budget_mb is not None and info.stored_mb > f.memory_budget_mb:
+            raise InputError(f"the stored rungs need {info.stored_mb:.0f} MB, above memory_budget_mb = "
+                             f"{f.memory_budget_mb:g}: lower rung, ops or primaries, or raise the budget")
+    return space, names, info
+
+
+def screen_options(cfg: Config) -> dict[str, Any]:
+    f = cfg.features
+    return {"variance_filter": f.variance_filter, "dedup": f.dedup, "max_abs": f.max_abs, "min_abs": f.min_abs}
+
+
+class SissoRoute(Route):
+    """An operator feature space searched by SIS + exhaustive l0, or exhaustively, dimensions 1..max_dim.
+
+    - method = "sis-l0": each dimension screens the space (SIS) against the target
+      (1D) or the residuals of the best n_residual models of the previous dimension,
+      adds the n_sis best new features to the union, and searches all combinations
+      of the union (l0) with the Gram kernels of the paper route.
+    - method = "exhaustive": one screening ranks every feature by its 1D fit, then
+      all pairs of the best top_2d ("all": every kept feature) and all triples of the
+      best top_3d are searched, as in the paper route.
+    """
+
+    def generate(self) -> None:
+        self.space, self.variables, self.info = build_space(self.cfg, self.prim, self.progress)
+        self.y = np.ascontiguousarray(self.prim.target, dtype=float)
+        self.screened = {"n_candidates": len(self.space), "n_kept": 0}
+        self.union: list[int] = []  # sis-l0: the screened subspaces so far; exhaustive: every kept feature, ranked
+
+    def find(self, dim: int, models: list[Model]) -> Found:
+        s = self.cfg.search
+        started = time.perf_counter()
+        if s.method == "exhaustive":
+            if dim == 1:
+                self.top_2d = len(self.space) if s.top_2d == "all" else s.top_2d
+                need = max(s.keep, self.top_2d if s.max_dim >= 2 else 0, s.top_3d if s.max_dim >= 3 else 0)
+                scr = self._screen(self.y[None, :], need)
+                self.union = [int(i) for i in scr["indices"]]
+            pool = self.union[: s.keep if dim == 1 else self.top_2d if dim == 2 else s.top_3d]
+        else:
+            previous = [m for m in models if m.dimension == dim - 1][: s.n_residual]
+            targets = (self.y[None, :] if dim == 1 else
+                       np.ascontiguousarray([self.y - m.intercept - np.asarray(m.coefficients)
+                                             @ self.space.evaluate(m.candidates) for m in previous]))
+            scr = self._screen(targets, s.n_sis + len(self.union))
+            in_union = set(self.union)
+            self.union.extend([int(i) for i in scr["indices"] if int(i) not in in_union][: s.n_sis])
+            pool = self.union
+        if self.screened.get("interrupted"):
+            return Found([], interrupted=f"{'screening' if s.method == 'exhaustive' else 'SIS'} for {dim}D")
+        screened = time.perf_counter()
+        if dim == 1:
+            found = {"members": [[k] for k in range(min(s.keep, len(pool)))], "n_combinations": len(pool),
+                     "gram_flops": 0}
+        elif len(pool) < dim:
+            self.messages.append(f"{dim}D: only {len(pool)} features survived screening; no {dim}D model")
+            return Found([])
+        elif s.memory_budget_mb is not None:  # large n: the pool is evaluated a block at a time (same result)
+            kernel = _core.search_pairs_streamed if dim == 2 else _core.search_triples_streamed
+            found = kernel(self.space, pool, self.y, memory_budget_mb=s.memory_budget_mb,
+                           max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
+            found["members"] = found["members"].tolist()
+        else:
+            the_set = _core.StandardizedSet.from_candidates(self.space, pool, self.y)
+            kernel = _core.search_pairs if dim == 2 else _core.search_triples
+            found = kernel(the_set, max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
+            found["members"] = found["members"].tolist()
+        done = time.perf_counter()
+        stats = search_stats(len(pool), int(found["n_combinations"]), done - started,
+                             gram_flops=found["gram_flops"], peak_bytes=found.get("peak_bytes", 0),
+                             sis_seconds=screened - started, l0_seconds=done - screened)
+        stats["models_per_second"] = found["n_combinations"] / max(done - screened, 1e-12)  # the l0 step's rate
+        combinations = [[pool[m] for m in members] for members in found["members"]]
+        interrupted = f"the {dim}D l0 step" if found.get("interrupted") else None
+        return Found(combinations, stats, interrupted)
+
+    def _screen(self, targets: np.ndarray, keep: int) -> dict[str, Any]:
+        self.screened = _core.screen(self.space, targets, keep=keep, **screen_options(self.cfg),
+                                     progress=self.progress)
+        return self.screened
+
+    def when_empty(self, dim: int) -> str:
+        return f"{dim}D: no combination of the {len(self.union):,} screened features is valid; stopping"
+
+    def model(self, candidates: list[int]) -> Model:
+        return fitted_model(self.space, self.variables, self.y, candidates,
+                            lambda i: self.space.unit(i, self.info.base_units), self.prim.display(self.variables))
+
+    def finish(self) -> dict[str, Any]:
+        cfg, space, scr, info = self.cfg, self.space, self.screened, self.info
+        restricted = [t for t, op in OPERATORS.items() if op.dimensionless_operand]
+        used = [t for t in restricted if any(t in ops for ops in cfg.ops_per_rung())]
+        if cfg.features.strict_units and used:
+            self.messages.append(f"strict_units: {', '.join(restricted[:-1])} and {restricted[-1]} were applied to "
+                                 "dimensionless features only")
+        self.messages += value_duplicates_message(scr, "features")
+        if space.max_rung > 0:  # the last rung, streamed through screening
+            info.rungs.append({"rung": space.lazy_rung, "generated": int(scr["n_candidates"]) - space.n_stored,
+                               "kept": int(scr["n_kept"]) - space.n_stored, "streamed": True})
+        return {"feature_space": {"rungs": info.rungs, "size": int(scr["n_candidates"]), "kept": int(scr["n_kept"]),
+                                  "stored_mb": info.stored_mb, "base_units": info.base_units}}

@@ -1,0 +1,113 @@
+"""Validation of a fixed model: its formulas fixed, only the linear coefficients (or the separator) refit.
+
+- Least squares: leave-one-out in closed form (hat matrix diagonal, no refits),
+  k-fold, or the paper's N random train/test splits; the same folds or splits
+  (seeded, from the C++ core) for every model.
+- Classification: stratified k-fold accuracy of the logistic separator.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from .. import _core
+from ..config import Config
+from ..data.primaries import Primaries
+from ..results import Result
+from ..search.classification import predict
+from .folds import stratified_folds, test_sets
+
+
+def model_cv(features: np.ndarray, y: np.ndarray, settings) -> float | None:
+    """Out-of-sample RMSE of a fixed model with these features (d x n).
+
+    loo: sqrt(PRESS / n); kfold: sqrt of the MSE over all held-out samples;
+    splits: sqrt of the mean test MSE over the splits (the paper's measure).
+    `settings`: a ValidationConfig. None when validation is off.
+    """
+    method = settings.method
+    if method == "none":
+        return None
+    features = np.ascontiguousarray(np.atleast_2d(features), dtype=float)
+    y = np.ascontiguousarray(y, dtype=float)
+    if method == "loo":
+        e = np.asarray(_core.loo_residuals(features, y))
+        return math.sqrt(float(e @ e) / y.size)
+    tests = test_sets(y.size, method, settings.k, settings.n_splits, settings.test_fraction, settings.seed)
+    mse = np.asarray(_core.test_set_mse(features, y, tests))
+    if method == "kfold":
+        sizes = np.array([len(t) for t in tests], dtype=float)
+        return math.sqrt(float(mse @ sizes) / sizes.sum())
+    return math.sqrt(float(mse.mean()))
+
+
+
+def cv_accuracy(values: np.ndarray, labels: np.ndarray, folds: list[np.ndarray], l2: float) -> float:
+    """Accuracy over held-out samples, the separator refit without each fold (formulas fixed)."""
+    values = np.ascontiguousarray(np.atleast_2d(values), dtype=float)
+    correct = 0
+    for test in folds:
+        train = np.setdiff1d(np.arange(labels.size), test)
+        fit = _core.fit_logistic(np.ascontiguousarray(values[:, train]), labels[train], l2=l2)
+        correct += int(np.sum(predict(fit["intercept"], fit["coefficients"], values[:, test]) == labels[test]))
+    return correct / labels.size
+
+
+def mean_predictor_cv(y: np.ndarray, settings) -> float | None:
+    """The out-of-sample RMSE of predicting every held-out sample by the mean of the training target, with the
+    same folds or splits as model_cv: the baseline a formula's CV error must beat."""
+    y = np.asarray(y, dtype=float)
+    if settings.method == "none":
+        return None
+    if settings.method == "loo":  # the held-out residual is (y_i - mean) * n / (n - 1)
+        return float(np.std(y) * y.size / (y.size - 1))
+    tests = test_sets(y.size, settings.method, settings.k, settings.n_splits, settings.test_fraction, settings.seed)
+    mse = []
+    for test in tests:
+        train = np.setdiff1d(np.arange(y.size), test)
+        mse.append(float(np.mean((y[test] - y[train].mean()) ** 2)))
+    if settings.method == "kfold":
+        sizes = np.array([len(t) for t in tests], dtype=float)
+        return math.sqrt(float(np.asarray(mse) @ sizes) / sizes.sum())
+    return math.sqrt(float(np.mean(mse)))
+
+
+def validate_models(cfg: Config, prim: Primaries, result: Result) -> None:
+    """Out-of-sample RMSE of every kept model (its formulas fixed), the same folds for all."""
+    v = cfg.validation
+    result.validation["method"] = v.method
+    result.validation["settings"] = {"k": v.k, "n_splits": v.n_splits, "test_fraction": v.test_fraction,
+                                     "seed": v.seed, "rank_1d": v.rank_1d}
+    if v.method == "none":
+        return
+    if v.method == "kfold" and v.k > prim.target.size:
+        result.messages.append(f"validation: k = {v.k} folds for {prim.target.size} samples; using leave-one-out instead")
+        v = replace(v, method="loo")
+    result.validation["baseline"] = {"rmse": float(np.std(prim.target)),
+                                     "cv_rmse": mean_predictor_cv(prim.target, v), "method": v.method}
+    matrix = prim.rows(result.variables)
+    for m in result.models:
+        values = m.values(result.variables, matrix)
+        try:
+            m.cv_rmse = model_cv(values, prim.target, v)
+        except ValueError as exc:  # e.g. a sample with leverage 1
+            m.notes["cv_error"] = str(exc)
+        m.cv_method = v.method
+
+
+def validate_classifiers(cfg: Config, prim: Primaries, result: Result) -> None:
+    """Stratified k-fold accuracy of every kept classifier, its formulas fixed, the same folds for all."""
+    c = cfg.classification
+    labels = np.asarray(result.class_labels, dtype=np.int32)
+    k = min(c.cv_folds, int(np.bincount(labels).min()))
+    if k < c.cv_folds:
+        result.messages.append(f"classification CV: {k} folds (the smallest class has {k} samples), not {c.cv_folds}")
+    folds = stratified_folds(labels, k, c.seed)
+    matrix = prim.rows(result.variables)
+    result.validation["method"] = "stratified k-fold accuracy"
+    result.validation["settings"] = {"k": k, "seed": c.seed, "l2": c.l2}
+    for m in result.models:
+        m.classification["cv_accuracy"] = cv_accuracy(m.values(result.variables, matrix), labels, folds, c.l2)
+        m.classification["cv_folds"] = k

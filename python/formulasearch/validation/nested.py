@@ -1,0 +1,106 @@
+"""Nested cross-validation: the whole search (screening, ranking, combination selection) repeated on the
+training part of each outer fold, its chosen models scored on the held-out part.
+
+That is the error to expect from running this search on new data, not the error of
+the printed formula; how often each formula is chosen again measures how stable the
+selection is. One driver, :func:`outer_folds`, runs the folds; the least-squares
+and classification reports are two summaries of its outcomes.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .. import _core
+from ..results import Model, best_of_dimension
+from ..search.classification import predict
+from .folds import stratified_folds
+
+ProgressFn = Callable[[str, int, int], Any]
+SearchFn = Callable[[np.ndarray], list[Model]]
+
+
+def outer_folds(folds: Sequence[Sequence[int]], n_samples: int, run_search: SearchFn,
+                assess: Callable[[list[Model], np.ndarray, np.ndarray], Any],
+                progress: ProgressFn | None = None) -> tuple[list[Any], list[str]]:
+    """For each outer fold (its test samples): `run_search(train)` gives the models the search chooses on the
+    training part, `assess(models, train, test)` scores them on the held-out part. Returns the assessments
+    of the folds whose search ran, and a note for each fold whose search failed on its training part."""
+    outcomes, notes = [], []
+    for f, test in enumerate(folds, start=1):
+        test = np.asarray(test, dtype=int)
+        train = np.setdiff1d(np.arange(n_samples), test)
+        try:
+            models = run_search(train)
+        except ValueError as exc:  # e.g. too few training samples for the search's settings
+            notes.append(f"fold {f}: the search failed on its training part: {exc}")
+            continue
+        outcomes.append(assess(models, train, test))
+        if progress is not None:
+            progress("nested CV", f, len(folds))
+    return outcomes, notes
+
+
+def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.ndarray], np.ndarray],
+                      y: np.ndarray, n_folds: int, seed: int, max_dim: int,
+                      progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Per-dimension outer-fold RMSEs (mean and spread) of the best model of each dimension, and how
+    often each formula was selected. `predict_fold(model, test)`: the model's predictions there."""
+    n_folds = min(n_folds, y.size // 2)  # each training part keeps at least half the samples
+    if n_folds < 2:
+        return {"folds": 0, "seed": seed, "dimensions": {}, "notes": [f"too few samples ({y.size}) for nested CV"]}
+    folds = _core.kfold_sets(y.size, n_folds, seed)
+
+    def assess(models: list[Model], train: np.ndarray, test: np.ndarray) -> dict[Any, Any]:
+        out: dict[Any, Any] = {"baseline": math.sqrt(float(np.mean((y[test] - y[train].mean()) ** 2)))}
+        for d in range(1, max_dim + 1):
+            best = best_of_dimension(models, d)
+            if best is not None:
+                out[d] = (math.sqrt(float(np.mean((y[test] - predict_fold(best, test)) ** 2))), best.formulas)
+        return out
+
+    outcomes, notes = outer_folds(folds, y.size, run_search, assess, progress)
+    report: dict[str, Any] = {"folds": len(folds), "seed": seed, "dimensions": {}, "notes": notes}
+    if outcomes:  # the mean of the training target, predicting each held-out part: the error to beat
+        report["baseline_rmse"] = float(np.mean([o["baseline"] for o in outcomes]))
+    for d in range(1, max_dim + 1):
+        errors = [o[d][0] for o in outcomes if d in o]
+        if not errors:
+            continue
+        chosen = Counter(formula for o in outcomes if d in o for formula in o[d][1])
+        e = np.asarray(errors)
+        report["dimensions"][f"{d}D"] = {
+            "fold_rmse": errors, "mean_rmse": float(e.mean()), "std_rmse": float(e.std(ddof=1)) if e.size > 1 else 0.0,
+            "min_rmse": float(e.min()), "max_rmse": float(e.max()), "folds_with_model": int(e.size),
+            "most_selected": [[formula, count] for formula, count in chosen.most_common(5)],
+        }
+    return report
+
+
+def nested_classification(run_search: SearchFn, values_of: Callable[[Model], np.ndarray], labels: np.ndarray,
+                          n_folds: int, seed: int, l2: float, progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Accuracy over the held-out samples of the best classifier of the highest dimension chosen in each
+    outer stratified fold, its separator fitted on the training part; and how often each was selected.
+    `values_of(model)`: the model's formulas over all samples."""
+    k = min(n_folds, int(np.bincount(labels).min()) // 2)  # each training part keeps >= 2 per class
+    if k < 2:
+        return {"folds": 0, "note": "classes too small for nested CV"}
+    folds = stratified_folds(labels, k, seed)
+
+    def assess(models: list[Model], train: np.ndarray, test: np.ndarray) -> tuple[int, str]:
+        best = best_of_dimension(models)
+        values = values_of(best)
+        fit = _core.fit_logistic(np.ascontiguousarray(values[:, train]), labels[train], l2=l2)
+        return (int(np.sum(predict(fit["intercept"], fit["coefficients"], values[:, test]) == labels[test])),
+                " | ".join(best.formulas))
+
+    outcomes, notes = outer_folds(folds, labels.size, run_search, assess, progress)
+    correct = sum(c for c, _ in outcomes)
+    report = {"folds": len(folds), "seed": seed, "accuracy": correct / labels.size, "correct": correct,
+              "n_samples": int(labels.size), "most_selected": Counter(f for _, f in outcomes).most_common()}
+    if notes:
+        report["notes"] = notes
+    return report
