@@ -19,6 +19,7 @@
 #include "formulasearch/screening.hpp"
 #include "formulasearch/sisso_space.hpp"
 #include "formulasearch/streamed_search.hpp"
+#include "formulasearch/subset_search.hpp"
 #include "formulasearch/validation.hpp"
 
 #ifdef _OPENMP
@@ -222,6 +223,7 @@ void add_counts(py::dict& out, const ScreenCounts& r) {
 }
 
 void add_classification(py::module_& m);
+void add_subset_search(py::module_& m);
 
 }  // namespace
 
@@ -529,6 +531,7 @@ PYBIND11_MODULE(_core, m) {
     }, py::arg("features"), py::arg("target"), "OLS with intercept by column-pivoted QR, with error metrics.");
 
     add_classification(m);
+    add_subset_search(m);
 }
 
 // ---- classification: separating classes with one or two formulas -----------
@@ -651,6 +654,100 @@ void add_classification(py::module_& m) {
     }, py::arg("values"), py::arg("labels"), py::kw_only(), py::arg("score") = "overlap", py::arg("keep") = 10,
        py::arg("max_pair_corr") = 1.0, py::arg("l2") = 1e-3, py::arg("progress") = py::none(),
        "Every pair of the rows of `values` scored at separating the classes; the best `keep`, best first.");
+}
+
+}  // namespace
+
+// ---- combinations of any number of members (d >= 4 beyond the tile kernels) --
+
+namespace {
+
+py::dict subset_result_dict(const SubsetSearchResult& r, int dim, const PyProgress& p) {
+    py::array_t<std::uint32_t> members({r.best.size(), static_cast<std::size_t>(dim)});
+    py::array_t<double> r2(r.best.size());
+    for (std::size_t i = 0; i < r.best.size(); ++i) {
+        for (int d = 0; d < dim; ++d) members.mutable_at(i, d) = r.best[i].members[static_cast<std::size_t>(d)];
+        r2.mutable_at(i) = r.best[i].r2;
+    }
+    py::dict out;
+    out["members"] = members;
+    out["r2"] = r2;
+    out["n_combinations"] = r.n_combinations;
+    out["n_planned"] = r.n_planned;
+    out["n_scored"] = r.n_scored;
+    out["gram_flops"] = r.gram_flops;
+    out["seconds"] = r.seconds;
+    out["peak_bytes"] = r.peak_bytes;
+    out["cancelled"] = r.cancelled;
+    out["interrupted"] = p.interrupted();
+    return out;
+}
+
+py::dict search_subsets_of_set(const StandardizedSet& set, int d, const SearchOptions& opt, py::object progress) {
+    PyProgress p(std::move(progress));
+    SubsetSearchResult r;
+    {
+        py::gil_scoped_release release;
+        r = search_combinations(set, d, opt, &p);
+    }
+    p.rethrow();
+    return subset_result_dict(r, d, p);
+}
+
+void add_subset_search(py::module_& m) {
+    const char* doc =
+        "Best combinations of d members (1..8) by exact OLS fit: every d-subset of the set whose pairwise |r| "
+        "are below max_pair_corr and whose correlation matrix has determinant above singular_tol, best `keep` "
+        "by r2 (ties: members ascending), the same for any thread count. A depth-first walk with an incremental "
+        "Cholesky of the K x K correlations (held once). n_combinations: the d-subsets evaluated (fewer than "
+        "n_planned when stopped by progress or Ctrl-C). first / last: a slice of the first member.";
+    m.def("search_combinations", [](const StandardizedSet& set, int d, double max_pair_corr, std::size_t keep,
+                                    std::size_t tile, double singular_tol, std::size_t first,
+                                    std::optional<std::size_t> last, py::object progress, std::size_t sample_block) {
+        return search_subsets_of_set(set, d, search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block),
+                                     std::move(progress));
+    }, py::arg("set"), py::arg("d"), py::kw_only(), py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10,
+       py::arg("tile") = 256, py::arg("singular_tol") = 1e-10, py::arg("first") = 0, py::arg("last") = py::none(),
+       py::arg("progress") = py::none(), py::arg("sample_block") = 0, doc);
+    m.def("search_combinations", [](const Array& values, const Array& target, int d, double max_pair_corr,
+                                    std::size_t keep, std::size_t tile, double singular_tol, std::size_t first,
+                                    std::optional<std::size_t> last, py::object progress, std::size_t sample_block) {
+        auto set = set_of(values, target);
+        return search_subsets_of_set(*set, d, search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block),
+                                     std::move(progress));
+    }, py::arg("values"), py::arg("target"), py::arg("d"), py::kw_only(), py::arg("max_pair_corr") = 0.9,
+       py::arg("keep") = 10, py::arg("tile") = 256, py::arg("singular_tol") = 1e-10, py::arg("first") = 0,
+       py::arg("last") = py::none(), py::arg("progress") = py::none(), py::arg("sample_block") = 0,
+       "The same search over rows of `values` (candidates x samples).");
+    m.def("search_combinations_streamed", [](const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                                             const Array& target, int d, double memory_budget_mb, double max_pair_corr,
+                                             std::size_t keep, std::size_t tile, double singular_tol,
+                                             std::size_t sample_block, std::size_t first,
+                                             std::optional<std::size_t> last, py::object progress) {
+        if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != source.n_samples())
+            throw std::invalid_argument("target length does not match the samples");
+        if (!(memory_budget_mb > 0)) throw std::invalid_argument("memory_budget_mb must be positive");
+        for (auto i : indices)
+            if (i >= source.size()) throw std::out_of_range("candidate index out of range");
+        const SearchOptions opt = search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block);
+        const auto budget = static_cast<std::size_t>(memory_budget_mb * 1024.0 * 1024.0);
+        PyProgress p(std::move(progress));
+        SubsetSearchResult r;
+        {
+            py::gil_scoped_release release;
+            r = search_combinations_streamed(source, indices, target.data(), d, opt, budget, &p);
+        }
+        p.rethrow();
+        py::dict out = subset_result_dict(r, d, p);
+        out["block_size"] = streamed_block_size(std::max(d, 3), indices.size(), source.n_samples(), budget, opt);
+        return out;
+    }, py::arg("source"), py::arg("indices"), py::arg("target"), py::arg("d"), py::kw_only(),
+       py::arg("memory_budget_mb"), py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10, py::arg("tile") = 256,
+       py::arg("singular_tol") = 1e-10, py::arg("sample_block") = 0, py::arg("first") = 0,
+       py::arg("last") = py::none(), py::arg("progress") = py::none(),
+       "search_combinations over StandardizedSet.from_candidates(source, indices, target) with the same result, "
+       "holding the K x K correlations (which must fit in memory_budget_mb) and at most two blocks of candidates. "
+       "first / last: a slice of the first member (multiples of 16).");
 }
 
 }  // namespace
