@@ -676,11 +676,25 @@ void test_advance_subset() {
     }
 }
 
+// No operator (rung 0): the space is the primaries themselves, each its own formula.
+void test_rung_0() {
+    const std::vector<Dims> units{dims(6, 0), dims(6, 0), dims(0, 6)};
+    const Primaries prim = make_primaries(3, 5, kNames);
+    SissoSpace space = make_space(prim, units, {}, 0, false);
+    CHECK(space.size() == prim.n_vars && space.max_rung() == 0 && space.n_stored() == prim.n_vars);
+    for (std::uint64_t i = 0; i < space.size(); ++i) {
+        CHECK(space.generated(i));
+        CHECK(space.formula(i) == Formula::variable(static_cast<int>(i)));
+        std::vector<double> got(prim.n_samples);
+        space.evaluate_range(i, i + 1, got.data());
+        CHECK(same_bits(got.data(), prim.values.data() + i * prim.n_samples, prim.n_samples));
+    }
+}
+
 void test_bad_arguments() {
     const std::vector<Dims> units{dims(6, 0), dims(6, 0), dims(0, 6)};
     const Primaries prim = make_primaries(6, 1, kNames);
     CHECK_THROWS(make_space(prim, {dims(6, 0)}, {{Op::Add}}, 0, false));       // one unit per variable
-    CHECK_THROWS(make_space(prim, units, {}, 0, false));                        // rung >= 1
     CHECK_THROWS(make_space(prim, units, {{Op::Var}}, 0, false));               // not an operator
 }
 
@@ -693,6 +707,7 @@ int main() {
     test_strict_units();
     test_exp_log_and_more();
     test_advance_subset();
+    test_rung_0();
     test_bad_arguments();
     return fs_test::report("test_sisso_space");
 }
