@@ -319,7 +319,8 @@ PYBIND11_MODULE(_core, m) {
                                             "A SISSO-style operator feature space, grown rung by rung.")
         .def(py::init([](const Array& matrix, std::vector<std::string> names,
                          const py::array_t<int, py::array::c_style | py::array::forcecast>& units,
-                         const std::vector<std::vector<std::string>>& ops_per_rung, int max_complexity, bool strict) {
+                         const std::vector<std::vector<std::string>>& ops_per_rung, int max_complexity, bool strict,
+                         bool structured) {
                  Primaries p = primaries_of(matrix, std::move(names), {});
                  if (units.ndim() != 2 || static_cast<std::size_t>(units.shape(0)) != p.n_vars || units.shape(1) != Unit::kDims)
                      throw std::invalid_argument("units must be (variables x 8) exponents in sixths");
@@ -337,16 +338,25 @@ PYBIND11_MODULE(_core, m) {
                  }
                  opt.max_complexity = max_complexity;
                  opt.strict_units = strict;
+                 opt.structured = structured;
                  return SissoSpace(std::move(p), std::move(us), std::move(opt));
              }),
              py::arg("primaries"), py::arg("names"), py::arg("units"), py::arg("ops_per_rung"),
-             py::arg("max_complexity") = 0, py::arg("strict_units") = false)
+             py::arg("max_complexity") = 0, py::arg("strict_units") = false, py::arg("structured") = true)
         .def("advance", &SissoSpace::advance, py::arg("kept"), py::call_guard<py::gil_scoped_release>(),
              "Store the kept candidates of this stage and open the next rung.")
         .def_property_readonly("lazy_rung", &SissoSpace::lazy_rung)
         .def_property_readonly("max_rung", &SissoSpace::max_rung)
         .def_property_readonly("n_stored", &SissoSpace::n_stored)
         .def_property_readonly("stored_bytes", &SissoSpace::stored_bytes)
+        .def_property_readonly("structured", &SissoSpace::structured,
+                               "True: the lazy block's indices are its generated candidates only.")
+        .def_property_readonly("product_size", &SissoSpace::product_size,
+                               "Size of the lazy rung's unstructured product (newest x stored x operators).")
+        .def_property_readonly("n_visited", &SissoSpace::n_visited,
+                               "Candidates of the lazy rung the enumeration visits (the product when unstructured).")
+        .def("product_index", &SissoSpace::product_index, py::arg("index"),
+             "Index of a lazy candidate in the unstructured product (the same in both enumerations).")
         .def("unit", [](const SissoSpace& s, std::uint64_t i, const std::vector<std::string>& base) {
             return s.unit(i).to_string(base);
         }, py::arg("index"), py::arg("base"))
