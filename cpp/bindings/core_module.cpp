@@ -365,7 +365,7 @@ PYBIND11_MODULE(_core, m) {
 
     m.def("screen", [](const CandidateSource& source, const Array& target, std::size_t keep, double variance_filter,
                        const std::string& dedup, std::size_t block, double max_abs, double min_abs,
-                       std::optional<TestSets> splits, py::object progress) {
+                       std::optional<TestSets> splits, py::object progress, ScreenCache* cache) {
         if (target.ndim() != 1 && target.ndim() != 2) throw std::invalid_argument("target must be 1-D (or 2-D: one row per target)");
         ScreenOptions opt;
         opt.keep = keep;
@@ -383,7 +383,7 @@ PYBIND11_MODULE(_core, m) {
         ScreenResult r;
         {
             py::gil_scoped_release release;
-            r = screen(source, ys, opt, &p);
+            r = screen(source, ys, opt, &p, cache);
         }
         p.rethrow();
         const bool interrupted = p.interrupted();
@@ -403,8 +403,24 @@ PYBIND11_MODULE(_core, m) {
     }, py::arg("source"), py::arg("target"), py::arg("keep") = 5000, py::arg("variance_filter") = 0.05,
        py::arg("dedup") = "value", py::arg("block") = 16384,
        py::arg("max_abs") = std::numeric_limits<double>::infinity(), py::arg("min_abs") = 0.0,
-       py::arg("rank_splits") = py::none(), py::arg("progress") = py::none(),
-       "Stream over all candidates: filter, deduplicate, keep the best `keep` by 1D fit.");
+       py::arg("rank_splits") = py::none(), py::arg("progress") = py::none(), py::arg("cache") = py::none(),
+       "Stream over all candidates: filter, deduplicate, keep the best `keep` by 1D fit. With a ScreenCache: "
+       "the first screening fills it (within its budget), later ones of the same source and filters reuse it.");
+
+    py::class_<ScreenCache>(m, "ScreenCache",
+                            "The usable candidates of one screening (values included), within a memory budget, "
+                            "reused by later screenings of the same source: the same result, bit for bit.")
+        .def(py::init([](double memory_budget_mb) {
+                 if (!(memory_budget_mb >= 0)) throw std::invalid_argument("memory_budget_mb must be >= 0");
+                 return ScreenCache(static_cast<std::size_t>(memory_budget_mb * 1048576.0));
+             }),
+             py::arg("memory_budget_mb"))
+        .def_property_readonly("budget_bytes", &ScreenCache::budget_bytes)
+        .def_property_readonly("ready", &ScreenCache::ready)
+        .def_property_readonly("over_budget", &ScreenCache::over_budget)
+        .def_property_readonly("size", &ScreenCache::size)
+        .def_property_readonly("bytes", &ScreenCache::bytes)
+        .def("clear", &ScreenCache::clear);
 
     py::class_<StandardizedSet>(m, "StandardizedSet",
                                 "Candidates centred and scaled to unit norm, in the panel layout of the Gram kernel.")
