@@ -98,12 +98,12 @@ def rung2_octet_space():
     return space, np.ascontiguousarray(prim.target, dtype=float), cfg
 
 
-def same_screening(a: dict, b: dict) -> None:
+def same_screening(a, b) -> None:
     for key in ("n_candidates", "n_screened", "n_nonfinite", "n_out_of_range", "n_low_variance",
-                "n_string_duplicates", "n_value_duplicates", "n_kept", "cancelled"):
-        assert a[key] == b[key], key
-    assert np.array_equal(a["indices"], b["indices"])
-    assert np.array_equal(a["score"], b["score"])  # bit for bit
+                "n_string_duplicates", "n_value_duplicates", "n_kept", "cancelled", "interrupted"):
+        assert getattr(a, key) == getattr(b, key), key
+    assert np.array_equal(a.indices, b.indices)
+    assert np.array_equal(a.score, b.score)  # bit for bit
 
 
 def test_screening_cache_is_bitwise_identical():
@@ -118,7 +118,7 @@ def test_screening_cache_is_bitwise_identical():
         assert cache.ready == (k > 0)
         cached = _core.screen(space, t, keep=300, **opts, cache=cache)
         same_screening(plain, cached)
-        assert cache.ready and 0 < cache.size <= plain["n_kept"] and cache.bytes > 0
+        assert cache.ready and 0 < cache.size <= plain.n_kept and cache.bytes > 0
         same_screening(plain, _core.screen(space, t, keep=300, **opts, cache=small))
         assert small.over_budget and not small.ready and small.size == 0
     # Other filters or another source: the cache is refilled, not misused.

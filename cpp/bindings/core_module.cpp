@@ -1,6 +1,8 @@
 // formulasearch._core: the thin pybind11 layer over the C++ core.
 // Converts numpy arrays in and out, releases the GIL around every kernel, and
-// turns C++ argument errors into Python ValueError.
+// turns C++ argument errors into Python ValueError. Options and results are
+// the core's own structs, bound as classes; the keyword defaults of the
+// kernels are read from default-constructed option structs, never repeated.
 #include <pybind11/numpy.h>
 #include <pybind11/operators.h>
 #include <pybind11/pybind11.h>
@@ -13,12 +15,13 @@
 #include "formulasearch/classification.hpp"
 #include "formulasearch/combination_search.hpp"
 #include "formulasearch/formula.hpp"
-#include "formulasearch/gram.hpp"
-#include "formulasearch/model.hpp"
+#include "formulasearch/linear_fit.hpp"
 #include "formulasearch/paper_generator.hpp"
 #include "formulasearch/screening.hpp"
 #include "formulasearch/sisso_space.hpp"
+#include "formulasearch/standardized_set.hpp"
 #include "formulasearch/streamed_search.hpp"
+#include "formulasearch/subset_search.hpp"
 #include "formulasearch/validation.hpp"
 
 #ifdef _OPENMP
@@ -27,10 +30,12 @@
 
 namespace py = pybind11;
 using namespace formulasearch;
+using namespace pybind11::literals;
 
 namespace {
 
 using Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
+using IntArray = py::array_t<int, py::array::c_style | py::array::forcecast>;
 
 Array matrix_of(std::vector<double> data, std::size_t rows, std::size_t cols) {
     Array out({rows, cols});
@@ -97,11 +102,51 @@ private:
     bool interrupted_ = false;
 };
 
+// What the binding adds to a kernel's result: whether Ctrl-C (rather than
+// the progress callback) stopped it. Bound under the C++ result's name.
+template <class Result>
+struct Interruptible : Result {
+    Interruptible(Result r, bool by_ctrl_c) : Result(std::move(r)), interrupted(by_ctrl_c) {}
+    bool interrupted = false;
+};
+
+// Runs kernel(Progress*) without the GIL, reporting to the Python callback.
+template <class Kernel>
+auto with_progress(py::object progress, Kernel&& kernel) {
+    PyProgress p(std::move(progress));
+    decltype(kernel(static_cast<Progress*>(&p))) r;
+    {
+        py::gil_scoped_release release;
+        r = kernel(&p);
+    }
+    p.rethrow();
+    return Interruptible<decltype(r)>(std::move(r), p.interrupted());
+}
+
+// A read-only numpy view of the C++ storage of a result (no copy), kept
+// alive by the Python object that owns it. Strides in bytes: one field of
+// each struct of a vector is a strided column.
+template <class T>
+py::array_t<T> view(py::handle owner, const T* data, std::vector<py::ssize_t> shape, std::vector<py::ssize_t> strides) {
+    for (py::ssize_t s : shape)
+        if (s == 0) return py::array_t<T>(shape);  // an empty vector may hold no storage
+    py::array_t<T> out(shape, strides, data, owner);
+    out.attr("setflags")("write"_a = false);
+    return out;
+}
+
+template <class T, class Struct>
+py::array_t<T> column(py::handle owner, const std::vector<Struct>& v, const T* first) {
+    return view<T>(owner, first, {static_cast<py::ssize_t>(v.size())}, {static_cast<py::ssize_t>(sizeof(Struct))});
+}
+
 Dedup dedup_of(const std::string& s) {
     if (s == "string") return Dedup::String;
     if (s == "value") return Dedup::Value;
     throw std::invalid_argument("dedup must be 'string' or 'value', not '" + s + "'");
 }
+
+std::string dedup_name(Dedup d) { return d == Dedup::String ? "string" : "value"; }
 
 PaperVariant variant_of(const std::string& s) {
     if (s == "paper") return PaperVariant::Paper;
@@ -109,49 +154,37 @@ PaperVariant variant_of(const std::string& s) {
     throw std::invalid_argument("variant must be 'paper' or 'classes', not '" + s + "'");
 }
 
-py::dict search_result_dict(const SearchResult& r, int dim) {
-    py::array_t<std::uint32_t> members({r.best.size(), static_cast<std::size_t>(dim)});
-    py::array_t<double> r2(r.best.size());
-    for (std::size_t i = 0; i < r.best.size(); ++i) {
-        for (int d = 0; d < dim; ++d) members.mutable_at(i, d) = r.best[i].members[d];
-        r2.mutable_at(i) = r.best[i].r2;
-    }
-    py::dict out;
-    out["members"] = members;
-    out["r2"] = r2;
-    out["n_combinations"] = r.n_combinations;
-    out["n_scored"] = r.n_scored;
-    out["gram_flops"] = r.gram_flops;
-    out["seconds"] = r.seconds;
-    out["peak_bytes"] = r.peak_bytes;
-    out["cancelled"] = r.cancelled;
-    return out;
+SeparationScore separation_of(const std::string& s) {
+    if (s == "overlap") return SeparationScore::Overlap;
+    if (s == "logistic") return SeparationScore::Logistic;
+    throw std::invalid_argument("score must be 'overlap' or 'logistic', not '" + s + "'");
+}
+
+std::string separation_name(SeparationScore s) { return s == SeparationScore::Overlap ? "overlap" : "logistic"; }
+
+// SearchOptions::last as Python sees it: None for "to the end".
+std::optional<std::size_t> last_of(const SearchOptions& o) {
+    return o.last == SearchOptions{}.last ? std::nullopt : std::optional<std::size_t>(o.last);
 }
 
 SearchOptions search_options(double max_pair_corr, std::size_t keep, std::size_t tile, double singular_tol,
                              std::size_t first, std::optional<std::size_t> last, std::size_t sample_block) {
     SearchOptions opt;
-    opt.sample_block = sample_block;
     opt.max_pair_corr = max_pair_corr;
     opt.keep = keep;
     opt.tile = tile;
     opt.singular_tol = singular_tol;
     opt.first = first;
     if (last) opt.last = *last;
+    opt.sample_block = sample_block;
     return opt;
 }
 
-py::dict search_set(const StandardizedSet& set, int dim, const SearchOptions& opt, py::object progress) {
-    PyProgress p(std::move(progress));
-    SearchResult r;
-    {
-        py::gil_scoped_release release;
-        r = dim == 2 ? search_pairs(set, opt, &p) : search_triples(set, opt, &p);
-    }
-    p.rethrow();
-    py::dict out = search_result_dict(r, dim);
-    out["interrupted"] = p.interrupted();
-    return out;
+Interruptible<SearchResult> search_set(const StandardizedSet& set, int dim, const SearchOptions& opt,
+                                       py::object progress) {
+    return with_progress(std::move(progress), [&](Progress* p) {
+        return dim == 2 ? search_pairs(set, opt, p) : search_triples(set, opt, p);
+    });
 }
 
 std::unique_ptr<StandardizedSet> set_of(const Array& values, const Array& target) {
@@ -174,11 +207,6 @@ Array evaluate_source(const CandidateSource& g, const std::vector<std::uint64_t>
     return matrix_of(std::move(v), indices.size(), g.n_samples());
 }
 
-
-// ---- classification helpers ----------------------------------------------
-
-using IntArray = py::array_t<int, py::array::c_style | py::array::forcecast>;
-
 ClassLabels labels_of(const IntArray& labels, std::size_t n) {
     if (labels.ndim() != 1 || static_cast<std::size_t>(labels.shape(0)) != n)
         throw std::invalid_argument("labels must be 1-D with one class per sample");
@@ -193,35 +221,10 @@ std::vector<const double*> rows_of(const Array& features) {
     return rows;
 }
 
-SeparationScore separation_of(const std::string& s) {
-    if (s == "overlap") return SeparationScore::Overlap;
-    if (s == "logistic") return SeparationScore::Logistic;
-    throw std::invalid_argument("score must be 'overlap' or 'logistic', not '" + s + "'");
-}
-
-LogisticOptions logistic_options(double l2, int max_iterations, double tolerance) {
-    if (!(l2 > 0)) throw std::invalid_argument("l2 must be positive (it keeps separable data's weights finite)");
-    if (max_iterations < 1) throw std::invalid_argument("max_iterations must be at least 1");
-    LogisticOptions o;
-    o.l2 = l2;
-    o.max_iterations = max_iterations;
-    o.tolerance = tolerance;
-    return o;
-}
-
-void add_counts(py::dict& out, const ScreenCounts& r) {
-    out["n_candidates"] = r.n_candidates;
-    out["n_screened"] = r.n_screened;
-    out["n_nonfinite"] = r.n_nonfinite;
-    out["n_out_of_range"] = r.n_out_of_range;
-    out["n_low_variance"] = r.n_low_variance;
-    out["n_string_duplicates"] = r.n_string_duplicates;
-    out["n_value_duplicates"] = r.n_value_duplicates;
-    out["n_kept"] = r.n_kept;
-    out["cancelled"] = r.cancelled;
-}
-
+void add_options(py::module_& m);
+void add_results(py::module_& m);
 void add_classification(py::module_& m);
+void add_subset_search(py::module_& m);
 
 }  // namespace
 
@@ -236,6 +239,8 @@ PYBIND11_MODULE(_core, m) {
             PyErr_SetString(PyExc_IndexError, ex.what());
         }
     });
+    add_options(m);
+    add_results(m);
 
     m.def("max_threads", [] {
 #ifdef _OPENMP
@@ -342,7 +347,8 @@ PYBIND11_MODULE(_core, m) {
                  return SissoSpace(std::move(p), std::move(us), std::move(opt));
              }),
              py::arg("primaries"), py::arg("names"), py::arg("units"), py::arg("ops_per_rung"),
-             py::arg("max_complexity") = 0, py::arg("strict_units") = false, py::arg("structured") = true)
+             py::arg("max_complexity") = SissoOptions{}.max_complexity,
+             py::arg("strict_units") = SissoOptions{}.strict_units, py::arg("structured") = SissoOptions{}.structured)
         .def("advance", &SissoSpace::advance, py::arg("kept"), py::call_guard<py::gil_scoped_release>(),
              "Store the kept candidates of this stage and open the next rung.")
         .def_property_readonly("lazy_rung", &SissoSpace::lazy_rung)
@@ -363,6 +369,8 @@ PYBIND11_MODULE(_core, m) {
         .def("complexity", &SissoSpace::complexity, py::arg("index"))
         .def("rung", &SissoSpace::rung, py::arg("index"));
 
+
+    const ScreenOptions screen_defaults;
     m.def("screen", [](const CandidateSource& source, const Array& target, std::size_t keep, double variance_filter,
                        const std::string& dedup, std::size_t block, double max_abs, double min_abs,
                        std::optional<TestSets> splits, py::object progress, ScreenCache* cache) {
@@ -379,33 +387,15 @@ PYBIND11_MODULE(_core, m) {
         const std::size_t len = static_cast<std::size_t>(target.shape(target.ndim() - 1));
         std::vector<std::vector<double>> ys;
         for (std::size_t r = 0; r < rows; ++r) ys.emplace_back(target.data() + r * len, target.data() + (r + 1) * len);
-        PyProgress p(std::move(progress));
-        ScreenResult r;
-        {
-            py::gil_scoped_release release;
-            r = screen(source, ys, opt, &p, cache);
-        }
-        p.rethrow();
-        const bool interrupted = p.interrupted();
-        py::array_t<std::uint64_t> indices(r.top.size());
-        py::array_t<double> r2(r.top.size());
-        for (std::size_t i = 0; i < r.top.size(); ++i) {
-            indices.mutable_at(i) = r.top[i].index;
-            r2.mutable_at(i) = r.top[i].score;
-        }
-        py::dict out;
-        add_counts(out, r);
-        out["indices"] = indices;
-        out["score"] = r2;
-        if (!splits) out["r2"] = r2;  // the score is R^2 unless ranking by splits
-        out["interrupted"] = interrupted;
-        return out;
-    }, py::arg("source"), py::arg("target"), py::arg("keep") = 5000, py::arg("variance_filter") = 0.05,
-       py::arg("dedup") = "value", py::arg("block") = 16384,
-       py::arg("max_abs") = std::numeric_limits<double>::infinity(), py::arg("min_abs") = 0.0,
-       py::arg("rank_splits") = py::none(), py::arg("progress") = py::none(), py::arg("cache") = py::none(),
-       "Stream over all candidates: filter, deduplicate, keep the best `keep` by 1D fit. With a ScreenCache: "
-       "the first screening fills it (within its budget), later ones of the same source and filters reuse it.");
+        return with_progress(std::move(progress), [&](Progress* p) { return screen(source, ys, opt, p, cache); });
+    }, py::arg("source"), py::arg("target"), py::arg("keep") = screen_defaults.keep,
+       py::arg("variance_filter") = screen_defaults.variance_filter, py::arg("dedup") = dedup_name(screen_defaults.dedup),
+       py::arg("block") = screen_defaults.block, py::arg("max_abs") = screen_defaults.max_abs,
+       py::arg("min_abs") = screen_defaults.min_abs, py::arg("rank_splits") = py::none(), py::arg("progress") = py::none(),
+       py::arg("cache") = py::none(),
+       "Stream over all candidates: filter, deduplicate, keep the best `keep` by 1D fit (a ScreenResult). With a "
+       "ScreenCache: the first screening fills it (within its budget), later ones of the same source and filters "
+       "reuse it (the same result, bit for bit).");
 
     py::class_<ScreenCache>(m, "ScreenCache",
                             "The usable candidates of one screening (values included), within a memory budget, "
@@ -449,28 +439,34 @@ PYBIND11_MODULE(_core, m) {
             return py::array_t<double>(s.size(), s.target_correlations().data());
         });
 
-    m.def("count_combinations", &count_combinations, py::arg("m"), py::arg("d"), py::arg("first") = 0,
-          py::arg("last") = static_cast<std::size_t>(-1));
+    const SearchOptions search_defaults;
+    m.def("count_combinations", &count_combinations, py::arg("m"), py::arg("d"), py::arg("first") = search_defaults.first,
+          py::arg("last") = search_defaults.last);
     for (int dim : {2, 3}) {
         const char* name = dim == 2 ? "search_pairs" : "search_triples";
-        const char* doc = dim == 2 ? "Best pairs by OLS fit, scored from Gram blocks." : "Best triples by OLS fit, from the Gram matrix.";
+        const char* doc = dim == 2 ? "Best pairs by OLS fit, scored from Gram blocks (a SearchResult)."
+                                   : "Best triples by OLS fit, from the Gram matrix (a SearchResult).";
         m.def(name, [dim](const StandardizedSet& set, double max_pair_corr, std::size_t keep, std::size_t tile,
                           double singular_tol, std::size_t first, std::optional<std::size_t> last, py::object progress,
                           std::size_t sample_block) {
             return search_set(set, dim, search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block),
                               std::move(progress));
-        }, py::arg("set"), py::kw_only(), py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10, py::arg("tile") = 256,
-           py::arg("singular_tol") = 1e-10, py::arg("first") = 0, py::arg("last") = py::none(),
-           py::arg("progress") = py::none(), py::arg("sample_block") = 0, doc);
+        }, py::arg("set"), py::kw_only(), py::arg("max_pair_corr") = search_defaults.max_pair_corr,
+           py::arg("keep") = search_defaults.keep, py::arg("tile") = search_defaults.tile,
+           py::arg("singular_tol") = search_defaults.singular_tol, py::arg("first") = search_defaults.first,
+           py::arg("last") = last_of(search_defaults), py::arg("progress") = py::none(),
+           py::arg("sample_block") = search_defaults.sample_block, doc);
         m.def(name, [dim](const Array& values, const Array& target, double max_pair_corr, std::size_t keep,
                           std::size_t tile, double singular_tol, std::size_t first, std::optional<std::size_t> last,
                           py::object progress, std::size_t sample_block) {
             auto set = set_of(values, target);
             return search_set(*set, dim, search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block),
                               std::move(progress));
-        }, py::arg("values"), py::arg("target"), py::kw_only(), py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10,
-           py::arg("tile") = 256, py::arg("singular_tol") = 1e-10, py::arg("first") = 0, py::arg("last") = py::none(),
-           py::arg("progress") = py::none(), py::arg("sample_block") = 0,
+        }, py::arg("values"), py::arg("target"), py::kw_only(), py::arg("max_pair_corr") = search_defaults.max_pair_corr,
+           py::arg("keep") = search_defaults.keep, py::arg("tile") = search_defaults.tile,
+           py::arg("singular_tol") = search_defaults.singular_tol, py::arg("first") = search_defaults.first,
+           py::arg("last") = last_of(search_defaults), py::arg("progress") = py::none(),
+           py::arg("sample_block") = search_defaults.sample_block,
            "The same search over rows of `values` (candidates x samples).");
     }
 
@@ -497,22 +493,15 @@ PYBIND11_MODULE(_core, m) {
                 if (i >= source.size()) throw std::out_of_range("candidate index out of range");
             const SearchOptions opt = search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block);
             const auto budget = static_cast<std::size_t>(memory_budget_mb * 1024.0 * 1024.0);
-            PyProgress p(std::move(progress));
-            SearchResult r;
-            {
-                py::gil_scoped_release release;
-                r = dim == 2 ? search_pairs_streamed(source, indices, target.data(), opt, budget, &p)
-                             : search_triples_streamed(source, indices, target.data(), opt, budget, &p);
-            }
-            p.rethrow();
-            py::dict out = search_result_dict(r, dim);
-            out["interrupted"] = p.interrupted();
-            out["block_size"] = streamed_block_size(dim, indices.size(), source.n_samples(), budget, opt);
-            return out;
+            return with_progress(std::move(progress), [&](Progress* p) {
+                return dim == 2 ? search_pairs_streamed(source, indices, target.data(), opt, budget, p)
+                                : search_triples_streamed(source, indices, target.data(), opt, budget, p);
+            });
         }, py::arg("source"), py::arg("indices"), py::arg("target"), py::kw_only(), py::arg("memory_budget_mb"),
-           py::arg("max_pair_corr") = 0.9, py::arg("keep") = 10, py::arg("tile") = 256, py::arg("singular_tol") = 1e-10,
-           py::arg("sample_block") = 0, py::arg("first") = 0, py::arg("last") = py::none(),
-           py::arg("progress") = py::none(), doc);
+           py::arg("max_pair_corr") = search_defaults.max_pair_corr, py::arg("keep") = search_defaults.keep,
+           py::arg("tile") = search_defaults.tile, py::arg("singular_tol") = search_defaults.singular_tol,
+           py::arg("sample_block") = search_defaults.sample_block, py::arg("first") = search_defaults.first,
+           py::arg("last") = last_of(search_defaults), py::arg("progress") = py::none(), doc);
     }
 
     auto design = [](const Array& features, const Array& target) {
@@ -539,29 +528,204 @@ PYBIND11_MODULE(_core, m) {
         const auto d = static_cast<std::size_t>(features.shape(0)), n = static_cast<std::size_t>(features.shape(1));
         if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != n)
             throw std::invalid_argument("target length does not match the samples of features");
-        LinearFit f;
-        {
-            py::gil_scoped_release release;
-            f = fit_linear(features.data(), d, n, target.data());
-        }
-        py::dict out;
-        out["intercept"] = f.intercept;
-        out["coefficients"] = f.coefficients;
-        out["rmse"] = f.rmse;
-        out["mae"] = f.mae;
-        out["maxae"] = f.maxae;
-        out["r2"] = f.r2;
-        return out;
-    }, py::arg("features"), py::arg("target"), "OLS with intercept by column-pivoted QR, with error metrics.");
+        py::gil_scoped_release release;
+        return fit_linear(features.data(), d, n, target.data());
+    }, py::arg("features"), py::arg("target"), "OLS with intercept by column-pivoted QR, with error metrics (a LinearFit).");
 
     add_classification(m);
+    add_subset_search(m);
+}
+
+namespace {
+
+// ---- options: the core's structs, defaults and all ---------------------------
+
+void add_options(py::module_& m) {
+    py::enum_<Dedup>(m, "Dedup", "Which duplicates a screening drops.")
+        .value("String", Dedup::String, "a formula whose string was seen before")
+        .value("Value", Dedup::Value, "also a formula whose values equal an earlier one's up to sign and scale");
+    py::enum_<SeparationScore>(m, "SeparationScore", "How well formulas separate classes.")
+        .value("Overlap", SeparationScore::Overlap, "domain overlap (count, then size or minus the gap)")
+        .value("Logistic", SeparationScore::Logistic, "mean log-loss of a penalised logistic fit");
+
+    py::class_<SearchOptions>(m, "SearchOptions", "Options of the pair and triple searches (defaults as in C++).")
+        .def(py::init<>())
+        .def_readwrite("max_pair_corr", &SearchOptions::max_pair_corr,
+                       "combinations with a pairwise |r| >= this are skipped; >= 1 (or <= 0) disables the limit")
+        .def_readwrite("keep", &SearchOptions::keep, "best combinations returned")
+        .def_readwrite("singular_tol", &SearchOptions::singular_tol,
+                       "combinations whose correlation matrix has determinant <= this are skipped")
+        .def_readwrite("tile", &SearchOptions::tile, "candidates per side of a Gram tile (a multiple of 16)")
+        .def_readwrite("sample_block", &SearchOptions::sample_block,
+                       "samples summed per pass over a tile (0: automatic); results are the same for every value")
+        .def_readwrite("first", &SearchOptions::first, "a slice: only combinations whose first member is >= first")
+        .def_property("last", &last_of,
+                      [](SearchOptions& o, std::optional<std::size_t> last) { o.last = last ? *last : SearchOptions{}.last; },
+                      "a slice: only combinations whose first member is < last (None: to the end)");
+
+    py::class_<ScreenOptions>(m, "ScreenOptions",
+                              "Options of a screening (defaults as in C++; ranking by splits is screen()'s rank_splits).")
+        .def(py::init<>())
+        .def_readwrite("variance_filter", &ScreenOptions::variance_filter, "drop when |std / mean| < this")
+        .def_readwrite("max_abs", &ScreenOptions::max_abs, "drop when the largest |value| is above this")
+        .def_readwrite("min_abs", &ScreenOptions::min_abs, "drop when the largest |value| is below this")
+        .def_readwrite("dedup", &ScreenOptions::dedup, "which duplicates are dropped (a Dedup)")
+        .def_readwrite("keep", &ScreenOptions::keep, "size of the returned top list")
+        .def_readwrite("block", &ScreenOptions::block, "candidates per streaming block");
+
+    py::class_<LogisticOptions>(m, "LogisticOptions", "Options of the logistic separator (defaults as in C++).")
+        .def(py::init<>())
+        .def_readwrite("l2", &LogisticOptions::l2, "penalty (l2 / 2) |w|^2 on the standardised weights (> 0)")
+        .def_readwrite("max_iterations", &LogisticOptions::max_iterations, "Newton steps at most")
+        .def_readwrite("tolerance", &LogisticOptions::tolerance, "stop when the gradient's largest component is below this");
+
+    py::class_<ClassifyOptions>(m, "ClassifyOptions", "Options of the classification searches (defaults as in C++).")
+        .def(py::init<>())
+        .def_readwrite("score", &ClassifyOptions::score, "the separation score (a SeparationScore)")
+        .def_readwrite("screen", &ClassifyOptions::screen, "the 1D screening's options; screen.keep: formulas kept")
+        .def_readwrite("keep", &ClassifyOptions::keep, "best pairs returned")
+        .def_readwrite("max_pair_corr", &ClassifyOptions::max_pair_corr,
+                       "pairs with |r| >= this are skipped; >= 1 disables the limit")
+        .def_readwrite("logistic", &ClassifyOptions::logistic, "the logistic fit's options");
+}
+
+// ---- results: the core's structs, arrays as read-only numpy views ------------
+
+void add_results(py::module_& m) {
+    using Search = Interruptible<SearchResult>;
+    py::class_<Search>(m, "SearchResult", "Best pairs or triples of a search, best first, and what it took.")
+        .def_property_readonly("members", [](py::object self) {
+            const Search& r = self.cast<const Search&>();
+            const auto k = static_cast<py::ssize_t>(r.best.size());
+            return view<std::uint32_t>(self, k ? r.best[0].members.data() : nullptr, {k, r.dim},
+                                       {static_cast<py::ssize_t>(sizeof(Combination)), sizeof(std::uint32_t)});
+        }, "positions of each combination's members in the searched pool (combinations x dim, uint32)")
+        .def_property_readonly("r2", [](py::object self) {
+            const Search& r = self.cast<const Search&>();
+            return column(self, r.best, r.best.empty() ? nullptr : &r.best[0].r2);
+        }, "R^2 of each combination's least-squares fit")
+        .def_readonly("dim", &Search::dim, "members per combination")
+        .def_readonly("n_combinations", &Search::n_combinations,
+                      "combinations searched: all of the slice's, or when cancelled those evaluated")
+        .def_readonly("n_scored", &Search::n_scored, "those within the |r| limit and not singular")
+        .def_readonly("gram_flops", &Search::gram_flops, "flops spent on cross-products")
+        .def_readonly("seconds", &Search::seconds, "wall time of the search")
+        .def_readonly("peak_bytes", &Search::peak_bytes, "candidate values and work buffers held at once")
+        .def_readonly("block_size", &Search::block_size, "candidates per block of a streamed search (0: in memory)")
+        .def_readonly("cancelled", &Search::cancelled, "stopped early (progress callback or Ctrl-C)")
+        .def_readonly("interrupted", &Search::interrupted, "stopped by Ctrl-C");
+
+    py::class_<ScreenCounts>(m, "ScreenCounts", "What a screening examined and what each filter dropped.")
+        .def_readonly("n_candidates", &ScreenCounts::n_candidates, "candidates generated among those examined")
+        .def_readonly("n_screened", &ScreenCounts::n_screened, "indices examined: all unless cancelled")
+        .def_readonly("n_out_of_range", &ScreenCounts::n_out_of_range, "dropped by max_abs / min_abs")
+        .def_readonly("n_nonfinite", &ScreenCounts::n_nonfinite, "dropped for a non-finite value")
+        .def_readonly("n_low_variance", &ScreenCounts::n_low_variance, "dropped by the variance filter")
+        .def_readonly("n_string_duplicates", &ScreenCounts::n_string_duplicates, "dropped as string duplicates")
+        .def_readonly("n_value_duplicates", &ScreenCounts::n_value_duplicates, "dropped as value duplicates")
+        .def_readonly("n_kept", &ScreenCounts::n_kept, "candidates that passed every filter")
+        .def_readonly("cancelled", &ScreenCounts::cancelled, "stopped early (progress callback or Ctrl-C)");
+
+    using Screen = Interruptible<ScreenResult>;
+    py::class_<Screen, ScreenCounts>(m, "ScreenResult", "The best candidates of a screening, best first, and its counts.")
+        .def_property_readonly("indices", [](py::object self) {
+            const Screen& r = self.cast<const Screen&>();
+            return column(self, r.top, r.top.empty() ? nullptr : &r.top[0].index);
+        }, "candidate indices (uint64)")
+        .def_property_readonly("score", [](py::object self) {
+            const Screen& r = self.cast<const Screen&>();
+            return column(self, r.top, r.top.empty() ? nullptr : &r.top[0].score);
+        }, "ranking score, larger is better: R^2, or minus the mean test MSE when ranked by splits")
+        .def_property_readonly("r2", [](py::object self) -> py::object {
+            const Screen& r = self.cast<const Screen&>();
+            if (!r.score_is_r2) return py::none();
+            return column(self, r.top, r.top.empty() ? nullptr : &r.top[0].score);
+        }, "R^2 of each candidate's 1D fit; None when ranked by splits")
+        .def_readonly("score_is_r2", &Screen::score_is_r2, "False when ranked by the splits' test MSE")
+        .def_readonly("interrupted", &Screen::interrupted, "stopped by Ctrl-C");
+
+    py::class_<LinearFit>(m, "LinearFit", "A least-squares model y ~ intercept + coefficients . x and its errors.")
+        .def_readonly("intercept", &LinearFit::intercept)
+        .def_property_readonly("coefficients", [](py::object self) {
+            const LinearFit& f = self.cast<const LinearFit&>();
+            return view<double>(self, f.coefficients.data(), {static_cast<py::ssize_t>(f.coefficients.size())},
+                                {sizeof(double)});
+        }, "one per feature")
+        .def_readonly("rmse", &LinearFit::rmse)
+        .def_readonly("mae", &LinearFit::mae)
+        .def_readonly("maxae", &LinearFit::maxae, "largest absolute error")
+        .def_readonly("r2", &LinearFit::r2);
 }
 
 // ---- classification: separating classes with one or two formulas -----------
 
-namespace {
-
 void add_classification(py::module_& m) {
+    py::class_<LogisticModel>(m, "LogisticModel",
+                              "A logistic separator in the features' units: per binary problem k (one for two "
+                              "classes, else class k vs the rest) the score intercept[k] + coefficients[k] . x.")
+        .def_readonly("dim", &LogisticModel::dim, "features")
+        .def_readonly("n_classes", &LogisticModel::n_classes)
+        .def_property_readonly("intercept", [](py::object self) {
+            const LogisticModel& f = self.cast<const LogisticModel&>();
+            return view<double>(self, f.intercept.data(), {static_cast<py::ssize_t>(f.intercept.size())},
+                                {sizeof(double)});
+        }, "one per binary problem")
+        .def_property_readonly("coefficients", [](const LogisticModel& f) {
+            py::array_t<double> out({f.coefficients.size(), static_cast<std::size_t>(f.dim)});
+            for (std::size_t k = 0; k < f.coefficients.size(); ++k)
+                std::copy(f.coefficients[k].begin(), f.coefficients[k].end(), out.mutable_data(k, 0));
+            return out;
+        }, "binary problems x features")
+        .def_readonly("loss", &LogisticModel::loss, "mean log-loss over the training samples")
+        .def_readonly("accuracy", &LogisticModel::accuracy, "training accuracy")
+        .def_readonly("iterations", &LogisticModel::iterations, "Newton steps of the slowest binary problem")
+        .def_readonly("converged", &LogisticModel::converged)
+        .def("predict", [](const LogisticModel& f, const Array& features) {
+            auto rows = rows_of(features);
+            if (static_cast<int>(rows.size()) != f.dim) throw std::invalid_argument("features must have one row per feature of the model");
+            const std::vector<int> classes = f.predict(rows.data(), static_cast<std::size_t>(features.shape(1)));
+            return py::array_t<int>(classes.size(), classes.data());
+        }, py::arg("features"), "The predicted class of each sample; features: (features x samples).");
+
+    using ClassScreen = Interruptible<ClassScreenResult>;
+    py::class_<ClassScreen, ScreenCounts>(m, "ClassScreenResult",
+                                          "The single formulas that best separate the classes, best first, and the counts.")
+        .def_property_readonly("indices", [](py::object self) {
+            const ClassScreen& r = self.cast<const ClassScreen&>();
+            return column(self, r.top, r.top.empty() ? nullptr : &r.top[0].index);
+        }, "candidate indices (uint64)")
+        .def_property_readonly("count", [](py::object self) {
+            const ClassScreen& r = self.cast<const ClassScreen&>();
+            return column(self, r.top, r.top.empty() ? nullptr : &r.top[0].key.count);
+        }, "samples in another class's domain (0 for the logistic score)")
+        .def_property_readonly("value", [](py::object self) {
+            const ClassScreen& r = self.cast<const ClassScreen&>();
+            return column(self, r.top, r.top.empty() ? nullptr : &r.top[0].key.value);
+        }, "overlap size or minus the gap; or the mean log-loss")
+        .def_readonly("interrupted", &ClassScreen::interrupted, "stopped by Ctrl-C");
+
+    using Pairs = Interruptible<PairSearchResult>;
+    py::class_<Pairs>(m, "PairSearchResult", "The pairs of formulas that best separate the classes, best first.")
+        .def_property_readonly("members", [](py::object self) {
+            const Pairs& r = self.cast<const Pairs&>();
+            const auto k = static_cast<py::ssize_t>(r.best.size());
+            return view<std::uint32_t>(self, k ? &r.best[0].first : nullptr, {k, 2},
+                                       {static_cast<py::ssize_t>(sizeof(ClassifiedPair)), sizeof(std::uint32_t)});
+        }, "positions of each pair's formulas in the pool (pairs x 2, uint32)")
+        .def_property_readonly("count", [](py::object self) {
+            const Pairs& r = self.cast<const Pairs&>();
+            return column(self, r.best, r.best.empty() ? nullptr : &r.best[0].key.count);
+        }, "samples in another class's domain (0 for the logistic score)")
+        .def_property_readonly("value", [](py::object self) {
+            const Pairs& r = self.cast<const Pairs&>();
+            return column(self, r.best, r.best.empty() ? nullptr : &r.best[0].key.value);
+        }, "overlap size or minus the gap; or the mean log-loss")
+        .def_readonly("n_combinations", &Pairs::n_combinations, "pairs searched: all of the pool's unless cancelled")
+        .def_readonly("n_scored", &Pairs::n_scored, "those within the |r| limit")
+        .def_readonly("seconds", &Pairs::seconds, "wall time of the search")
+        .def_readonly("cancelled", &Pairs::cancelled, "stopped early (progress callback or Ctrl-C)")
+        .def_readonly("interrupted", &Pairs::interrupted, "stopped by Ctrl-C");
+
     m.def("overlap_score", [](const Array& features, const IntArray& labels) {
         auto rows = rows_of(features);
         ClassLabels cl = labels_of(labels, static_cast<std::size_t>(features.shape(1)));
@@ -579,26 +743,23 @@ void add_classification(py::module_& m) {
         ClassLabels cl = labels_of(labels, static_cast<std::size_t>(features.shape(1)));
         return overlap_members(rows.data(), static_cast<int>(rows.size()), cl);
     }, py::arg("features"), py::arg("labels"), "Indices of the samples inside or on another class's domain.");
+
+    const LogisticOptions logistic_defaults;
     m.def("fit_logistic", [](const Array& features, const IntArray& labels, double l2, int max_iterations,
                              double tolerance) {
         auto rows = rows_of(features);
         ClassLabels cl = labels_of(labels, static_cast<std::size_t>(features.shape(1)));
-        LogisticModel f;
-        {
-            py::gil_scoped_release release;
-            f = fit_logistic(rows.data(), static_cast<int>(rows.size()), cl, logistic_options(l2, max_iterations, tolerance));
-        }
-        py::dict out;
-        out["intercept"] = f.intercept;
-        out["coefficients"] = f.coefficients;
-        out["loss"] = f.loss;
-        out["accuracy"] = f.accuracy;
-        out["iterations"] = f.iterations;
-        out["converged"] = f.converged;
-        return out;
-    }, py::arg("features"), py::arg("labels"), py::arg("l2") = 1e-3, py::arg("max_iterations") = 100,
-       py::arg("tolerance") = 1e-10,
-       "L2-penalised logistic separator (one-vs-rest beyond two classes), in the features' units.");
+        LogisticOptions opt;
+        opt.l2 = l2;
+        opt.max_iterations = max_iterations;
+        opt.tolerance = tolerance;
+        py::gil_scoped_release release;
+        return fit_logistic(rows.data(), static_cast<int>(rows.size()), cl, opt);
+    }, py::arg("features"), py::arg("labels"), py::arg("l2") = logistic_defaults.l2,
+       py::arg("max_iterations") = logistic_defaults.max_iterations, py::arg("tolerance") = logistic_defaults.tolerance,
+       "L2-penalised logistic separator (one-vs-rest beyond two classes), in the features' units (a LogisticModel).");
+
+    const ClassifyOptions classify_defaults;
     m.def("screen_classes", [](const CandidateSource& source, const IntArray& labels, const std::string& score,
                                std::size_t keep, double variance_filter, const std::string& dedup, std::size_t block,
                                double max_abs, double min_abs, double l2, py::object progress) {
@@ -610,35 +771,16 @@ void add_classification(py::module_& m) {
         opt.screen.block = block;
         opt.screen.max_abs = max_abs;
         opt.screen.min_abs = min_abs;
-        opt.logistic = logistic_options(l2, 100, 1e-10);
+        opt.logistic.l2 = l2;
         ClassLabels cl = labels_of(labels, source.n_samples());
-        PyProgress p(std::move(progress));
-        ClassScreenResult r;
-        {
-            py::gil_scoped_release release;
-            r = screen_classes(source, cl, opt, &p);
-        }
-        p.rethrow();
-        py::array_t<std::uint64_t> indices(r.top.size());
-        py::array_t<std::uint32_t> count(r.top.size());
-        py::array_t<double> value(r.top.size());
-        for (std::size_t i = 0; i < r.top.size(); ++i) {
-            indices.mutable_at(i) = r.top[i].index;
-            count.mutable_at(i) = r.top[i].key.count;
-            value.mutable_at(i) = r.top[i].key.value;
-        }
-        py::dict out;
-        add_counts(out, r);
-        out["indices"] = indices;
-        out["count"] = count;
-        out["value"] = value;
-        out["interrupted"] = p.interrupted();
-        return out;
-    }, py::arg("source"), py::arg("labels"), py::kw_only(), py::arg("score") = "overlap", py::arg("keep") = 2000,
-       py::arg("variance_filter") = 0.05, py::arg("dedup") = "value", py::arg("block") = 16384,
-       py::arg("max_abs") = std::numeric_limits<double>::infinity(), py::arg("min_abs") = 0.0, py::arg("l2") = 1e-3,
-       py::arg("progress") = py::none(),
-       "Stream over all candidates: filter, deduplicate, keep the best `keep` single formulas at separating the classes.");
+        return with_progress(std::move(progress), [&](Progress* p) { return screen_classes(source, cl, opt, p); });
+    }, py::arg("source"), py::arg("labels"), py::kw_only(), py::arg("score") = separation_name(classify_defaults.score),
+       py::arg("keep") = classify_defaults.screen.keep, py::arg("variance_filter") = classify_defaults.screen.variance_filter,
+       py::arg("dedup") = dedup_name(classify_defaults.screen.dedup), py::arg("block") = classify_defaults.screen.block,
+       py::arg("max_abs") = classify_defaults.screen.max_abs, py::arg("min_abs") = classify_defaults.screen.min_abs,
+       py::arg("l2") = classify_defaults.logistic.l2, py::arg("progress") = py::none(),
+       "Stream over all candidates: filter, deduplicate, keep the best `keep` single formulas at separating the "
+       "classes (a ClassScreenResult).");
     m.def("search_class_pairs", [](const Array& values, const IntArray& labels, const std::string& score,
                                    std::size_t keep, double max_pair_corr, double l2, py::object progress) {
         if (values.ndim() != 2) throw std::invalid_argument("values must be 2-D (formulas x samples)");
@@ -646,37 +788,102 @@ void add_classification(py::module_& m) {
         opt.score = separation_of(score);
         opt.keep = keep;
         opt.max_pair_corr = max_pair_corr;
-        opt.logistic = logistic_options(l2, 100, 1e-10);
+        opt.logistic.l2 = l2;
         ClassLabels cl = labels_of(labels, static_cast<std::size_t>(values.shape(1)));
-        PyProgress p(std::move(progress));
-        PairSearchResult r;
-        {
-            py::gil_scoped_release release;
-            r = search_class_pairs(values.data(), static_cast<std::size_t>(values.shape(0)), cl, opt, &p);
-        }
-        p.rethrow();
-        py::array_t<std::uint32_t> members({r.best.size(), std::size_t{2}});
-        py::array_t<std::uint32_t> count(r.best.size());
-        py::array_t<double> value(r.best.size());
-        for (std::size_t i = 0; i < r.best.size(); ++i) {
-            members.mutable_at(i, 0) = r.best[i].first;
-            members.mutable_at(i, 1) = r.best[i].second;
-            count.mutable_at(i) = r.best[i].key.count;
-            value.mutable_at(i) = r.best[i].key.value;
-        }
-        py::dict out;
-        out["members"] = members;
-        out["count"] = count;
-        out["value"] = value;
-        out["n_pairs"] = r.n_pairs;
-        out["n_scored"] = r.n_scored;
-        out["seconds"] = r.seconds;
-        out["cancelled"] = r.cancelled;
-        out["interrupted"] = p.interrupted();
-        return out;
-    }, py::arg("values"), py::arg("labels"), py::kw_only(), py::arg("score") = "overlap", py::arg("keep") = 10,
-       py::arg("max_pair_corr") = 1.0, py::arg("l2") = 1e-3, py::arg("progress") = py::none(),
-       "Every pair of the rows of `values` scored at separating the classes; the best `keep`, best first.");
+        return with_progress(std::move(progress), [&](Progress* p) {
+            return search_class_pairs(values.data(), static_cast<std::size_t>(values.shape(0)), cl, opt, p);
+        });
+    }, py::arg("values"), py::arg("labels"), py::kw_only(), py::arg("score") = separation_name(classify_defaults.score),
+       py::arg("keep") = classify_defaults.keep, py::arg("max_pair_corr") = classify_defaults.max_pair_corr,
+       py::arg("l2") = classify_defaults.logistic.l2, py::arg("progress") = py::none(),
+       "Every pair of the rows of `values` scored at separating the classes; the best `keep`, best first "
+       "(a PairSearchResult).");
+}
+
+}  // namespace
+
+// ---- combinations of any number of members (d >= 4 beyond the tile kernels) --
+
+namespace {
+
+void add_subset_search(py::module_& m) {
+    using Subsets = Interruptible<SubsetSearchResult>;
+    py::class_<Subsets>(m, "SubsetSearchResult", "Best combinations of d members, best first, and what it took.")
+        .def_property_readonly("members", [](py::object self) {
+            const Subsets& r = self.cast<const Subsets&>();
+            const auto k = static_cast<py::ssize_t>(r.best.size());
+            return view<std::uint32_t>(self, k ? r.best[0].members.data() : nullptr, {k, r.dim},
+                                       {static_cast<py::ssize_t>(sizeof(Subset)), sizeof(std::uint32_t)});
+        }, "positions of each combination's members in the searched pool (combinations x dim, uint32)")
+        .def_property_readonly("r2", [](py::object self) {
+            const Subsets& r = self.cast<const Subsets&>();
+            return column(self, r.best, r.best.empty() ? nullptr : &r.best[0].r2);
+        }, "R^2 of each combination's least-squares fit")
+        .def_readonly("dim", &Subsets::dim, "members per combination")
+        .def_readonly("n_combinations", &Subsets::n_combinations,
+                      "combinations searched: all of the slice's, or when cancelled those evaluated")
+        .def_readonly("n_planned", &Subsets::n_planned, "combinations of the search (of the slice)")
+        .def_readonly("n_scored", &Subsets::n_scored, "those within the |r| limit and not singular")
+        .def_readonly("gram_flops", &Subsets::gram_flops, "flops spent on the correlations")
+        .def_readonly("seconds", &Subsets::seconds, "wall time of the search")
+        .def_readonly("peak_bytes", &Subsets::peak_bytes, "candidate values and work buffers held at once")
+        .def_readonly("block_size", &Subsets::block_size, "candidates per block of a streamed search (0: in memory)")
+        .def_readonly("cancelled", &Subsets::cancelled, "stopped early (progress callback or Ctrl-C)")
+        .def_readonly("interrupted", &Subsets::interrupted, "stopped by Ctrl-C");
+
+    const SearchOptions defaults;
+    const char* doc =
+        "Best combinations of d members (1..8) by exact OLS fit: every d-subset of the set whose pairwise |r| "
+        "are below max_pair_corr and whose correlation matrix has determinant above singular_tol, best `keep` "
+        "by r2 (ties: members ascending), the same for any thread count. A depth-first walk with an incremental "
+        "Cholesky of the K x K correlations (held once). n_combinations: the d-subsets evaluated (fewer than "
+        "n_planned when stopped by progress or Ctrl-C). first / last: a slice of the first member. "
+        "(a SubsetSearchResult)";
+    auto of_set = [](const StandardizedSet& set, int d, const SearchOptions& opt, py::object progress) {
+        return with_progress(std::move(progress), [&](Progress* p) { return search_combinations(set, d, opt, p); });
+    };
+    m.def("search_combinations", [of_set](const StandardizedSet& set, int d, double max_pair_corr, std::size_t keep,
+                                          std::size_t tile, double singular_tol, std::size_t first,
+                                          std::optional<std::size_t> last, py::object progress, std::size_t sample_block) {
+        return of_set(set, d, search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block),
+                      std::move(progress));
+    }, py::arg("set"), py::arg("d"), py::kw_only(), py::arg("max_pair_corr") = defaults.max_pair_corr,
+       py::arg("keep") = defaults.keep, py::arg("tile") = defaults.tile, py::arg("singular_tol") = defaults.singular_tol,
+       py::arg("first") = defaults.first, py::arg("last") = last_of(defaults), py::arg("progress") = py::none(),
+       py::arg("sample_block") = defaults.sample_block, doc);
+    m.def("search_combinations", [of_set](const Array& values, const Array& target, int d, double max_pair_corr,
+                                          std::size_t keep, std::size_t tile, double singular_tol, std::size_t first,
+                                          std::optional<std::size_t> last, py::object progress, std::size_t sample_block) {
+        auto set = set_of(values, target);
+        return of_set(*set, d, search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block),
+                      std::move(progress));
+    }, py::arg("values"), py::arg("target"), py::arg("d"), py::kw_only(), py::arg("max_pair_corr") = defaults.max_pair_corr,
+       py::arg("keep") = defaults.keep, py::arg("tile") = defaults.tile, py::arg("singular_tol") = defaults.singular_tol,
+       py::arg("first") = defaults.first, py::arg("last") = last_of(defaults), py::arg("progress") = py::none(),
+       py::arg("sample_block") = defaults.sample_block, "The same search over rows of `values` (candidates x samples).");
+    m.def("search_combinations_streamed", [](const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                                             const Array& target, int d, double memory_budget_mb, double max_pair_corr,
+                                             std::size_t keep, std::size_t tile, double singular_tol,
+                                             std::size_t sample_block, std::size_t first,
+                                             std::optional<std::size_t> last, py::object progress) {
+        if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != source.n_samples())
+            throw std::invalid_argument("target length does not match the samples");
+        if (!(memory_budget_mb > 0)) throw std::invalid_argument("memory_budget_mb must be positive");
+        for (auto i : indices)
+            if (i >= source.size()) throw std::out_of_range("candidate index out of range");
+        const SearchOptions opt = search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block);
+        const auto budget = static_cast<std::size_t>(memory_budget_mb * 1024.0 * 1024.0);
+        return with_progress(std::move(progress), [&](Progress* p) {
+            return search_combinations_streamed(source, indices, target.data(), d, opt, budget, p);
+        });
+    }, py::arg("source"), py::arg("indices"), py::arg("target"), py::arg("d"), py::kw_only(),
+       py::arg("memory_budget_mb"), py::arg("max_pair_corr") = defaults.max_pair_corr, py::arg("keep") = defaults.keep,
+       py::arg("tile") = defaults.tile, py::arg("singular_tol") = defaults.singular_tol,
+       py::arg("sample_block") = defaults.sample_block, py::arg("first") = defaults.first,
+       py::arg("last") = last_of(defaults), py::arg("progress") = py::none(),
+       "search_combinations over StandardizedSet.from_candidates(source, indices, target) with the same result, "
+       "holding the K x K correlations (which must fit in memory_budget_mb) and at most two blocks of candidates. "
+       "first / last: a slice of the first member (multiples of 16). (a SubsetSearchResult)");
 }
 
 }  // namespace

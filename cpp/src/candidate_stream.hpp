@@ -1,5 +1,5 @@
 // Internal: the streaming loop shared by every 1D screening (least squares in
-// screening.cpp, class separation in classification.cpp). It evaluates the
+// screening.cpp, class separation in classification/class_search.cpp). It evaluates the
 // candidates block by block on all threads, applies the common filters
 // (non-finite, out of range, nearly constant) and the string/value
 // deduplication in generation order, and hands each surviving candidate's
@@ -18,7 +18,7 @@
 #include "formulasearch/candidate_source.hpp"
 #include "formulasearch/progress.hpp"
 #include "formulasearch/screening.hpp"
-#include "lane_sum.hpp"
+#include "standardize.hpp"
 
 namespace formulasearch::detail {
 
@@ -35,8 +35,9 @@ inline std::uint64_t mix(std::uint64_t h) {  // splitmix64 finaliser
 // Hash of the standardised vector up to sign: values are quantised to 2^-30 of
 // the unit-norm centred vector, and the sign is fixed by the first non-zero one.
 // Four independent multiply chains (then mixed) instead of one serial chain.
-inline std::uint64_t value_hash(const double* x, std::size_t n, double mean, double inv_norm) {
+inline std::uint64_t value_hash(const double* x, std::size_t n, const Moments& m) {
     constexpr double kQuantum = 1073741824.0;  // 2^30
+    const double mean = m.mean, inv_norm = 1.0 / scale_of(m, n, Scale::UnitNorm);
     std::int64_t sign = 0;
     std::uint64_t lanes[4] = {0x9e3779b97f4a7c15ULL, 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL, 0x27d4eb2f165667c5ULL};
     for (std::size_t s = 0; s < n; ++s) {
@@ -47,26 +48,19 @@ inline std::uint64_t value_hash(const double* x, std::size_t n, double mean, dou
     return mix(mix(lanes[0] ^ mix(lanes[1])) ^ mix(lanes[2] ^ mix(lanes[3])));
 }
 
-// Mean and centred sum of squares of one candidate's values, when it passes
-// the common filters.
-struct Moments {
-    double mean = 0;
-    double sxx = 0;
-};
-
+// The common filters of a screening; fills the moments of a candidate that passes.
 inline Status common_filters(const double* x, std::size_t n, const ScreenOptions& opt, Moments& m) {
-    // A non-finite value anywhere makes the sum non-finite (so does overflow,
+    // A non-finite value anywhere makes the mean non-finite (so does overflow,
     // which makes the candidate useless all the same).
-    const double sum = lane_sum(n, [&](std::size_t s) { return x[s]; });
-    if (!std::isfinite(sum)) return Status::NonFinite;
+    m.mean = mean_of(x, n);
+    if (!std::isfinite(m.mean)) return Status::NonFinite;
     if (opt.max_abs < std::numeric_limits<double>::infinity() || opt.min_abs > 0) {
         double big = 0;
         for (std::size_t s = 0; s < n; ++s) big = std::max(big, std::fabs(x[s]));
         if (big > opt.max_abs || big < opt.min_abs) return Status::OutOfRange;
     }
-    m.mean = sum / static_cast<double>(n);
-    m.sxx = lane_sum(n, [&](std::size_t s) { double d = x[s] - m.mean; return d * d; });
-    const double std_dev = std::sqrt(m.sxx / static_cast<double>(n));
+    m.sxx = centred_squares(x, n, m.mean);
+    const double std_dev = scale_of(m, n, Scale::UnitStd);
     if (!std::isfinite(m.sxx)) return Status::NonFinite;
     if (std_dev == 0 || std::fabs(std_dev / m.mean) < opt.variance_filter) return Status::LowVariance;
     return Status::Kept;
@@ -122,7 +116,7 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
                     if (v.status != Status::Kept) continue;
                     v.score = score(x, n, m);
                     v.moments = m;
-                    if (opt.dedup == Dedup::Value) v.value_hash = value_hash(x, n, m.mean, 1.0 / std::sqrt(m.sxx));
+                    if (opt.dedup == Dedup::Value) v.value_hash = value_hash(x, n, m);
                 }
             }
         }

@@ -6,6 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "formulasearch/subset_search.hpp"
 #include "formulasearch/top_k.hpp"
 #include "gram_kernel.hpp"
 #include "pair_tiles.hpp"
@@ -59,7 +60,9 @@ std::uint64_t count_combinations(std::size_t m, int d, std::size_t first, std::s
     std::uint64_t total = 0;
     for (std::size_t i = first; i < std::min(m, last); ++i) {
         const std::uint64_t r = m - 1 - i;
-        total += d == 1 ? 1 : d == 2 ? r : r * (r - (r > 0)) / 2;
+        const std::uint64_t here = d == 1 ? 1 : d == 2 ? r : d == 3 ? r * (r - (r > 0)) / 2 : binomial(r, d - 1);
+        if (total + here < total) throw std::invalid_argument("more than 2^64 combinations");
+        total += here;
     }
     return total;
 }
@@ -86,14 +89,17 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
     // Tile pairs are processed in batches of kBatchPerThread pairs per thread,
     // so threads stay busy even where a row has few pairs, and progress and
     // cancellation are checked between batches (a few ms each).
+    // Progress and the result count the pairs of the completed tile pairs, so a
+    // cancelled search reports what it evaluated, not what it planned.
     constexpr std::size_t kBatchPerThread = 32;
     const std::size_t batch_target = kBatchPerThread * threads.size();
-    const std::uint64_t total_pairs = [&] {
-        std::uint64_t t = 0;
-        for (std::size_t I = I_begin; I < I_end; ++I) t += n_tiles - I;
-        return t;
-    }();
-    std::uint64_t done_pairs = 0;
+    auto pairs_of_tiles = [&](std::size_t I, std::size_t J) -> std::uint64_t {
+        const std::uint64_t rows = std::min(m, I * T + T) - std::min(m, I * T);
+        if (I == J) return rows * (rows - 1) / 2;  // rows >= 1: a tile row starts before m
+        return rows * (std::min(m, J * T + T) - std::min(m, J * T));
+    };
+    const std::uint64_t total = count_combinations(m, 2, opt.first, opt.last);
+    std::uint64_t done = 0;
     std::vector<std::pair<std::uint32_t, std::uint32_t>> batch;
     // A cursor over the tile pairs (I, J >= I), row by row; a batch may end
     // inside a row, so a batch stays short even when rows are long.
@@ -114,11 +120,12 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
                 detail::pair_tile(me, sides, I * T, std::min(m, I * T + T), J * T, std::min(m, J * T + T), kc, limits);
             }
         }
-        done_pairs += batch.size();
-        cancelled = !keep_going(progress, "pairs", done_pairs, total_pairs);
+        for (const auto& [I, J] : batch) done += pairs_of_tiles(I, J);
+        cancelled = !keep_going(progress, "pairs", done, total);
     }
     SearchResult res = merge(threads, opt.keep);
-    res.n_combinations = count_combinations(m, 2, opt.first, opt.last);
+    res.dim = 2;
+    res.n_combinations = done;
     for (const auto& t : threads) {
         res.gram_flops += t.blocks * kRows * kPanel * n * 2;
         res.peak_bytes += t.partial.size() * sizeof(detail::Block8x16);
@@ -177,6 +184,8 @@ SearchResult score_triples(const double* G, std::size_t ld, const double* b, std
     constexpr double kChunkTriples = 2e7;
     bool cancelled = false;
     const std::size_t i_first = std::min(m, opt.first), i_last = std::min(m, opt.last);
+    const std::uint64_t total = count_combinations(m, 3, i_first, i_last);
+    std::uint64_t done = 0;  // triples of the completed rows
     for (std::size_t i_lo = i_first, i_next = i_first; i_lo < i_last && !cancelled; i_lo = i_next) {
         const double rest = static_cast<double>(m - i_lo);
         const auto rows = static_cast<std::size_t>(std::clamp(kChunkTriples / (0.5 * rest * rest + 1), 1.0, 1024.0));
@@ -232,10 +241,12 @@ SearchResult score_triples(const double* G, std::size_t ld, const double* b, std
                 me.scored += detail::lane_total(valid_count);
             }
         }
-        cancelled = !keep_going(progress, "triples", static_cast<std::uint64_t>(i_hi) - i_first, i_last - i_first);
+        done += count_combinations(m, 3, i_lo, i_next);
+        cancelled = !keep_going(progress, "triples", done, total);
     }
     SearchResult res = merge(threads, opt.keep);
-    res.n_combinations = count_combinations(m, 3, opt.first, opt.last);
+    res.dim = 3;
+    res.n_combinations = done;
     res.cancelled = cancelled;
     return res;
 }

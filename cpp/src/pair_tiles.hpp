@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "formulasearch/combination_search.hpp"
-#include "formulasearch/gram.hpp"
+#include "formulasearch/standardized_set.hpp"
 #include "formulasearch/top_k.hpp"
 #include "gram_kernel.hpp"
 #include "simd.hpp"

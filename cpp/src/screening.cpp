@@ -7,6 +7,7 @@
 #include "formulasearch/top_k.hpp"
 #include "candidate_stream.hpp"
 #include "lane_sum.hpp"
+#include "standardize.hpp"
 
 namespace formulasearch {
 
@@ -189,18 +190,22 @@ ScreenResult screen(const CandidateSource& source, const std::vector<std::vector
     Targets tg;
     for (const auto& target : targets) {
         if (target.size() != n) throw std::invalid_argument("target length does not match the number of samples");
+        // The mean by a plain running sum rather than detail::mean_of: the
+        // scores' last bits rank exact ties (x/y - 1 and x/y + 1 fit alike),
+        // and the screening's order is kept as it was.
         double ymean = 0;
         for (double v : target) ymean += v;
         ymean /= static_cast<double>(n);
         std::vector<double> yc(n);
         for (std::size_t s = 0; s < n; ++s) yc[s] = target[s] - ymean;
-        const double syy = lane_sum(n, [&](std::size_t s) { return yc[s] * yc[s]; });
+        const double syy = detail::centred_squares(target.data(), n, ymean);
         if (!(syy > 0)) throw std::invalid_argument("the target is constant: nothing to fit");
         tg.centred.push_back(std::move(yc));
         tg.ss.push_back(syy);
     }
 
     ScreenResult res;
+    res.score_is_r2 = opt.rank_splits == nullptr;
     TopK<ScoredCandidate> top(opt.keep);
     auto score = [&](const double* x, std::size_t len, const Moments& m) { return score_of(x, len, m, tg, opt); };
     auto keep = [&](double s, std::uint64_t index) { top.push({s, index}); };

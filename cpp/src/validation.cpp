@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "design_qr.hpp"
-#include "formulasearch/model.hpp"
+#include "formulasearch/linear_fit.hpp"
 
 namespace formulasearch {
 

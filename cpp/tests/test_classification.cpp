@@ -74,7 +74,7 @@ int main() {
         for (SeparationScore score : {SeparationScore::Overlap, SeparationScore::Logistic}) {
             opt.score = score;
             PairSearchResult r = search_class_pairs(v.data(), m, labels, opt);
-            CHECK(r.best.size() == opt.keep && r.n_pairs == m * (m - 1) / 2);
+            CHECK(r.best.size() == opt.keep && r.n_combinations == m * (m - 1) / 2);
             for (std::size_t k = 0; k < r.best.size() && score == SeparationScore::Overlap; ++k) {
                 CHECK(r.best[k].first == brute[k].first && r.best[k].second == brute[k].second);
                 CHECK(r.best[k].key.count == brute[k].key.count);

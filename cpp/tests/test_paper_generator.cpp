@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "check.hpp"
-#include "formulasearch/model.hpp"
+#include "formulasearch/linear_fit.hpp"
 #include "formulasearch/paper_generator.hpp"
 #include "formulasearch/screening.hpp"
 

@@ -6,7 +6,7 @@
 
 #include "check.hpp"
 #include "formulasearch/combination_search.hpp"
-#include "formulasearch/model.hpp"
+#include "formulasearch/linear_fit.hpp"
 #include "formulasearch/top_k.hpp"
 
 using namespace formulasearch;

@@ -26,7 +26,10 @@
 #include <string>
 #include <vector>
 
+#include <omp.h>
+
 #include "check.hpp"
+#include "formulasearch/screening.hpp"
 #include "formulasearch/sisso_space.hpp"
 #include "formulasearch/units.hpp"
 
@@ -685,11 +688,25 @@ void test_advance_subset() {
     }
 }
 
+// No operator (rung 0): the space is the primaries themselves, each its own formula.
+void test_rung_0() {
+    const std::vector<Dims> units{dims(6, 0), dims(6, 0), dims(0, 6)};
+    const Primaries prim = make_primaries(3, 5, kNames);
+    SissoSpace space = make_space(prim, units, {}, 0, false);
+    CHECK(space.size() == prim.n_vars && space.max_rung() == 0 && space.n_stored() == prim.n_vars);
+    for (std::uint64_t i = 0; i < space.size(); ++i) {
+        CHECK(space.generated(i));
+        CHECK(space.formula(i) == Formula::variable(static_cast<int>(i)));
+        std::vector<double> got(prim.n_samples);
+        space.evaluate_range(i, i + 1, got.data());
+        CHECK(same_bits(got.data(), prim.values.data() + i * prim.n_samples, prim.n_samples));
+    }
+}
+
 void test_bad_arguments() {
     const std::vector<Dims> units{dims(6, 0), dims(6, 0), dims(0, 6)};
     const Primaries prim = make_primaries(6, 1, kNames);
     CHECK_THROWS(make_space(prim, {dims(6, 0)}, {{Op::Add}}, 0, false));       // one unit per variable
-    CHECK_THROWS(make_space(prim, units, {}, 0, false));                        // rung >= 1
     CHECK_THROWS(make_space(prim, units, {{Op::Var}}, 0, false));               // not an operator
 }
 
@@ -823,6 +840,85 @@ void test_structured_enumeration() {
     }
 }
 
+// Screening a structured rung through a ScreenCache: bit for bit the result of
+// screening without one, for several targets, on 1 and 3 threads; past the
+// budget it streams (same result); a cancelled screening leaves it empty.
+bool same_screen(const ScreenResult& a, const ScreenResult& b) {
+    bool same = a.n_candidates == b.n_candidates && a.n_screened == b.n_screened && a.n_nonfinite == b.n_nonfinite &&
+                a.n_out_of_range == b.n_out_of_range && a.n_low_variance == b.n_low_variance &&
+                a.n_value_duplicates == b.n_value_duplicates && a.n_kept == b.n_kept && a.cancelled == b.cancelled &&
+                a.top.size() == b.top.size();
+    for (std::size_t k = 0; same && k < a.top.size(); ++k)
+        same = a.top[k].index == b.top[k].index && std::memcmp(&a.top[k].score, &b.top[k].score, sizeof(double)) == 0;
+    return same;
+}
+
+struct StopAfter final : Progress {
+    int left;
+    explicit StopAfter(int calls) : left(calls) {}
+    bool update(const char*, std::uint64_t, std::uint64_t) override { return --left > 0; }
+};
+
+void test_screen_cache() {
+    const std::vector<std::string> names{"a", "b", "c", "d", "e"};
+    const std::vector<Dims> units{dims(6, 0), dims(6, 0), dims(0, 6), dims(0, 6), Dims{}};
+    const std::vector<Op> ops{Op::Add, Op::Mul, Op::Div, Op::AbsDiff, Op::Exp, Op::Square, Op::Sqrt};
+    const Primaries prim = make_primaries(23, 29, names);
+    std::vector<std::vector<double>> targets;
+    std::mt19937 rng(3);
+    std::normal_distribution<double> g(0.0, 1.0);
+    for (int t = 0; t < 4; ++t) {
+        std::vector<double> y(prim.n_samples);
+        for (std::size_t s = 0; s < y.size(); ++s) y[s] = prim.values[s] * (t + 1) + g(rng);
+        targets.push_back(y);
+    }
+    std::vector<ScreenResult> by_threads[2];
+    for (int pass = 0; pass < 2; ++pass) {
+        omp_set_num_threads(pass == 0 ? 1 : 3);
+        SissoSpace space = make_space(prim, units, {ops, ops}, 0, false);
+        std::vector<std::uint64_t> all;
+        for (std::uint64_t i = space.n_stored(); i < space.size(); ++i) all.push_back(i);
+        space.advance(all);
+        ScreenOptions opt;
+        opt.keep = 200;
+        opt.block = 1000;  // several blocks
+        opt.variance_filter = 0.0;
+        opt.max_abs = 1e5;
+        opt.min_abs = 1e-3;
+        ScreenCache cache(64u << 20), tiny(1u << 16);
+        CHECK(!cache.ready());
+        for (std::size_t t = 0; t < targets.size(); ++t) {
+            const ScreenResult plain = screen(space, targets[t], opt);
+            const ScreenResult cached = screen(space, targets[t], opt, nullptr, &cache);
+            CHECK(same_screen(plain, cached));
+            CHECK(cache.ready() && cache.size() > 0 && cache.size() <= plain.n_kept);
+            CHECK(same_screen(plain, screen(space, targets[t], opt, nullptr, &tiny)));
+            CHECK(tiny.over_budget() && !tiny.ready() && tiny.size() == 0);
+            by_threads[pass].push_back(cached);
+        }
+        // Several targets at once (SIS on the residuals of several models).
+        CHECK(same_screen(screen(space, {targets[0], targets[2]}, opt), screen(space, {targets[0], targets[2]}, opt, nullptr, &cache)));
+        // Other filters: refilled, not misused.
+        ScreenOptions other = opt;
+        other.variance_filter = 0.3;
+        CHECK(same_screen(screen(space, targets[1], other), screen(space, targets[1], other, nullptr, &cache)));
+        CHECK(cache.ready() && cache.matches(space, other) && !cache.matches(space, opt));
+        // A cancelled screening does not fill it; a cancelled one from it says so.
+        ScreenCache fresh(64u << 20);
+        StopAfter stop(2);
+        const ScreenResult part = screen(space, targets[0], opt, &stop, &fresh);
+        CHECK(part.cancelled && !fresh.ready() && fresh.size() == 0);
+        screen(space, targets[0], opt, nullptr, &fresh);
+        StopAfter stop_again(1);
+        ScreenOptions small_blocks = opt;
+        small_blocks.block = 10;
+        CHECK(fresh.ready() && fresh.size() > 10 && screen(space, targets[1], small_blocks, &stop_again, &fresh).cancelled);
+    }
+    omp_set_num_threads(omp_get_num_procs());
+    CHECK(by_threads[0].size() == by_threads[1].size());
+    for (std::size_t t = 0; t < by_threads[0].size(); ++t) CHECK(same_screen(by_threads[0][t], by_threads[1][t]));
+}
+
 }  // namespace
 
 int main() {
@@ -832,7 +928,9 @@ int main() {
     test_strict_units();
     test_exp_log_and_more();
     test_advance_subset();
+    test_rung_0();
     test_bad_arguments();
     test_structured_enumeration();
+    test_screen_cache();
     return fs_test::report("test_sisso_space");
 }

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "formulasearch/combination_search.hpp"
-#include "formulasearch/model.hpp"
+#include "formulasearch/linear_fit.hpp"
 #include "formulasearch/paper_generator.hpp"
 #include "formulasearch/screening.hpp"
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "formulasearch/gram.hpp"
+#include "formulasearch/standardized_set.hpp"
 #include "formulasearch/progress.hpp"
 
 namespace formulasearch {
@@ -32,7 +32,8 @@ struct SearchOptions {
     std::size_t last = static_cast<std::size_t>(-1);
 };
 
-// Combinations of d members out of m whose first member is in [first, last).
+// Combinations of d members out of m whose first member is in [first, last)
+// (any d >= 1; throws std::invalid_argument beyond 2^64 - 1).
 std::uint64_t count_combinations(std::size_t m, int d, std::size_t first, std::size_t last);
 
 // A combination of d members (positions in the StandardizedSet, ascending).
@@ -49,11 +50,15 @@ struct Combination {
 
 struct SearchResult {
     std::vector<Combination> best;  // best first, at most keep
-    std::uint64_t n_combinations = 0;  // d-subsets searched (of the slice, if one was given)
+    int dim = 0;                    // members per combination: 2 (pairs) or 3 (triples)
+    // d-subsets searched (of the slice, if one was given): all of them, or when
+    // cancelled those of the completed tiles / rows, as the last progress report said.
+    std::uint64_t n_combinations = 0;
     std::uint64_t n_scored = 0;        // those passing the |r| limit and the singularity test
     std::uint64_t gram_flops = 0;      // flops spent on cross-products (2 per multiply-add)
     double seconds = 0;                // wall time of the search
     std::size_t peak_bytes = 0;        // candidate values and work buffers held at once
+    std::size_t block_size = 0;        // candidates per block of a streamed search (0: held at once)
     bool cancelled = false;
 };
 

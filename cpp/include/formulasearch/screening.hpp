@@ -62,6 +62,7 @@ struct ScreenCounts {
 
 struct ScreenResult : ScreenCounts {
     std::vector<ScoredCandidate> top;  // best first
+    bool score_is_r2 = true;           // false: minus the mean test MSE (ranked by rank_splits)
 };
 
 // What one screening of a source found usable, kept within a memory budget so

@@ -2,7 +2,7 @@
 #include <vector>
 
 #include "check.hpp"
-#include "formulasearch/model.hpp"
+#include "formulasearch/linear_fit.hpp"
 
 using namespace formulasearch;
 
@@ -40,5 +40,5 @@ int main() {
     std::copy(x.begin(), x.begin() + n, bad.begin());
     std::copy(x.begin(), x.begin() + n, bad.begin() + n);
     CHECK_THROWS(fit_linear(bad.data(), 2, n, y.data()));
-    return fs_test::report("test_model");
+    return fs_test::report("test_linear_fit");
 }

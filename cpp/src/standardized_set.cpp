@@ -1,4 +1,4 @@
-#include "formulasearch/gram.hpp"
+#include "formulasearch/standardized_set.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,29 +7,17 @@
 
 #include "gram_kernel.hpp"
 #include "lane_sum.hpp"
+#include "standardize.hpp"
 
 namespace formulasearch {
 
 namespace {
 
 using detail::lane_sum;
+using detail::Scale;
+using detail::standardize;
 
 std::size_t round_up(std::size_t x, std::size_t m) { return (x + m - 1) / m * m; }
-
-}  // namespace
-
-namespace {
-
-// Centre and scale x to unit norm, writing z[s * stride]; false if x is
-// constant or not finite.
-bool standardize(const double* x, std::size_t n, double* z, std::size_t stride) {
-    const double mean = lane_sum(n, [&](std::size_t s) { return x[s]; }) / static_cast<double>(n);
-    const double ss = lane_sum(n, [&](std::size_t s) { double d = x[s] - mean; return d * d; });
-    if (!(ss > 0) || !std::isfinite(ss)) return false;
-    const double inv = 1.0 / std::sqrt(ss);
-    for (std::size_t s = 0; s < n; ++s) z[s * stride] = (x[s] - mean) * inv;
-    return true;
-}
 
 }  // namespace
 
@@ -37,12 +25,12 @@ void StandardizedSet::standardize_target(const double* target, std::vector<doubl
     static_assert(kPanelWidth == detail::kPanel, "panel width shared with the kernel");
     if (n_ < 2) throw std::invalid_argument("need at least 2 samples");
     t.resize(n_);
-    if (!standardize(target, n_, t.data(), 1)) throw std::invalid_argument("the target is constant or not finite");
+    if (!standardize(target, n_, Scale::UnitNorm, t.data())) throw std::invalid_argument("the target is constant or not finite");
 }
 
 bool StandardizedSet::add(std::size_t i, const double* x, const std::vector<double>& t) {
     double* zi = z_.data() + (i / kPanelWidth) * n_ * kPanelWidth + i % kPanelWidth;
-    if (!standardize(x, n_, zi, kPanelWidth)) return false;
+    if (!standardize(x, n_, Scale::UnitNorm, zi, kPanelWidth)) return false;
     b_[i] = b_pad_[i] = lane_sum(n_, [&](std::size_t s) { return zi[s * kPanelWidth] * t[s]; });
     return true;
 }

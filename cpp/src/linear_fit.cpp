@@ -1,4 +1,4 @@
-#include "formulasearch/model.hpp"
+#include "formulasearch/linear_fit.hpp"
 
 #include <Eigen/Dense>
 

@@ -1,0 +1,26 @@
+#include "formulasearch/classification/class_labels.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace formulasearch {
+
+ClassLabels::ClassLabels(std::vector<int> labels, std::size_t min_per_class) : label(std::move(labels)) {
+    int top = -1;
+    for (int c : label) {
+        if (c < 0) throw std::invalid_argument("class labels must be 0, 1, 2, ...; got " + std::to_string(c));
+        top = std::max(top, c);
+    }
+    n_classes = top + 1;
+    if (n_classes < 2) throw std::invalid_argument("classification needs at least two classes");
+    class_sizes.assign(static_cast<std::size_t>(n_classes), 0);
+    for (int c : label) ++class_sizes[static_cast<std::size_t>(c)];
+    for (int c = 0; c < n_classes; ++c)
+        if (class_sizes[static_cast<std::size_t>(c)] < min_per_class)
+            throw std::invalid_argument("class " + std::to_string(c) + " has " +
+                                        std::to_string(class_sizes[static_cast<std::size_t>(c)]) +
+                                        " samples; each class needs at least " + std::to_string(min_per_class));
+}
+
+}  // namespace formulasearch
