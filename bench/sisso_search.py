@@ -15,12 +15,18 @@ It prints Markdown tables:
    and B; ops + |-| exp ^2 /; rung 2; up to 3D; RMSE per dimension against the PRL 2015
    descriptors refit on this data;
 4. threads 1 vs 2 for the l0 step of (2);
-5. machine info and the script's runtime.
+5. machine info and the script's runtime;
+R. with --rung3 (or --only-rung3): the PRL 2015 primaries and ops at rung 3 with max_complexity 4
+   (n_sis 100, up to 3D, nested CV off), run with the structured enumeration and the screening
+   cache (after, best of --repeats) and with the unstructured walk, every SIS pass streamed
+   (before, one run; --before 1d: the job up to 1D on both sides, --before full: the 3D job),
+   and their ratio within the same run.
 
 Short timings are the best (minimum) of a few repeats: the machine is small, shared and noisy.
 No assertions on time; goals are printed as MET / MISSED.
 
     cd /work/main && PYTHONPATH=python python3 bench/sisso_search.py [--repeats N] [--output FILE]
+    python3 bench/sisso_search.py --only-rung3 [--repeats 3] [--before none|1d|full]   # section R alone
 """
 from __future__ import annotations
 
@@ -98,6 +104,84 @@ def run_min(config: dict, repeats: int) -> tuple[Any, dict[str, float], list[flo
         if first is None:
             first = r
     return first, best, walls
+
+
+# --------------------------------------------------------------------------------------
+# (R) rung 3 of the PRL 2015 style with a complexity limit: structured + cached vs the walk
+# --------------------------------------------------------------------------------------
+CONFIG_RUNG3 = {"features": {"generator": "sisso", "primaries": PRIMARIES_PRL, "ops": OPS_PRL, "rung": 3,
+                             "max_complexity": 4},
+                "search": {"max_dim": 3, "n_sis": 100}, "validation": {"nested": False}}
+RUNG3_RMSE_BEFORE = {1: 0.11436, 2: 0.08188, 3: 0.06719}  # the models the walk found (issue 13)
+
+
+def walk_unstructured(config: dict, repeats: int):
+    """run_min with the unstructured walk and every SIS pass streamed (the code before issue 13)."""
+    route = sisso.SissoRoute
+    saved = route.structured, route.cache_screening
+    route.structured, route.cache_screening = False, False
+    try:
+        return run_min(config, repeats)
+    finally:
+        route.structured, route.cache_screening = saved
+
+
+def rung3_section(repeats: int, before: str) -> list[str]:
+    """Rung 3 with max_complexity 4: after (structured + cache) vs before (walk, each SIS pass streamed).
+
+    before: "none", "1d" (the walk's job up to 1D only: one SIS pass, against the same 1D job
+    after) or "full" (the whole 3D job walked: three passes, tens of minutes on a loaded machine).
+    """
+    log(f"(R) rung 3, max_complexity 4: structured + cache, best of {repeats} ...")
+    after, t_after, walls_after = run_min(CONFIG_RUNG3, repeats)
+    rows = [("after: structured enumeration + screening cache, up to 3D", after, t_after)]
+    config_1d = dict(CONFIG_RUNG3, search=dict(CONFIG_RUNG3["search"], max_dim=1))
+    pairs = []
+    if before == "1d":
+        log(f"(R) rung 3 up to 1D (one SIS pass): after, best of {repeats}; before (the walk), 1 run ...")
+        a1, ta1, _ = run_min(config_1d, repeats)
+        b1, tb1, _ = walk_unstructured(config_1d, 1)
+        rows += [("after, up to 1D", a1, ta1), ("before: unstructured walk, up to 1D (1 run)", b1, tb1)]
+        pairs.append(("up to 1D (one SIS pass)", ta1, tb1, a1, b1, 1))
+    elif before == "full":
+        log("(R) rung 3: the unstructured walk up to 3D, every SIS pass streamed (before; tens of minutes) ...")
+        b3, tb3, _ = walk_unstructured(CONFIG_RUNG3, 1)
+        rows.append(("before: unstructured walk, SIS streamed each pass, up to 3D (1 run)", b3, tb3))
+        pairs.append(("up to 3D (three SIS passes)", t_after, tb3, after, b3, 3))
+    out = ["## R. Rung 3 with a complexity limit: structured enumeration and screening cache", ""]
+    out.append(f"`formulasearch.run({CONFIG_RUNG3})`: primaries {', '.join(PRIMARIES_PRL)}.")
+    out.append("")
+    last = after.feature_space["rungs"][-1]
+    out.append(f"Rung 3: product {last['product']:,} (newest x stored x operators), visited {last['visited']:,}, "
+               f"generated {last['generated']:,}, kept {last['kept']:,}.")
+    out.append("")
+    out.append("| run | wall | generation | SIS per pass | RMSE per dimension | process peak memory so far |")
+    out.append("|---|---:|---:|---:|---:|---:|")
+    for name, res, tt in rows:
+        dims = sorted({m.dimension for m in res.models})
+        sis = " / ".join(fmt_t(tt[f"{d}D:sis"]) for d in dims if f"{d}D:sis" in tt)
+        rmse = " / ".join(f"{res.best(d).rmse:.5f}" for d in dims)
+        out.append(f"| {name} | {fmt_t(tt['wall'])} | {fmt_t(tt.get('timing:generation', float('nan')))} | {sis} | "
+                   f"{rmse} | {res.peak_memory_mb:.0f} MB |")
+    out.append("")
+    for label, ta, tb, ra, rb, dmax in pairs:
+        same = [(m.dimension, m.formulas, m.rmse) for m in ra.models if m.dimension <= dmax] == \
+            [(m.dimension, m.formulas, m.rmse) for m in rb.models]
+        out.append(f"Before / after, {label}, same run: **{tb['wall'] / ta['wall']:.0f}x** less wall time "
+                   f"({fmt_t(tb['wall'])} vs {fmt_t(ta['wall'])}); the same models: {'yes' if same else 'NO'}.")
+    cache = after.feature_space.get("screening_cache") or {}
+    if cache:
+        out.append("")
+        out.append(f"Screening cache: {cache['features']:,} usable features, {cache['mb']:.0f} MB of a "
+                   f"{cache['budget_mb']:.0f} MB budget; SIS passes: "
+                   + ", ".join(f"{fmt_t(p['seconds'])}{' (cache)' if p['cached'] else ''}"
+                               for p in after.feature_space.get("screenings", [])) + ".")
+    out.append("")
+    ok_rmse = all(after.best(d) is not None and after.best(d).rmse <= RUNG3_RMSE_BEFORE[d] + 5e-6 for d in (1, 2, 3))
+    out.append(f"- Goal: under 15 s wall: {fmt_t(t_after['wall'])} -> **{met(t_after['wall'] < 15)}**; "
+               f"RMSE at or below {' / '.join(f'{v:.5f}' for v in RUNG3_RMSE_BEFORE.values())}: **{met(ok_rmse)}**")
+    out.append("")
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -234,7 +318,20 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="threads of the core for tables 1-3 (0: all)")
     ap.add_argument("--seed", type=int, default=2015)
     ap.add_argument("--output", help="also write the Markdown report to this file")
+    ap.add_argument("--rung3", action="store_true", help="add section R: rung 3 before/after")
+    ap.add_argument("--only-rung3", action="store_true", help="section R alone")
+    ap.add_argument("--before", choices=("none", "1d", "full"), default="1d",
+                    help="section R's 'before' run (the unstructured walk): none, up to 1D (default: one SIS "
+                         "pass, about a minute on a quiet machine) or the full 3D job (several minutes; "
+                         "tens on a loaded one)")
     args = ap.parse_args(argv)
+    if args.only_rung3:
+        load_start = loadavg()
+        out = ["# formulasearch: rung 3 of the SISSO route", ""]
+        out += rung3_section(args.repeats, args.before)
+        out += ["## Machine", ""] + machine_info(_core.max_threads(), load_start, loadavg())
+        write_report(out, args.output)
+        return 0
     if args.sample < 10_000:
         log("note: --sample below 10^4; the brief asks for at least 10^4 triples in the numpy baseline")
 
@@ -489,6 +586,9 @@ def main(argv=None) -> int:
                    "second core may have been busy with other processes (see the load average below); "
                    "this table does not tell the causes apart.")
     out.append("")
+
+    if args.rung3:
+        out += rung3_section(args.repeats, args.before)
 
     # ------------------------------------------------------------------ summary
     if args.threads:

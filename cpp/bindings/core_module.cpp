@@ -324,7 +324,8 @@ PYBIND11_MODULE(_core, m) {
                                             "A SISSO-style operator feature space, grown rung by rung.")
         .def(py::init([](const Array& matrix, std::vector<std::string> names,
                          const py::array_t<int, py::array::c_style | py::array::forcecast>& units,
-                         const std::vector<std::vector<std::string>>& ops_per_rung, int max_complexity, bool strict) {
+                         const std::vector<std::vector<std::string>>& ops_per_rung, int max_complexity, bool strict,
+                         bool structured) {
                  Primaries p = primaries_of(matrix, std::move(names), {});
                  if (units.ndim() != 2 || static_cast<std::size_t>(units.shape(0)) != p.n_vars || units.shape(1) != Unit::kDims)
                      throw std::invalid_argument("units must be (variables x 8) exponents in sixths");
@@ -342,17 +343,26 @@ PYBIND11_MODULE(_core, m) {
                  }
                  opt.max_complexity = max_complexity;
                  opt.strict_units = strict;
+                 opt.structured = structured;
                  return SissoSpace(std::move(p), std::move(us), std::move(opt));
              }),
              py::arg("primaries"), py::arg("names"), py::arg("units"), py::arg("ops_per_rung"),
              py::arg("max_complexity") = SissoOptions{}.max_complexity,
-             py::arg("strict_units") = SissoOptions{}.strict_units)
+             py::arg("strict_units") = SissoOptions{}.strict_units, py::arg("structured") = SissoOptions{}.structured)
         .def("advance", &SissoSpace::advance, py::arg("kept"), py::call_guard<py::gil_scoped_release>(),
              "Store the kept candidates of this stage and open the next rung.")
         .def_property_readonly("lazy_rung", &SissoSpace::lazy_rung)
         .def_property_readonly("max_rung", &SissoSpace::max_rung)
         .def_property_readonly("n_stored", &SissoSpace::n_stored)
         .def_property_readonly("stored_bytes", &SissoSpace::stored_bytes)
+        .def_property_readonly("structured", &SissoSpace::structured,
+                               "True: the lazy block's indices are its generated candidates only.")
+        .def_property_readonly("product_size", &SissoSpace::product_size,
+                               "Size of the lazy rung's unstructured product (newest x stored x operators).")
+        .def_property_readonly("n_visited", &SissoSpace::n_visited,
+                               "Candidates of the lazy rung the enumeration visits (the product when unstructured).")
+        .def("product_index", &SissoSpace::product_index, py::arg("index"),
+             "Index of a lazy candidate in the unstructured product (the same in both enumerations).")
         .def("unit", [](const SissoSpace& s, std::uint64_t i, const std::vector<std::string>& base) {
             return s.unit(i).to_string(base);
         }, py::arg("index"), py::arg("base"))
@@ -363,7 +373,7 @@ PYBIND11_MODULE(_core, m) {
     const ScreenOptions screen_defaults;
     m.def("screen", [](const CandidateSource& source, const Array& target, std::size_t keep, double variance_filter,
                        const std::string& dedup, std::size_t block, double max_abs, double min_abs,
-                       std::optional<TestSets> splits, py::object progress) {
+                       std::optional<TestSets> splits, py::object progress, ScreenCache* cache) {
         if (target.ndim() != 1 && target.ndim() != 2) throw std::invalid_argument("target must be 1-D (or 2-D: one row per target)");
         ScreenOptions opt;
         opt.keep = keep;
@@ -377,12 +387,30 @@ PYBIND11_MODULE(_core, m) {
         const std::size_t len = static_cast<std::size_t>(target.shape(target.ndim() - 1));
         std::vector<std::vector<double>> ys;
         for (std::size_t r = 0; r < rows; ++r) ys.emplace_back(target.data() + r * len, target.data() + (r + 1) * len);
-        return with_progress(std::move(progress), [&](Progress* p) { return screen(source, ys, opt, p); });
+        return with_progress(std::move(progress), [&](Progress* p) { return screen(source, ys, opt, p, cache); });
     }, py::arg("source"), py::arg("target"), py::arg("keep") = screen_defaults.keep,
        py::arg("variance_filter") = screen_defaults.variance_filter, py::arg("dedup") = dedup_name(screen_defaults.dedup),
        py::arg("block") = screen_defaults.block, py::arg("max_abs") = screen_defaults.max_abs,
        py::arg("min_abs") = screen_defaults.min_abs, py::arg("rank_splits") = py::none(), py::arg("progress") = py::none(),
-       "Stream over all candidates: filter, deduplicate, keep the best `keep` by 1D fit (a ScreenResult).");
+       py::arg("cache") = py::none(),
+       "Stream over all candidates: filter, deduplicate, keep the best `keep` by 1D fit (a ScreenResult). With a "
+       "ScreenCache: the first screening fills it (within its budget), later ones of the same source and filters "
+       "reuse it (the same result, bit for bit).");
+
+    py::class_<ScreenCache>(m, "ScreenCache",
+                            "The usable candidates of one screening (values included), within a memory budget, "
+                            "reused by later screenings of the same source: the same result, bit for bit.")
+        .def(py::init([](double memory_budget_mb) {
+                 if (!(memory_budget_mb >= 0)) throw std::invalid_argument("memory_budget_mb must be >= 0");
+                 return ScreenCache(static_cast<std::size_t>(memory_budget_mb * 1048576.0));
+             }),
+             py::arg("memory_budget_mb"))
+        .def_property_readonly("budget_bytes", &ScreenCache::budget_bytes)
+        .def_property_readonly("ready", &ScreenCache::ready)
+        .def_property_readonly("over_budget", &ScreenCache::over_budget)
+        .def_property_readonly("size", &ScreenCache::size)
+        .def_property_readonly("bytes", &ScreenCache::bytes)
+        .def("clear", &ScreenCache::clear);
 
     py::class_<StandardizedSet>(m, "StandardizedSet",
                                 "Candidates centred and scaled to unit norm, in the panel layout of the Gram kernel.")

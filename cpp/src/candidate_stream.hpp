@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_set>
 #include <vector>
 
@@ -69,13 +70,19 @@ inline Status common_filters(const double* x, std::size_t n, const ScreenOptions
 // called (on any thread) for each candidate that passes the filters;
 // keep(score, index) is called on the calling thread, in generation order, for
 // each one that also survives deduplication. Fills the counters of `res`.
-template <class Score, class ScoreFn, class KeepFn>
+// With a sink (not nullptr), sink(index, x, moments) is called just before
+// each keep(), with the candidate's values: the block being screened is then
+// evaluated into one buffer (block x n values) instead of per-thread chunks
+// (the same values: each candidate is evaluated on its own).
+template <class Score, class ScoreFn, class KeepFn, class SinkFn = std::nullptr_t>
 void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, Progress* progress, const char* stage,
-                       ScreenCounts& res, ScoreFn score, KeepFn keep) {
+                       ScreenCounts& res, ScoreFn score, KeepFn keep, SinkFn sink = nullptr) {
+    constexpr bool kSink = !std::is_same_v<SinkFn, std::nullptr_t>;
     struct Verdict {
         Status status;
         Score score;
         std::uint64_t value_hash;
+        Moments moments;
     };
     if (opt.block == 0) throw std::invalid_argument("block size must be positive");  // else no progress
     const std::size_t n = source.n_samples();
@@ -84,6 +91,7 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
     const bool check_strings = source.has_string_duplicates();
     std::vector<Verdict> verdicts;
     constexpr std::uint64_t kChunk = 32;  // candidates evaluated together by one thread
+    std::vector<double> block_values(kSink ? std::min<std::uint64_t>(opt.block, n_indices) * n : 0);
 
     for (std::uint64_t begin = 0; begin < n_indices; begin += opt.block) {
         const std::uint64_t end = std::min<std::uint64_t>(n_indices, begin + opt.block);
@@ -91,21 +99,23 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
         const auto n_chunks = static_cast<long long>((end - begin + kChunk - 1) / kChunk);
 #pragma omp parallel
         {
-            std::vector<double> values(kChunk * n);
+            std::vector<double> values(kSink ? 0 : kChunk * n);
 #pragma omp for schedule(static)
             for (long long c = 0; c < n_chunks; ++c) {
                 const std::uint64_t lo = begin + static_cast<std::uint64_t>(c) * kChunk;
                 const std::uint64_t hi = std::min(end, lo + kChunk);
-                source.evaluate_range(lo, hi, values.data());
+                double* chunk = kSink ? block_values.data() + (lo - begin) * n : values.data();
+                source.evaluate_range(lo, hi, chunk);
                 for (std::uint64_t i = lo; i < hi; ++i) {
                     Verdict& v = verdicts[i - begin];
-                    v = Verdict{Status::NotGenerated, Score{}, 0};
+                    v = Verdict{Status::NotGenerated, Score{}, 0, Moments{}};
                     if (!source.generated(i)) continue;
-                    const double* x = values.data() + (i - lo) * n;
+                    const double* x = chunk + (i - lo) * n;
                     Moments m;
                     v.status = common_filters(x, n, opt, m);
                     if (v.status != Status::Kept) continue;
                     v.score = score(x, n, m);
+                    v.moments = m;
                     if (opt.dedup == Dedup::Value) v.value_hash = value_hash(x, n, m);
                 }
             }
@@ -121,6 +131,7 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
             if (check_strings && !seen_strings.insert(source.string_key(i)).second) { ++res.n_string_duplicates; continue; }
             if (opt.dedup == Dedup::Value && !seen_values.insert(v.value_hash).second) { ++res.n_value_duplicates; continue; }
             ++res.n_kept;
+            if constexpr (kSink) sink(i, block_values.data() + (i - begin) * n, v.moments);
             keep(v.score, i);
         }
         res.n_screened = end;

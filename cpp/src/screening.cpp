@@ -1,5 +1,6 @@
 #include "formulasearch/screening.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -66,15 +67,114 @@ double score_of(const double* x, std::size_t n, const Moments& m, const Targets&
     return r2;
 }
 
+// Screening from a ready cache: the usable candidates, scored in parallel a
+// block at a time and pushed in generation order (as the stream does).
+void screen_cached(const ScreenCache& cache, std::uint64_t n_indices, std::size_t n, const Targets& tg,
+                   const ScreenOptions& opt, Progress* progress, ScreenResult& res, TopK<ScoredCandidate>& top) {
+    static_cast<ScreenCounts&>(res) = cache.counts();
+    const std::vector<std::uint64_t>& index = cache.index();
+    std::vector<double> scores;
+    for (std::size_t begin = 0; begin < index.size(); begin += opt.block) {
+        const std::size_t end = std::min(index.size(), begin + opt.block);
+        scores.resize(end - begin);
+        const auto m = static_cast<long long>(end - begin);
+#pragma omp parallel for schedule(static)
+        for (long long k = 0; k < m; ++k) {
+            const std::size_t c = begin + static_cast<std::size_t>(k);
+            scores[static_cast<std::size_t>(k)] = score_of(cache.values(c), n, Moments{cache.mean(c), cache.sxx(c)}, tg, opt);
+        }
+        for (std::size_t c = begin; c < end; ++c) top.push({scores[c - begin], index[c]});
+        const std::uint64_t done = end == index.size() ? n_indices : index[end];
+        if (!keep_going(progress, "screening", done, n_indices)) {
+            res.cancelled = done < n_indices;
+            res.n_screened = done;
+            break;
+        }
+    }
+}
+
 }  // namespace
 
+void ScreenCache::drop() {
+    ready_ = false;
+    capacity_ = 0;
+    counts_ = ScreenCounts{};
+    std::vector<std::uint64_t>().swap(index_);
+    std::vector<double>().swap(mean_);
+    std::vector<double>().swap(sxx_);
+    std::vector<double>().swap(values_);
+}
+
+void ScreenCache::clear() {
+    drop();
+    over_budget_ = started_ = false;
+    source_ = nullptr;
+}
+
+bool ScreenCache::matches(const CandidateSource& source, const ScreenOptions& opt) const {
+    return started_ && source_ == &source && source_size_ == source.size() && n_ == source.n_samples() &&
+           variance_filter_ == opt.variance_filter && max_abs_ == opt.max_abs && min_abs_ == opt.min_abs &&
+           dedup_ == opt.dedup;
+}
+
+void ScreenCache::start(const CandidateSource& source, const ScreenOptions& opt) {
+    clear();
+    started_ = true;
+    source_ = &source;
+    source_size_ = source.size();
+    n_ = source.n_samples();
+    variance_filter_ = opt.variance_filter;
+    max_abs_ = opt.max_abs;
+    min_abs_ = opt.min_abs;
+    dedup_ = opt.dedup;
+    // Room for every candidate, or as many as the budget holds (reserved, not
+    // touched: memory is used as candidates come). The stream holds one block
+    // of values besides: that must fit too.
+    const double per = (static_cast<double>(n_) + 3.0) * 8.0;
+    const double block = static_cast<double>(std::min<std::uint64_t>(opt.block, source_size_)) * static_cast<double>(n_) * 8.0;
+    const double room = static_cast<double>(budget_bytes_) - block;
+    if (!(room >= per)) {
+        over_budget_ = true;
+        return;
+    }
+    capacity_ = static_cast<std::size_t>(std::min(static_cast<double>(source_size_), std::floor(room / per)));
+    index_.reserve(capacity_);
+    mean_.reserve(capacity_);
+    sxx_.reserve(capacity_);
+    values_.reserve(capacity_ * n_);
+}
+
+bool ScreenCache::add(std::uint64_t index, const double* x, std::size_t n, double mean, double sxx) {
+    if (over_budget_ || n != n_) return false;
+    if (index_.size() >= capacity_) {
+        drop();
+        over_budget_ = true;  // keeps its key: the same screening is not cached again
+        return false;
+    }
+    index_.push_back(index);
+    mean_.push_back(mean);
+    sxx_.push_back(sxx);
+    values_.insert(values_.end(), x, x + n);
+    return true;
+}
+
+void ScreenCache::finish(const ScreenCounts& counts) {
+    if (over_budget_) return;  // already empty
+    if (counts.cancelled) {
+        clear();
+        return;
+    }
+    counts_ = counts;
+    ready_ = true;
+}
+
 ScreenResult screen(const CandidateSource& source, const std::vector<double>& target, const ScreenOptions& opt,
-                    Progress* progress) {
-    return screen(source, std::vector<std::vector<double>>{target}, opt, progress);
+                    Progress* progress, ScreenCache* cache) {
+    return screen(source, std::vector<std::vector<double>>{target}, opt, progress, cache);
 }
 
 ScreenResult screen(const CandidateSource& source, const std::vector<std::vector<double>>& targets,
-                    const ScreenOptions& opt, Progress* progress) {
+                    const ScreenOptions& opt, Progress* progress, ScreenCache* cache) {
     const std::size_t n = source.n_samples();
     if (targets.empty()) throw std::invalid_argument("no target to screen against");
     if (opt.rank_splits) {
@@ -107,10 +207,25 @@ ScreenResult screen(const CandidateSource& source, const std::vector<std::vector
     ScreenResult res;
     res.score_is_r2 = opt.rank_splits == nullptr;
     TopK<ScoredCandidate> top(opt.keep);
-    detail::stream_candidates<double>(
-        source, opt, progress, "screening", res,
-        [&](const double* x, std::size_t len, const Moments& m) { return score_of(x, len, m, tg, opt); },
-        [&](double score, std::uint64_t index) { top.push({score, index}); });
+    auto score = [&](const double* x, std::size_t len, const Moments& m) { return score_of(x, len, m, tg, opt); };
+    auto keep = [&](double s, std::uint64_t index) { top.push({s, index}); };
+    if (opt.block == 0) throw std::invalid_argument("block size must be positive");
+    if (cache && cache->ready() && cache->matches(source, opt)) {
+        screen_cached(*cache, source.size(), n, tg, opt, progress, res, top);
+    } else if (cache && !(cache->matches(source, opt) && cache->over_budget())) {
+        cache->start(source, opt);
+        if (cache->over_budget()) {
+            detail::stream_candidates<double>(source, opt, progress, "screening", res, score, keep);
+        } else {
+            detail::stream_candidates<double>(source, opt, progress, "screening", res, score, keep,
+                                              [&](std::uint64_t index, const double* x, const Moments& m) {
+                                                  cache->add(index, x, n, m.mean, m.sxx);
+                                              });
+        }
+        cache->finish(res);
+    } else {
+        detail::stream_candidates<double>(source, opt, progress, "screening", res, score, keep);
+    }
     res.top = top.sorted();
     return res;
 }

@@ -26,7 +26,10 @@
 #include <string>
 #include <vector>
 
+#include <omp.h>
+
 #include "check.hpp"
+#include "formulasearch/screening.hpp"
 #include "formulasearch/sisso_space.hpp"
 #include "formulasearch/units.hpp"
 
@@ -347,9 +350,11 @@ void test_rungs_1_and_2() {
     SissoSpace space = make_space(prim, units, {ops, ops}, 0, false);
     CHECK(space.lazy_rung() == 1 && space.max_rung() == 2);
     CHECK(space.n_stored() == 3);
-    // The lazy block: 4 unary-op images of each newest feature, 5 binary ops
-    // plus the reversed quotient over every (newest, stored) pair of indices.
-    CHECK(space.size() == 3 + 3 * 4 + 3 * 3 * 6);
+    // The product: 4 unary-op images of each newest feature, 5 binary ops
+    // plus the reversed quotient over every (newest, stored) pair of indices;
+    // the (structured) lazy block holds the generated ones only.
+    CHECK(space.product_size() == 3 * 4 + 3 * 3 * 6);
+    CHECK(space.size() < 3 + space.product_size());
     for (std::uint64_t v = 0; v < 3; ++v) {
         CHECK(space.generated(v) && space.rung(v) == 0 && space.complexity(v) == 0);
         CHECK(space.formula(v) == Formula::variable(static_cast<int>(v)));
@@ -397,17 +402,24 @@ void test_rungs_1_and_2() {
     CHECK(unit_of(Formula::unary(Op::Inv, R)) == "angstrom^-1");
     CHECK(unit_of(Formula::unary(Op::Exp, E1)).empty());  // exp of anything is dimensionless (not strict)
     CHECK(unit_of(Formula::binary(Op::Div, E1, E2)).empty());
-    // A non-candidate index cannot be turned into a formula or stored.
-    std::uint64_t not_generated = 0;
-    for (std::uint64_t idx = space.n_stored(); idx < space.size(); ++idx)
-        if (!space.generated(idx)) {
-            not_generated = idx;
-            break;
-        }
-    CHECK(not_generated != 0);
-    CHECK_THROWS(space.formula(not_generated));
+    // A non-candidate index (of the unstructured product) cannot be turned into a formula or stored.
     {
-        SissoSpace copy = space;
+        std::vector<Unit> us;
+        for (const Dims& d : units) us.push_back(Unit::from_sixths(d));
+        SissoOptions uo;
+        uo.ops_per_rung = {ops, ops};
+        uo.structured = false;
+        SissoSpace walk(prim, us, uo);
+        CHECK(walk.size() == 3 + 3 * 4 + 3 * 3 * 6);
+        std::uint64_t not_generated = 0;
+        for (std::uint64_t idx = walk.n_stored(); idx < walk.size(); ++idx)
+            if (!walk.generated(idx)) {
+                not_generated = idx;
+                break;
+            }
+        CHECK(not_generated != 0);
+        CHECK_THROWS(walk.formula(not_generated));
+        SissoSpace copy = walk;
         CHECK_THROWS(copy.advance({not_generated}));
     }
     CHECK_THROWS(space.formula(space.size()));
@@ -698,6 +710,215 @@ void test_bad_arguments() {
     CHECK_THROWS(make_space(prim, units, {{Op::Var}}, 0, false));               // not an operator
 }
 
+
+// The structured enumeration against the unstructured walk of the product
+// (decode + the rules, index by index): the same candidates, in the same
+// order (product_index), with the same formulas, units, complexities and
+// values; random access (formula(index)) and any split of evaluate_range
+// agree with one sequential pass. Rung after rung, keeping a subset.
+struct StructuredCase {
+    const char* name;
+    std::vector<std::string> names;
+    std::vector<Dims> units;
+    std::vector<std::vector<Op>> ops;
+    int max_complexity;
+    bool strict;
+    std::size_t keep_every;  // store every k-th generated candidate of rungs below the last
+};
+
+void compare_structured_rung(const SissoSpace& s, const SissoSpace& u, const char* what,
+                             std::vector<std::uint64_t>& s_idx, std::vector<std::uint64_t>& u_idx) {
+    const std::size_t n = s.n_samples();
+    CHECK(s.structured() && !u.structured());
+    CHECK(s.n_stored() == u.n_stored());
+    CHECK(s.product_size() == u.product_size());
+    CHECK(u.size() == u.n_stored() + u.product_size());
+    // The product, index by index, with the rules: the brute force.
+    u_idx.clear();
+    for (std::uint64_t idx = u.n_stored(); idx < u.size(); ++idx)
+        if (u.generated(idx)) u_idx.push_back(idx);
+    s_idx.clear();
+    for (std::uint64_t idx = s.n_stored(); idx < s.size(); ++idx) s_idx.push_back(idx);
+    const bool same_count = s_idx.size() == u_idx.size();
+    if (!same_count) std::cerr << "  " << what << ": " << s_idx.size() << " structured vs " << u_idx.size() << " generated\n";
+    CHECK(same_count);
+    CHECK(s.n_visited() >= s.n_lazy() && s.n_visited() <= s.product_size());
+    CHECK(u.n_visited() == u.product_size());
+    // Same set of formulas (sorted postfix strings).
+    std::vector<std::string> ps, pu;
+    for (auto idx : s_idx) ps.push_back(s.formula(idx).to_postfix(s.primaries().names));
+    for (auto idx : u_idx) pu.push_back(u.formula(idx).to_postfix(u.primaries().names));
+    std::vector<std::string> ss = ps, su = pu;
+    std::sort(ss.begin(), ss.end());
+    std::sort(su.begin(), su.end());
+    CHECK(ss == su);
+    CHECK(std::adjacent_find(ss.begin(), ss.end()) == ss.end());  // each once
+    if (!same_count) return;
+    // Same order: the k-th structured candidate is the k-th generated index of the product.
+    int misplaced = 0;
+    for (std::size_t k = 0; k < s_idx.size(); ++k) {
+        if (s.product_index(s_idx[k]) != u_idx[k] || ps[k] != pu[k]) {
+            if (++misplaced <= 5)
+                std::cerr << "  " << what << ": candidate " << k << " is " << ps[k] << ", unstructured " << pu[k] << "\n";
+            continue;
+        }
+        CHECK(s.unit(s_idx[k]) == u.unit(u_idx[k]));
+        CHECK(s.complexity(s_idx[k]) == u.complexity(u_idx[k]));
+        CHECK(s.rung(s_idx[k]) == u.rung(u_idx[k]));
+        CHECK(u.product_index(u_idx[k]) == u_idx[k]);
+    }
+    CHECK(misplaced == 0);
+    // Values: the whole block at once, then in random pieces, equal bit for bit
+    // to the unstructured candidates' (and the stored part too).
+    std::vector<double> whole(static_cast<std::size_t>(s.size()) * n), piece(whole.size()), one(n);
+    s.evaluate_range(0, s.size(), whole.data());
+    std::mt19937 rng(11);
+    for (std::uint64_t lo = 0; lo < s.size();) {
+        const std::uint64_t hi = std::min<std::uint64_t>(s.size(), lo + 1 + rng() % 70);
+        s.evaluate_range(lo, hi, piece.data() + lo * n);
+        lo = hi;
+    }
+    int differ = 0;
+    for (std::uint64_t idx = 0; idx < s.size(); ++idx)
+        if (!same_bits(whole.data() + idx * n, piece.data() + idx * n, n) && ++differ <= 3)
+            std::cerr << "  " << what << ": candidate " << idx << " (" << s.formula(idx).to_string(s.primaries().names)
+                      << ") differs between one pass and pieces\n";
+    CHECK(differ == 0);
+    differ = 0;
+    for (std::size_t k = 0; k < s_idx.size(); ++k) {
+        u.evaluate_range(u_idx[k], u_idx[k] + 1, one.data());
+        if (!same_bits(whole.data() + s_idx[k] * n, one.data(), n) && ++differ <= 3)
+            std::cerr << "  " << what << ": candidate " << s_idx[k] << " (" << ps[k] << ") differs from the walk's\n";
+    }
+    CHECK(differ == 0);
+    CHECK_THROWS(s.formula(s.size()));
+    CHECK_THROWS(s.product_index(s.size()));
+    CHECK(!s.generated(s.size()) || s.size() == 0);
+}
+
+void test_structured_enumeration() {
+    const Dims ev = dims(6, 0), ang = dims(0, 6), none{};
+    const std::vector<Op> arith{Op::Add, Op::Sub, Op::Mul, Op::Div, Op::AbsDiff};
+    const std::vector<Op> mixed{Op::Add, Op::Mul, Op::Div, Op::AbsDiff, Op::Exp, Op::Square, Op::Sqrt, Op::Inv};
+    const std::vector<Op> prl{Op::Add, Op::AbsDiff, Op::Exp, Op::Square, Op::Div};
+    const std::vector<Op> sums{Op::Add, Op::Sub, Op::AbsDiff, Op::Square, Op::Log};
+    const std::vector<StructuredCase> cases{
+        {"5 primaries, + - * / |-|, rung 2", {"a", "b", "c", "d", "e"}, {ev, ev, ang, ang, none}, {arith, arith}, 0, false, 1},
+        {"5 primaries, prl ops, rung 3, max_complexity 4", {"a", "b", "c", "d", "e"}, {ev, ev, ang, ang, ev},
+         {prl, prl, prl}, 4, false, 3},
+        {"6 primaries, mixed ops, rung 3, max_complexity 3, strict", {"a", "b", "c", "d", "e", "f"},
+         {ev, ang, ang, none, none, ev}, {mixed, mixed, mixed}, 3, true, 7},
+        {"4 primaries, mixed ops, rung 3, no limit", {"a", "b", "c", "d"}, {ev, ang, none, ev}, {mixed, mixed, arith},
+         0, false, 29},
+        {"5 primaries, + - |-| ^2 log only, rung 3, max_complexity 5", {"a", "b", "c", "d", "e"},
+         {ev, ev, ang, ang, ang}, {sums, sums, sums}, 5, false, 2},
+        {"5 primaries, per-rung ops, rung 3, max_complexity 4, strict", {"a", "b", "c", "d", "e"},
+         {ev, none, ang, ang, none}, {{Op::Div, Op::Exp}, {Op::Mul, Op::Add, Op::Log}, {Op::Div, Op::Sub, Op::Mul}},
+         4, true, 2},
+    };
+    for (const auto& tc : cases) {
+        Primaries prim = make_primaries(7, 17, tc.names);
+        SissoSpace s = make_space(prim, tc.units, tc.ops, tc.max_complexity, tc.strict);
+        std::vector<Unit> us;
+        for (const Dims& d : tc.units) us.push_back(Unit::from_sixths(d));
+        SissoOptions uo;
+        uo.ops_per_rung = tc.ops;
+        uo.max_complexity = tc.max_complexity;
+        uo.strict_units = tc.strict;
+        uo.structured = false;
+        SissoSpace u(prim, us, uo);
+        for (int rung = 1;; ++rung) {
+            const std::string what = std::string(tc.name) + ", rung " + std::to_string(rung);
+            std::vector<std::uint64_t> s_idx, u_idx;
+            compare_structured_rung(s, u, what.c_str(), s_idx, u_idx);
+            if (rung == s.max_rung() || s_idx.size() != u_idx.size()) break;
+            std::vector<std::uint64_t> ks, ku;
+            for (std::size_t k = 0; k < s_idx.size(); k += tc.keep_every) ks.push_back(s_idx[k]), ku.push_back(u_idx[k]);
+            s.advance(ks);
+            u.advance(ku);
+        }
+    }
+}
+
+// Screening a structured rung through a ScreenCache: bit for bit the result of
+// screening without one, for several targets, on 1 and 3 threads; past the
+// budget it streams (same result); a cancelled screening leaves it empty.
+bool same_screen(const ScreenResult& a, const ScreenResult& b) {
+    bool same = a.n_candidates == b.n_candidates && a.n_screened == b.n_screened && a.n_nonfinite == b.n_nonfinite &&
+                a.n_out_of_range == b.n_out_of_range && a.n_low_variance == b.n_low_variance &&
+                a.n_value_duplicates == b.n_value_duplicates && a.n_kept == b.n_kept && a.cancelled == b.cancelled &&
+                a.top.size() == b.top.size();
+    for (std::size_t k = 0; same && k < a.top.size(); ++k)
+        same = a.top[k].index == b.top[k].index && std::memcmp(&a.top[k].score, &b.top[k].score, sizeof(double)) == 0;
+    return same;
+}
+
+struct StopAfter final : Progress {
+    int left;
+    explicit StopAfter(int calls) : left(calls) {}
+    bool update(const char*, std::uint64_t, std::uint64_t) override { return --left > 0; }
+};
+
+void test_screen_cache() {
+    const std::vector<std::string> names{"a", "b", "c", "d", "e"};
+    const std::vector<Dims> units{dims(6, 0), dims(6, 0), dims(0, 6), dims(0, 6), Dims{}};
+    const std::vector<Op> ops{Op::Add, Op::Mul, Op::Div, Op::AbsDiff, Op::Exp, Op::Square, Op::Sqrt};
+    const Primaries prim = make_primaries(23, 29, names);
+    std::vector<std::vector<double>> targets;
+    std::mt19937 rng(3);
+    std::normal_distribution<double> g(0.0, 1.0);
+    for (int t = 0; t < 4; ++t) {
+        std::vector<double> y(prim.n_samples);
+        for (std::size_t s = 0; s < y.size(); ++s) y[s] = prim.values[s] * (t + 1) + g(rng);
+        targets.push_back(y);
+    }
+    std::vector<ScreenResult> by_threads[2];
+    for (int pass = 0; pass < 2; ++pass) {
+        omp_set_num_threads(pass == 0 ? 1 : 3);
+        SissoSpace space = make_space(prim, units, {ops, ops}, 0, false);
+        std::vector<std::uint64_t> all;
+        for (std::uint64_t i = space.n_stored(); i < space.size(); ++i) all.push_back(i);
+        space.advance(all);
+        ScreenOptions opt;
+        opt.keep = 200;
+        opt.block = 1000;  // several blocks
+        opt.variance_filter = 0.0;
+        opt.max_abs = 1e5;
+        opt.min_abs = 1e-3;
+        ScreenCache cache(64u << 20), tiny(1u << 16);
+        CHECK(!cache.ready());
+        for (std::size_t t = 0; t < targets.size(); ++t) {
+            const ScreenResult plain = screen(space, targets[t], opt);
+            const ScreenResult cached = screen(space, targets[t], opt, nullptr, &cache);
+            CHECK(same_screen(plain, cached));
+            CHECK(cache.ready() && cache.size() > 0 && cache.size() <= plain.n_kept);
+            CHECK(same_screen(plain, screen(space, targets[t], opt, nullptr, &tiny)));
+            CHECK(tiny.over_budget() && !tiny.ready() && tiny.size() == 0);
+            by_threads[pass].push_back(cached);
+        }
+        // Several targets at once (SIS on the residuals of several models).
+        CHECK(same_screen(screen(space, {targets[0], targets[2]}, opt), screen(space, {targets[0], targets[2]}, opt, nullptr, &cache)));
+        // Other filters: refilled, not misused.
+        ScreenOptions other = opt;
+        other.variance_filter = 0.3;
+        CHECK(same_screen(screen(space, targets[1], other), screen(space, targets[1], other, nullptr, &cache)));
+        CHECK(cache.ready() && cache.matches(space, other) && !cache.matches(space, opt));
+        // A cancelled screening does not fill it; a cancelled one from it says so.
+        ScreenCache fresh(64u << 20);
+        StopAfter stop(2);
+        const ScreenResult part = screen(space, targets[0], opt, &stop, &fresh);
+        CHECK(part.cancelled && !fresh.ready() && fresh.size() == 0);
+        screen(space, targets[0], opt, nullptr, &fresh);
+        StopAfter stop_again(1);
+        ScreenOptions small_blocks = opt;
+        small_blocks.block = 10;
+        CHECK(fresh.ready() && fresh.size() > 10 && screen(space, targets[1], small_blocks, &stop_again, &fresh).cancelled);
+    }
+    omp_set_num_threads(omp_get_num_procs());
+    CHECK(by_threads[0].size() == by_threads[1].size());
+    for (std::size_t t = 0; t < by_threads[0].size(); ++t) CHECK(same_screen(by_threads[0][t], by_threads[1][t]));
+}
+
 }  // namespace
 
 int main() {
@@ -709,5 +930,7 @@ int main() {
     test_advance_subset();
     test_rung_0();
     test_bad_arguments();
+    test_structured_enumeration();
+    test_screen_cache();
     return fs_test::report("test_sisso_space");
 }

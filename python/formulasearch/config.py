@@ -73,7 +73,7 @@ class FeaturesConfig:
     strict_units: bool = False  #: exp/log/sin/cos only of dimensionless features
     max_abs: float = 1e5  #: drop features whose largest |value| is above this (SISSO's fmax_max)
     min_abs: float = 1e-3  #: or below this (SISSO's fmax_min)
-    memory_budget_mb: float | None = None  #: limit on stored rungs; required for rung > 3
+    memory_budget_mb: float | None = None  #: limit on stored rungs (required for rung > 3) and, beside them, SIS's cache of screened features (default: 25% of RAM)
 
 
 SISSO_OPS = tuple(OPERATORS)  # every operator of the core

@@ -207,7 +207,9 @@ class Result:
         timing = ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
         lines.append("")
         for rung in self.feature_space.get("rungs", []):
-            lines.append(f"rung {rung['rung']}: {rung['generated']:,} features generated, {rung['kept']:,} kept"
+            visited = (f" (visited {rung['visited']:,} of a {rung['product']:,} product)"
+                       if rung.get("product") is not None else "")
+            lines.append(f"rung {rung['rung']}: {rung['generated']:,} features generated{visited}, {rung['kept']:,} kept"
                          + (f" ({rung['seconds']:.2f} s)" if rung.get("seconds") else ""))
         if self.feature_space:
             lines.append(f"feature space: {self.feature_space['size']:,} features; stored rungs "

@@ -65,10 +65,66 @@ struct ScreenResult : ScreenCounts {
     bool score_is_r2 = true;           // false: minus the mean test MSE (ranked by rank_splits)
 };
 
+// What one screening of a source found usable, kept within a memory budget so
+// that screening the same source again against other targets (SIS on the
+// residuals of each dimension) scores the usable candidates without
+// generating, filtering and deduplicating them again: the candidates that
+// passed the filters and the deduplication (which do not depend on the target),
+// in generation order, with their values and moments. Screening through a
+// cache gives bit for bit the result of screening without one.
+//
+// screen() fills an empty cache (or one made for another source or other
+// filter options) while it streams; when the candidates would need more than
+// the budget it drops them and marks the cache over budget, and later
+// screenings stream as without a cache. A cache belongs to one source in one
+// state (clear() it after SissoSpace::advance) and to one screening at a time.
+class ScreenCache {
+public:
+    explicit ScreenCache(std::size_t budget_bytes) : budget_bytes_(budget_bytes) {}
+
+    std::size_t budget_bytes() const { return budget_bytes_; }
+    // Holds a complete screening, ready to be reused.
+    bool ready() const { return ready_; }
+    // A screening found more than the budget holds (the cache stays empty).
+    bool over_budget() const { return over_budget_; }
+    std::size_t size() const { return index_.size(); }
+    // Memory the held candidates use.
+    std::size_t bytes() const { return (values_.size() + index_.size() + mean_.size() + sxx_.size()) * 8; }
+    // Forget everything (the key included).
+    void clear();
+
+    // For screen() (and its tests): the cache's state.
+    bool matches(const CandidateSource& source, const ScreenOptions& opt) const;
+    void start(const CandidateSource& source, const ScreenOptions& opt);  // empty, for this source and options
+    // Adds one usable candidate; false (and the cache emptied, over budget) when it does not fit.
+    bool add(std::uint64_t index, const double* x, std::size_t n, double mean, double sxx);
+    void finish(const ScreenCounts& counts);  // a complete screening: ready
+    const ScreenCounts& counts() const { return counts_; }
+    const std::vector<std::uint64_t>& index() const { return index_; }
+    const double* values(std::size_t k) const { return values_.data() + k * n_; }
+    double mean(std::size_t k) const { return mean_[k]; }
+    double sxx(std::size_t k) const { return sxx_[k]; }
+
+private:
+    void drop();  // frees the candidates, keeps the key
+    std::size_t budget_bytes_;
+    bool ready_ = false, over_budget_ = false, started_ = false;
+    // The key: source and filter options.
+    const CandidateSource* source_ = nullptr;
+    std::uint64_t source_size_ = 0;
+    std::size_t n_ = 0;
+    std::size_t capacity_ = 0;  // candidates the budget holds
+    double variance_filter_ = 0, max_abs_ = 0, min_abs_ = 0;
+    Dedup dedup_ = Dedup::Value;
+    ScreenCounts counts_;
+    std::vector<std::uint64_t> index_;
+    std::vector<double> mean_, sxx_, values_;
+};
+
 ScreenResult screen(const CandidateSource& source, const std::vector<double>& target,
-                    const ScreenOptions& options, Progress* progress = nullptr);
+                    const ScreenOptions& options, Progress* progress = nullptr, ScreenCache* cache = nullptr);
 ScreenResult screen(const CandidateSource& source, const std::vector<std::vector<double>>& targets,
-                    const ScreenOptions& options, Progress* progress = nullptr);
+                    const ScreenOptions& options, Progress* progress = nullptr, ScreenCache* cache = nullptr);
 
 // Values of the given candidates, row-major (indices.size() x n_samples).
 std::vector<double> evaluate_candidates(const CandidateSource& source, const std::vector<std::uint64_t>& indices);

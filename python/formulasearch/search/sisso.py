@@ -3,15 +3,22 @@
 - The space (C++ SissoSpace) stores every rung but the last; each stored rung
   is the screened survivors of its lazy block (filters, value dedup), and the
   last rung is only ever streamed through screening: it is never held.
+- The lazy rung is enumerated structurally (C++): the stored features are
+  bucketed by unit and complexity, and only the pairs the rules can allow are
+  visited; each rung reports its product, visited and generated counts.
 - SIS (sure independence screening) keeps the n_sis features most correlated
   with the target (dimension 1) or with the residuals of the best n_residual
   models of the previous dimension; the l0 step then searches ALL
   d-combinations of the union of the screened subspaces with the same
   kernels as the paper route (Gram tiles for pairs and triples, the
-  d-combination walk from 4D on).
+  d-combination walk from 4D on). The first SIS pass keeps the usable
+  features of the space (values included) in a ScreenCache within the memory
+  budget; passes 2..max_dim score them without generating them again (the
+  same result bit for bit); past the budget every pass streams.
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -37,6 +44,34 @@ class SissoSpaceInfo:
     rungs: list[dict[str, Any]] = field(default_factory=list)
     base_units: list[str] = field(default_factory=list)
     stored_mb: float = 0.0
+    build_seconds: float = 0.0
+    passes: list[dict[str, Any]] = field(default_factory=list)  # screenings of the last rung: time, from the cache
+
+
+# The share of physical memory that the screening cache may use when no
+# [features] memory_budget_mb is set.
+DEFAULT_CACHE_FRACTION = 0.25
+
+
+def physical_memory_mb() -> float | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def cache_budget_mb(cfg: Config, stored_mb: float) -> float:
+    """Memory for the screened features' values: what [features] memory_budget_mb leaves
+    beside the stored rungs, else DEFAULT_CACHE_FRACTION of physical memory (0: no cache)."""
+    if cfg.features.memory_budget_mb is not None:
+        return max(0.0, cfg.features.memory_budget_mb - stored_mb)
+    total = physical_memory_mb()
+    return DEFAULT_CACHE_FRACTION * total if total else 0.0
+
+
+def rung_counts(space, generated: int) -> dict[str, int]:
+    """How much of the lazy rung's product the enumeration visited, and what it generated."""
+    return {"product": int(space.product_size), "visited": int(space.n_visited), "generated": generated}
 
 
 def select_primaries(prim: Primaries, names: list[str] | None) -> tuple[np.ndarray, list[str], list[str]]:
@@ -73,12 +108,17 @@ def variable_units(cfg: Config, names: list[str], dataset_units: list[str]) -> l
     return out
 
 
-def build_space(cfg: Config, prim: Primaries, progress: Callable | None = None):
-    """The SissoSpace with every rung but the last stored, and what it took."""
+def build_space(cfg: Config, prim: Primaries, progress: Callable | None = None, structured: bool = True):
+    """The SissoSpace with every rung but the last stored, and what it took.
+
+    structured=False walks each rung's whole product index by index (the same
+    features in the same order, much slower): for tests and benchmarks.
+    """
     f = cfg.features
     matrix, names, dataset_units = select_primaries(prim, f.primaries)
     units_sixths, base = unit_matrix(variable_units(cfg, names, dataset_units))
-    space = _core.SissoSpace(matrix, names, units_sixths, cfg.ops_per_rung(), f.max_complexity, f.strict_units)
+    space = _core.SissoSpace(matrix, names, units_sixths, cfg.ops_per_rung(), f.max_complexity, f.strict_units,
+                             structured=structured)
     info = SissoSpaceInfo(base_units=base)
     info.rungs.append({"rung": 0, "generated": len(names), "kept": len(names), "seconds": 0.0})
     y = np.ascontiguousarray(prim.target, dtype=float)
@@ -88,7 +128,7 @@ def build_space(cfg: Config, prim: Primaries, progress: Callable | None = None):
         if scr.interrupted:
             raise KeyboardInterrupt  # no model exists yet while the space is built
         new = [int(i) for i in scr.indices if i >= space.n_stored]
-        info.rungs.append({"rung": space.lazy_rung, "generated": int(scr.n_candidates) - space.n_stored,
+        info.rungs.append({"rung": space.lazy_rung, **rung_counts(space, int(scr.n_candidates) - space.n_stored),
                            "kept": len(new), "value_duplicates": int(scr.n_value_duplicates),
                            "seconds": time.perf_counter() - started})
         space.advance(new)
@@ -117,8 +157,20 @@ class SissoRoute(Route):
       as in the paper route.
     """
 
+    #: Class switches for benchmarks: the structured enumeration of each rung and the
+    #: screening cache (False, False: the unstructured walk, every SIS pass streamed).
+    structured = True
+    cache_screening = True
+
     def generate(self) -> None:
-        self.space, self.variables, self.info = build_space(self.cfg, self.prim, self.progress)
+        started = time.perf_counter()
+        self.space, self.variables, self.info = build_space(self.cfg, self.prim, self.progress, self.structured)
+        self.info.build_seconds = time.perf_counter() - started
+        s = self.cfg.search
+        # SIS screens the same space once per dimension: keep what the first pass found usable.
+        passes = s.max_dim if s.method != "exhaustive" else 1
+        self.cache = (_core.ScreenCache(cache_budget_mb(self.cfg, self.info.stored_mb))
+                      if self.cache_screening and passes > 1 else None)
         self.y = np.ascontiguousarray(self.prim.target, dtype=float)
         self.n_candidates = len(self.space)
         self.union: list[int] = []  # sis-l0: the screened subspaces so far; exhaustive: every kept feature, ranked
@@ -174,8 +226,11 @@ class SissoRoute(Route):
         return combination_kernel(dim)(the_set, max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
 
     def _screen(self, targets: np.ndarray, keep: int) -> _core.ScreenResult:
+        started = time.perf_counter()
+        reused = self.cache is not None and self.cache.ready
         self.screened = _core.screen(self.space, targets, keep=keep, **screen_options(self.cfg),
-                                     progress=self.progress)
+                                     progress=self.progress, cache=self.cache)
+        self.info.passes.append({"seconds": time.perf_counter() - started, "cached": reused})
         return self.screened
 
     def when_empty(self, dim: int) -> str:
@@ -195,7 +250,13 @@ class SissoRoute(Route):
                                  "dimensionless features only")
         self.messages += value_duplicates_message(scr, "features")
         if space.max_rung > 0:  # the last rung, streamed through screening
-            info.rungs.append({"rung": space.lazy_rung, "generated": n_candidates - space.n_stored,
+            info.rungs.append({"rung": space.lazy_rung, **rung_counts(space, n_candidates - space.n_stored),
                                "kept": n_kept - space.n_stored, "streamed": True})
-        return {"feature_space": {"rungs": info.rungs, "size": n_candidates, "kept": n_kept,
-                                  "stored_mb": info.stored_mb, "base_units": info.base_units}}
+        fsp = {"rungs": info.rungs, "size": n_candidates, "kept": n_kept, "stored_mb": info.stored_mb,
+               "base_units": info.base_units, "build_seconds": info.build_seconds, "screenings": info.passes}
+        if self.cache is not None:
+            fsp["screening_cache"] = {"budget_mb": self.cache.budget_bytes / 2**20, "mb": self.cache.bytes / 2**20,
+                                      "features": int(self.cache.size), "used": bool(self.cache.ready),
+                                      "over_budget": bool(self.cache.over_budget)}
+            self.cache.clear()  # the search is done: free it
+        return {"feature_space": fsp}
