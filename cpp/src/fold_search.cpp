@@ -72,6 +72,12 @@ using detail::lane_sum;
 using detail::Moments;
 using detail::Status;
 
+// A training part's centred sum of squares computed from sums about the full mean loses
+// digits in proportion to (its sum of squares about the full mean) / (about its own mean).
+// Above this ratio's inverse, sums are used (at most about 1e-13 relative error); below it
+// the training values are taken on their own, as the fold alone would.
+constexpr double kWellConditioned = 1e-3;
+
 // Sum over the folds other than f of per-fold values v[0..F): prefix + suffix.
 struct LeaveOneOut {
     std::vector<double> pre, suf;
@@ -237,7 +243,7 @@ void fold_verdicts(const double* x, const FoldScreenData& D, const ScreenOptions
         const double sxx = t2 - t1 * t1 / m;
         // Cancellation (a training part far from the full mean, relative to its spread), overflow,
         // or a variance ratio at the filter's edge: decided on the training values themselves.
-        if (!std::isfinite(sxx) || !(sxx > 1e-6 * t2)) {
+        if (!std::isfinite(sxx) || !(sxx > kWellConditioned * t2)) {
             out[f] = exact_fold(x, D, f, opt, w);
             continue;
         }
@@ -462,16 +468,20 @@ inline double fold_g(double G, double T, double vi, double vj, double si, double
     return (G - T - vi * vj) * si * sj;
 }
 
-inline void consider(FoldTop& me, const Sweep& S, std::size_t f, double g, std::size_t i, std::size_t j) {
+inline void consider(FoldTop& me, const Sweep& S, std::size_t f, double g, std::size_t i, std::size_t j, double bi,
+                     double bj) {
     if (!(g * g < S.lim2)) return;  // also NaN: a member outside the fold's pool
     const double det = 1.0 - g * g;
     if (!(det > S.tol)) return;
-    const double bi = S.b[f][i], bj = S.b[f][j];
     const double num = bi * bi + bj * bj - 2.0 * bi * bj * g;
     if (num < me.threshold() * det) return;
     std::uint32_t ri = S.rank[f][i], rj = S.rank[f][j];
     if (ri > rj) std::swap(ri, rj);
     me.top.push({num / det, 2, {ri, rj, 0}});
+}
+
+inline void consider(FoldTop& me, const Sweep& S, std::size_t f, double g, std::size_t i, std::size_t j) {
+    consider(me, S, f, g, i, j, S.b[f][i], S.b[f][j]);
 }
 
 void score_fold_block(FoldTop& me, const Sweep& S, std::size_t f, const Block8x16& G, const Block8x16& T,
@@ -512,6 +522,92 @@ void score_fold_block(FoldTop& me, const Sweep& S, std::size_t f, const Block8x1
         }
 }
 
+// The pairs, in fold f, of the candidates whose training part lies far from their full mean
+// relative to its spread (a sample of the fold's test part dominates them), from their
+// values over the training part standardised on their own: with a partner that is well
+// conditioned, sum_train z~_u z_w sigma_w (z~_u sums to 0 on the training part, so the
+// partner's training mean drops out); between two such candidates, sum_train z~_u z~_w.
+void ill_conditioned_pairs(const CandidateSource& source, const OuterFolds& folds, const std::vector<std::uint64_t>& uni,
+                           const Sweep& S, const std::vector<std::vector<char>>& in_pool,
+                           const std::vector<std::vector<char>>& ill, const std::vector<double>& target,
+                           std::vector<std::vector<FoldTop>>& tops) {
+    const std::size_t n = S.n, m = S.m;
+    for (std::size_t f = 0; f < S.F; ++f) {
+        std::vector<std::size_t> B;
+        for (std::size_t u = 0; u < m; ++u)
+            if (ill[f][u]) B.push_back(u);
+        if (B.empty()) continue;
+        const std::size_t o0 = S.off[f], o1 = S.off[f + 1], mt = n - (o1 - o0);
+        // Training samples in the panels' grouped order, and the target standardised over them.
+        std::vector<std::uint32_t> tr;
+        for (std::size_t q = 0; q < n; ++q)
+            if (q < o0 || q >= o1) tr.push_back(folds.order[q]);
+        std::vector<double> yt(mt), tt(mt);
+        for (std::size_t s = 0; s < mt; ++s) yt[s] = target[tr[s]];
+        detail::standardize(yt.data(), mt, detail::Scale::UnitNorm, tt.data());
+        // The ill-conditioned candidates standardised on the training part, in panels of 16.
+        const std::size_t nb = B.size(), nbp = (nb + kPanel - 1) / kPanel * kPanel;
+        std::vector<double> P(nbp * mt, 0.0), bt(nbp, 0.0);
+        std::vector<char> ok(nbp, 0);
+        const auto nbl = static_cast<long long>(nb);
+#pragma omp parallel
+        {
+            std::vector<double> x(n), xt(mt), zt(mt);
+#pragma omp for schedule(static)
+            for (long long k = 0; k < nbl; ++k) {
+                source.evaluate_range(uni[B[k]], uni[B[k]] + 1, x.data());
+                for (std::size_t s = 0; s < mt; ++s) xt[s] = x[tr[s]];
+                if (!detail::standardize(xt.data(), mt, detail::Scale::UnitNorm, zt.data())) continue;
+                double* pk = P.data() + (k / kPanel) * mt * kPanel + k % kPanel;
+                double bk = 0;
+                for (std::size_t s = 0; s < mt; ++s) pk[s * kPanel] = zt[s], bk += zt[s] * tt[s];
+                bt[k] = bk, ok[k] = 1;
+            }
+        }
+        // Against every well-conditioned member of the fold's pool: 8 x 16 blocks over the
+        // training samples (the union's panels skip the fold's test range).
+        const auto n_col_panels = static_cast<long long>(S.mp / kPanel);
+#pragma omp parallel
+        {
+            FoldTop& me = tops[static_cast<std::size_t>(omp_get_thread_num())][f];
+            Block8x16 acc;
+#pragma omp for schedule(dynamic, 4)
+            for (long long cp = 0; cp < n_col_panels; ++cp) {
+                const std::size_t j = static_cast<std::size_t>(cp) * kPanel;
+                const double* bp = S.z.data() + (j / kPanel) * n * kPanel;
+                for (std::size_t i = 0; i < nb; i += kRows) {
+                    const double* a = P.data() + (i / kPanel) * mt * kPanel + i % kPanel;
+                    acc = Block8x16{};
+                    detail::gram_accumulate(a, bp, o0, acc);
+                    detail::gram_accumulate(a + o0 * kPanel, bp + o1 * kPanel, n - o1, acc);
+                    for (std::size_t r = 0; r < kRows && i + r < nb; ++r) {
+                        if (!ok[i + r]) continue;
+                        for (std::size_t l = 0; l < kPanel; ++l) {
+                            const std::size_t w = j + l;
+                            if (w >= m || !in_pool[f][w] || ill[f][w]) continue;
+                            const double g = acc.c[r][l / 8][l % 8] * S.sig[f][w];
+                            const std::size_t u = B[i + r];
+                            consider(me, S, f, g, std::min(u, w), std::max(u, w), u < w ? bt[i + r] : S.b[f][w],
+                                     u < w ? S.b[f][w] : bt[i + r]);
+                        }
+                    }
+                }
+            }
+        }
+        // Among themselves.
+        FoldTop& me = tops[0][f];
+        for (std::size_t a = 0; a < nb; ++a)
+            for (std::size_t c = a + 1; c < nb; ++c) {
+                if (!ok[a] || !ok[c]) continue;
+                const double* pa = P.data() + (a / kPanel) * mt * kPanel + a % kPanel;
+                const double* pc = P.data() + (c / kPanel) * mt * kPanel + c % kPanel;
+                double g = 0;
+                for (std::size_t s = 0; s < mt; ++s) g += pa[s * kPanel] * pc[s * kPanel];
+                consider(me, S, f, g, B[a], B[c], bt[a], bt[c]);
+            }
+    }
+}
+
 }  // namespace
 
 std::vector<SearchResult> search_pairs_folds(const CandidateSource& source, const OuterFolds& folds,
@@ -540,7 +636,7 @@ std::vector<SearchResult> search_pairs_folds(const CandidateSource& source, cons
     S.sig.assign(F, std::vector<double>(mp, nan));
     S.v.assign(F, std::vector<double>(mp, 0.0));
     S.b.assign(F, std::vector<double>(mp, 0.0));
-    std::vector<std::vector<char>> in_pool(F, std::vector<char>(mp, 0));
+    std::vector<std::vector<char>> in_pool(F, std::vector<char>(mp, 0)), ill(F, std::vector<char>(mp, 0));
     for (std::size_t f = 0; f < F; ++f)
         for (std::size_t p = 0; p < pools[f].size(); ++p) {
             const std::size_t u = static_cast<std::size_t>(std::lower_bound(uni.begin(), uni.end(), pools[f][p]) - uni.begin());
@@ -611,7 +707,10 @@ std::vector<SearchResult> search_pairs_folds(const CandidateSource& source, cons
                 const double mf = static_cast<double>(n - folds.test[f].size());
                 const double uu = l1.without(f), cii = l2.without(f) - uu * uu / mf;
                 const double ciy = ly.without(f) - uu * ut[f] / mf;
-                if (!(cii > 0) || !(inv > 0)) continue;  // constant on the training part: no valid pair
+                if (!(cii > kWellConditioned * l2.without(f)) || !(inv > 0)) {
+                    ill[f][u] = 1;  // its pairs in this fold are scored on its training values (below)
+                    continue;
+                }
                 const double sgm = 1.0 / std::sqrt(cii);
                 S.sig[f][u] = sgm;
                 S.v[f][u] = uu / std::sqrt(mf);
@@ -675,6 +774,7 @@ std::vector<SearchResult> search_pairs_folds(const CandidateSource& source, cons
         for (const auto& [I, J] : batch) done += pairs_of_tiles(I, J);
         cancelled = !keep_going(progress, "nested pairs", done, total);
     }
+    if (!cancelled) ill_conditioned_pairs(source, folds, uni, S, in_pool, ill, target, tops);
     std::vector<SearchResult> out(F);
     std::uint64_t n_blocks = 0;
     for (auto b : blocks) n_blocks += b;
