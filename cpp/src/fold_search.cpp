@@ -629,6 +629,28 @@ std::vector<SearchResult> search_pairs_folds(const CandidateSource& source, cons
     uni.erase(std::unique(uni.begin(), uni.end()), uni.end());
     for (auto i : uni)
         if (i >= source.size()) throw std::out_of_range("candidate index out of range");
+    if (F > 32) throw std::invalid_argument("at most 32 outer folds");
+    // The union ordered by the folds whose pools hold a candidate (those in every pool
+    // first), so that blocks of candidates held by few folds are scored for those only.
+    {
+        std::vector<std::uint32_t> mask(uni.size(), 0);
+        for (std::size_t f = 0; f < F; ++f)
+            for (auto idx : pools[f])
+                mask[static_cast<std::size_t>(std::lower_bound(uni.begin(), uni.end(), idx) - uni.begin())] |= 1u << f;
+        std::vector<std::size_t> ord(uni.size());
+        for (std::size_t u = 0; u < ord.size(); ++u) ord[u] = u;
+        std::sort(ord.begin(), ord.end(), [&](std::size_t a, std::size_t b) {
+            const int pa = __builtin_popcount(mask[a]), pb = __builtin_popcount(mask[b]);
+            if (pa != pb) return pa > pb;
+            if (mask[a] != mask[b]) return mask[a] < mask[b];
+            return uni[a] < uni[b];
+        });
+        std::vector<std::uint64_t> sorted(uni.size());
+        for (std::size_t u = 0; u < ord.size(); ++u) sorted[u] = uni[ord[u]];
+        uni.swap(sorted);
+    }
+    std::unordered_map<std::uint64_t, std::size_t> pos_of;
+    for (std::size_t u = 0; u < uni.size(); ++u) pos_of[uni[u]] = u;
     S.m = uni.size(), S.mp = (S.m + kPanel - 1) / kPanel * kPanel;
     const std::size_t m = S.m, mp = S.mp;
     const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -639,7 +661,7 @@ std::vector<SearchResult> search_pairs_folds(const CandidateSource& source, cons
     std::vector<std::vector<char>> in_pool(F, std::vector<char>(mp, 0)), ill(F, std::vector<char>(mp, 0));
     for (std::size_t f = 0; f < F; ++f)
         for (std::size_t p = 0; p < pools[f].size(); ++p) {
-            const std::size_t u = static_cast<std::size_t>(std::lower_bound(uni.begin(), uni.end(), pools[f][p]) - uni.begin());
+            const std::size_t u = pos_of.at(pools[f][p]);
             if (in_pool[f][u]) throw std::invalid_argument("a candidate twice in one pool");
             in_pool[f][u] = 1;
             S.rank[f][u] = static_cast<std::uint32_t>(p);
@@ -719,6 +741,12 @@ std::vector<SearchResult> search_pairs_folds(const CandidateSource& source, cons
         }
     }
 
+    // Which folds hold any of each 8 rows / 16 columns: a block is scored for the folds of both.
+    std::vector<std::uint32_t> row_folds(mp / kRows, 0), col_folds(mp / kPanel, 0);
+    for (std::size_t f = 0; f < F; ++f)
+        for (std::size_t u = 0; u < m; ++u)
+            if (in_pool[f][u]) row_folds[u / kRows] |= 1u << f, col_folds[u / kPanel] |= 1u << f;
+
     // Tiles of T x T union candidates, I <= J, in batches (as search_pairs); each 8 x 16 block is
     // summed fold by fold (T_f), G is their sum, and every fold scores the block from G - T_f.
     const std::size_t T = opt.tile, n_tiles = (mp + T - 1) / T;
@@ -757,6 +785,8 @@ std::vector<SearchResult> search_pairs_folds(const CandidateSource& source, cons
                     const double* a = S.z.data() + (i / kPanel) * n * kPanel + i % kPanel;
                     for (std::size_t j = J * T; j < j1 && j < m; j += kPanel) {
                         if (j + kPanel - 1 <= i) continue;  // wholly on or below the diagonal
+                        const std::uint32_t common = row_folds[i / kRows] & col_folds[j / kPanel];
+                        if (!common) continue;
                         const double* bp = S.z.data() + (j / kPanel) * n * kPanel;
                         Block8x16 G{};
                         for (std::size_t f = 0; f < F; ++f) {
@@ -766,7 +796,8 @@ std::vector<SearchResult> search_pairs_folds(const CandidateSource& source, cons
                         }
                         ++blocks[tid];
                         const bool edge = i + kRows > m || j + kPanel > m || j <= i + kRows - 1;
-                        for (std::size_t f = 0; f < F; ++f) score_fold_block(mine[f], S, f, G, Tf[f], i, j, edge);
+                        for (std::size_t f = 0; f < F; ++f)
+                            if (common >> f & 1u) score_fold_block(mine[f], S, f, G, Tf[f], i, j, edge);
                     }
                 }
             }
