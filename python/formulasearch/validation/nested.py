@@ -25,11 +25,14 @@ SearchFn = Callable[[np.ndarray], list[Model]]
 
 def outer_folds(folds: Sequence[Sequence[int]], n_samples: int, run_search: SearchFn,
                 assess: Callable[[list[Model], np.ndarray, np.ndarray], Any],
-                progress: ProgressFn | None = None) -> tuple[list[Any], list[str]]:
+                progress: ProgressFn | None = None) -> tuple[list[Any], list[str], bool]:
     """For each outer fold (its test samples): `run_search(train)` gives the models the search chooses on the
     training part, `assess(models, train, test)` scores them on the held-out part. Returns the assessments
-    of the folds whose search ran, and a note for each fold whose search failed on its training part."""
+    of the folds whose search ran, a note for each fold whose search failed on its training part, and
+    whether Ctrl-C stopped the folds early (the assessments are then those of the folds finished)."""
     outcomes, notes = [], []
+    if progress is not None:
+        progress("nested CV", 0, len(folds))
     for f, test in enumerate(folds, start=1):
         test = np.asarray(test, dtype=int)
         train = np.setdiff1d(np.arange(n_samples), test)
@@ -38,21 +41,48 @@ def outer_folds(folds: Sequence[Sequence[int]], n_samples: int, run_search: Sear
         except ValueError as exc:  # e.g. too few training samples for the search's settings
             notes.append(f"fold {f}: the search failed on its training part: {exc}")
             continue
+        except KeyboardInterrupt:  # the folds finished so far stay
+            return outcomes, notes, True
         outcomes.append(assess(models, train, test))
         if progress is not None:
             progress("nested CV", f, len(folds))
-    return outcomes, notes
+    return outcomes, notes, False
+
+
+def swept(found: Any) -> SearchFn:
+    """run_search over the folds' models of a sweep (validation.sweep.FoldModels), fold after fold; a fold
+    the sweep did not finish (Ctrl-C) stops the folds there."""
+    models = iter(found.models)
+
+    def run_search(train: np.ndarray) -> list[Model]:
+        chosen = next(models, None)
+        if chosen is None:
+            raise KeyboardInterrupt
+        return chosen
+
+    return run_search
+
+
+def interrupted_note(done: int, total: int) -> str:
+    return (f"interrupted (Ctrl-C) after {done} of {total} outer folds: the errors below are over the folds "
+            "finished")
 
 
 def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.ndarray], np.ndarray],
                       y: np.ndarray, n_folds: int, seed: int, max_dim: int,
-                      progress: ProgressFn | None = None) -> dict[str, Any]:
+                      progress: ProgressFn | None = None,
+                      sweep: Callable[[list[list[int]]], Any] | None = None) -> dict[str, Any]:
     """Per-dimension outer-fold RMSEs (mean and spread) of the best model of each dimension, and how
-    often each formula was selected. `predict_fold(model, test)`: the model's predictions there."""
+    often each formula was selected. `predict_fold(model, test)`: the model's predictions there.
+    `sweep(folds)`: every fold's models from one sweep (validation.sweep), else `run_search` fold by fold."""
     n_folds = min(n_folds, y.size // 2)  # each training part keeps at least half the samples
     if n_folds < 2:
         return {"folds": 0, "seed": seed, "dimensions": {}, "notes": [f"too few samples ({y.size}) for nested CV"]}
     folds = _core.kfold_sets(y.size, n_folds, seed)
+    sweep_notes: list[str] = []
+    if sweep is not None:
+        found = sweep(folds)
+        run_search, sweep_notes = swept(found), list(found.notes)
 
     def assess(models: list[Model], train: np.ndarray, test: np.ndarray) -> dict[Any, Any]:
         out: dict[Any, Any] = {"baseline": math.sqrt(float(np.mean((y[test] - y[train].mean()) ** 2)))}
@@ -62,8 +92,12 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
                 out[d] = (math.sqrt(float(np.mean((y[test] - predict_fold(best, test)) ** 2))), best.formulas)
         return out
 
-    outcomes, notes = outer_folds(folds, y.size, run_search, assess, progress)
-    report: dict[str, Any] = {"folds": len(folds), "seed": seed, "dimensions": {}, "notes": notes}
+    outcomes, notes, stopped = outer_folds(folds, y.size, run_search, assess, progress)
+    report: dict[str, Any] = {"folds": len(folds), "seed": seed, "folds_completed": len(outcomes) + len(notes),
+                              "dimensions": {}, "notes": sweep_notes + notes}
+    if stopped:
+        report["interrupted"] = True
+        report["notes"].insert(0, interrupted_note(len(outcomes) + len(notes), len(folds)))
     if outcomes:  # the mean of the training target, predicting each held-out part: the error to beat
         report["baseline_rmse"] = float(np.mean([o["baseline"] for o in outcomes]))
     for d in range(1, max_dim + 1):
@@ -95,12 +129,18 @@ def nested_classification(run_search: SearchFn, values_of: Callable[[Model], np.
         values = values_of(best)
         fit = _core.fit_logistic(np.ascontiguousarray(values[:, train]), labels[train], l2=l2)
         return (int(np.sum(predict(fit["intercept"], fit["coefficients"], values[:, test]) == labels[test])),
-                " | ".join(best.formulas))
+                " | ".join(best.formulas), int(test.size))
 
-    outcomes, notes = outer_folds(folds, labels.size, run_search, assess, progress)
-    correct = sum(c for c, _ in outcomes)
-    report = {"folds": len(folds), "seed": seed, "accuracy": correct / labels.size, "correct": correct,
-              "n_samples": int(labels.size), "most_selected": Counter(f for _, f in outcomes).most_common()}
+    outcomes, notes, stopped = outer_folds(folds, labels.size, run_search, assess, progress)
+    correct = sum(c for c, _, _ in outcomes)
+    # Stopped by Ctrl-C: the accuracy over the folds finished.
+    held_out = sum(size for _, _, size in outcomes) if stopped else int(labels.size)
+    report = {"folds": len(folds), "seed": seed, "accuracy": correct / held_out if held_out else float("nan"),
+              "correct": correct, "n_samples": held_out, "folds_completed": len(outcomes) + len(notes),
+              "most_selected": Counter(f for _, f, _ in outcomes).most_common()}
+    if stopped:
+        report["interrupted"] = True
+        notes.insert(0, interrupted_note(len(outcomes) + len(notes), len(folds)))
     if notes:
         report["notes"] = notes
     return report
