@@ -31,21 +31,22 @@ def outer_folds(folds: Sequence[Sequence[int]], n_samples: int, run_search: Sear
     of the folds whose search ran, a note for each fold whose search failed on its training part, and
     whether Ctrl-C stopped the folds early (the assessments are then those of the folds finished)."""
     outcomes, notes = [], []
-    if progress is not None:
-        progress("nested CV", 0, len(folds))
-    for f, test in enumerate(folds, start=1):
-        test = np.asarray(test, dtype=int)
-        train = np.setdiff1d(np.arange(n_samples), test)
-        try:
-            models = run_search(train)
-        except ValueError as exc:  # e.g. too few training samples for the search's settings
-            notes.append(f"fold {f}: the search failed on its training part: {exc}")
-            continue
-        except KeyboardInterrupt:  # the folds finished so far stay
-            return outcomes, notes, True
-        outcomes.append(assess(models, train, test))
+    try:
         if progress is not None:
-            progress("nested CV", f, len(folds))
+            progress("nested CV", 0, len(folds))
+        for f, test in enumerate(folds, start=1):
+            test = np.asarray(test, dtype=int)
+            train = np.setdiff1d(np.arange(n_samples), test)
+            try:
+                models = run_search(train)
+            except ValueError as exc:  # e.g. too few training samples for the search's settings
+                notes.append(f"fold {f}: the search failed on its training part: {exc}")
+                continue
+            outcomes.append(assess(models, train, test))
+            if progress is not None:
+                progress("nested CV", f, len(folds))
+    except KeyboardInterrupt:  # the folds finished so far stay
+        return outcomes, notes, True
     return outcomes, notes, False
 
 
@@ -89,7 +90,8 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
         for d in range(1, max_dim + 1):
             best = best_of_dimension(models, d)
             if best is not None:
-                out[d] = (math.sqrt(float(np.mean((y[test] - predict_fold(best, test)) ** 2))), best.formulas)
+                out[d] = (math.sqrt(float(np.mean((y[test] - predict_fold(best, test)) ** 2))), best.formulas,
+                          best.rmse)
         return out
 
     outcomes, notes, stopped = outer_folds(folds, y.size, run_search, assess, progress)
@@ -110,6 +112,9 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
             "fold_rmse": errors, "mean_rmse": float(e.mean()), "std_rmse": float(e.std(ddof=1)) if e.size > 1 else 0.0,
             "min_rmse": float(e.min()), "max_rmse": float(e.max()), "folds_with_model": int(e.size),
             "most_selected": [[formula, count] for formula, count in chosen.most_common(5)],
+            # what each fold chose, and its error on that fold's training part
+            "fold_formulas": [list(o[d][1]) for o in outcomes if d in o],
+            "fold_train_rmse": [float(o[d][2]) for o in outcomes if d in o],
         }
     return report
 
