@@ -27,7 +27,7 @@ def both_modes(config: dict) -> tuple[fs.Result, fs.Result]:
 def assert_same_choices(refit: dict, sweep: dict) -> None:
     """Per dimension and fold: the same formulas and outer-fold RMSE (1e-8 relative); a fold whose choice
     differs must be a near-tie (the two training errors within TIE), and is then reported as such."""
-    assert sweep["mode"] == "sweep" and refit["mode"] == "refit"
+    assert sweep["mode"] == "sweep" and refit["mode"] == "refit", sweep.get("mode_reason")
     assert refit["folds"] == sweep["folds"] and refit["seed"] == sweep["seed"]
     assert refit["dimensions"].keys() == sweep["dimensions"].keys() and refit["dimensions"]
     for dim, a in refit["dimensions"].items():
@@ -71,12 +71,27 @@ def test_sisso_route_sweep_equals_refit():
     assert_same_choices(refit.validation["nested"], sweep.validation["nested"])
 
 
-def test_stored_sisso_rungs_and_classification_keep_the_fold_by_fold_driver():
-    r = fs.run({"features": {"generator": "sisso", "rung": 2, "primaries": ["IP_A", "IP_B", "rs_A"],
-                             "ops": ["+", "-", "*", "/"]},
-                "search": {"n_sis": 10, "max_dim": 2}, "validation": {"method": "none", "outer_folds": 3}})
-    nested = r.validation["nested"]
-    assert nested["mode"] == "refit" and "stored rungs" in nested["mode_reason"]
+def test_sisso_stored_rungs_sweep_equals_refit():
+    """rung 2: the sweep stores rung 1 once, after checking that every training part's own filters store
+    the same features (else the folds run fold by fold, and the report says why)."""
+    config = {"features": {"generator": "sisso", "rung": 2, "primaries": ["IP_A", "IP_B", "rs_A", "rp_B"],
+                           "ops": ["+", "-", "*", "/", "^2"]},
+              "search": {"n_sis": 12, "max_dim": 2}, "validation": {"method": "none", "outer_folds": 4}}
+    refit, sweep = both_modes(config)
+    nested = sweep.validation["nested"]
+    if nested["mode"] == "refit":  # a training part filters rung 1 differently: the fold-by-fold driver ran
+        assert "stores other rung-1 features" in nested["mode_reason"]
+        assert nested["dimensions"] == refit.validation["nested"]["dimensions"]
+    else:
+        assert_same_choices(refit.validation["nested"], nested)
+
+
+def test_sisso_exhaustive_sweep_equals_refit():
+    config = {"features": {"generator": "sisso", "rung": 1, "primaries": ["IP_A", "IP_B", "rs_A", "rp_A", "rp_B"]},
+              "search": {"method": "exhaustive", "top_2d": "all", "top_3d": 40, "max_dim": 3},
+              "validation": {"method": "none", "outer_folds": 4}}
+    refit, sweep = both_modes(config)
+    assert_same_choices(refit.validation["nested"], sweep.validation["nested"])
 
 
 def test_classification_driver_unchanged():

@@ -29,7 +29,7 @@ from .search.route import Route, max_threads, search, threads
 from .search.sisso import SissoRoute
 from .validation import (model_cv, nested_classification, nested_regression, validate_classifiers,
                          validate_models)
-from .validation.sweep import paper_sweep, sisso_sweep, sweep_reason
+from .validation.sweep import sweep, sweep_reason
 
 ProgressFn = Callable[[str, int, int], Any]
 
@@ -178,12 +178,10 @@ def _nested_cv(cfg: Config, prim: Primaries, result: Result, route: type[Route],
 
     v = cfg.validation
     reason = sweep_reason(cfg)
-    kind = paper_sweep if cfg.features.generator == "paper" else sisso_sweep
-    sweep = None if reason else (lambda folds: kind(cfg, prim, folds, progress))
     started = time.perf_counter()
     report = nested_regression(run_search, predict_fold, np.asarray(prim.target, dtype=float), v.outer_folds,
-                               v.seed, cfg.search.max_dim, progress, sweep)
-    report["mode"] = "refit" if reason else "sweep"
+                               v.seed, cfg.search.max_dim, progress,
+                               None if reason else (lambda folds: sweep(cfg, prim, folds, progress)))
     if reason and v.nested_mode != "refit":
         report["mode_reason"] = f"fold by fold: {reason}"
     report["seconds"] = time.perf_counter() - started

@@ -20,6 +20,11 @@ from ..search.classification import predict
 from .folds import stratified_folds
 
 ProgressFn = Callable[[str, int, int], Any]
+
+
+class NotSwept(Exception):
+    """A sweep that would not be the same search as the fold-by-fold one (the reason as its message):
+    the folds then run fold by fold."""
 SearchFn = Callable[[np.ndarray], list[Model]]
 
 
@@ -81,9 +86,13 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
         return {"folds": 0, "seed": seed, "dimensions": {}, "notes": [f"too few samples ({y.size}) for nested CV"]}
     folds = _core.kfold_sets(y.size, n_folds, seed)
     sweep_notes: list[str] = []
+    mode: dict[str, str] = {"mode": "refit"}
     if sweep is not None:
-        found = sweep(folds)
-        run_search, sweep_notes = swept(found), list(found.notes)
+        try:
+            found = sweep(folds)
+            run_search, sweep_notes, mode = swept(found), list(found.notes), {"mode": "sweep"}
+        except NotSwept as exc:
+            mode["mode_reason"] = f"fold by fold: {exc}"
 
     def assess(models: list[Model], train: np.ndarray, test: np.ndarray) -> dict[Any, Any]:
         out: dict[Any, Any] = {"baseline": math.sqrt(float(np.mean((y[test] - y[train].mean()) ** 2)))}
@@ -96,7 +105,7 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
 
     outcomes, notes, stopped = outer_folds(folds, y.size, run_search, assess, progress)
     report: dict[str, Any] = {"folds": len(folds), "seed": seed, "folds_completed": len(outcomes) + len(notes),
-                              "dimensions": {}, "notes": sweep_notes + notes}
+                              "dimensions": {}, "notes": sweep_notes + notes, **mode}
     if stopped:
         report["interrupted"] = True
         report["notes"].insert(0, interrupted_note(len(outcomes) + len(notes), len(folds)))

@@ -11,9 +11,10 @@ filters, pools, tie rules); only the last bits of the scores differ, so a choice
 can differ only between two models whose scores tie to about 1e-12.
 
 Each fold's chosen combinations are then refit on its training part, exactly as
-the fold-by-fold driver refits them. Routes without a sweep (classification, 1D
-ranking by splits, a SISSO space whose stored rungs depend on the training values)
-keep the fold-by-fold driver; :func:`sweep_reason` says why.
+the fold-by-fold driver refits them. Where the sweep would not be the same search
+(classification, 1D ranking by splits, a SISSO space whose stored rungs some
+training part filters differently), the fold-by-fold driver runs instead:
+:func:`sweep_reason` says why before the folds exist, :class:`NotSwept` after.
 """
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ from ..data.primaries import Primaries
 from ..results import Model
 from ..search.paper import fitted_model
 from ..search.route import SingularModel
+from .nested import NotSwept
 
 ProgressFn = Callable[[str, int, int], Any]
+MAX_FOLDS = 32  # the pair sweep keeps one bit per fold
 
 
 class FoldModels:
@@ -45,162 +48,179 @@ class FoldModels:
 
 
 def sweep_reason(cfg: Config) -> str | None:
-    """Why this config's nested CV runs fold by fold (None: it runs in one sweep)."""
+    """Why this config's nested CV runs fold by fold (None: it runs in one sweep, unless the folds'
+    stored SISSO rungs differ: then :class:`NotSwept` says so)."""
     if cfg.validation.nested_mode == "refit":
         return "nested_mode = \"refit\""
     if cfg.search.task == "classification":
         return "classification (its separation scores are not sums of per-fold terms)"
-    if cfg.features.generator != "paper":
-        if cfg.features.rung >= 2:
-            return "a SISSO space with stored rungs (each training part filters them on its own values)"
-        if cfg.search.method != "sis-l0":
-            return "the SISSO exhaustive search"
     if cfg.validation.rank_1d == "splits":
         return "1D ranking by splits (random splits of each training part)"
     return None
 
 
-def paper_sweep(cfg: Config, prim: Primaries, folds: list[list[int]],
-                progress: ProgressFn | None = None) -> FoldModels:
-    """The paper route's search (inner keep = 1) on every fold's training part, in one sweep. Ctrl-C
-    keeps the folds finished (see FoldModels)."""
+def sweep(cfg: Config, prim: Primaries, folds: list[list[int]], progress: ProgressFn | None = None) -> FoldModels:
+    """The route's search (inner keep = 1) on every fold's training part, in one sweep. Ctrl-C keeps the
+    folds finished (see FoldModels); NotSwept when the sweep would not be the same search."""
+    if len(folds) > MAX_FOLDS:
+        raise NotSwept(f"more than {MAX_FOLDS} outer folds")
     out = FoldModels(len(folds))
     try:
-        _paper_sweep(cfg, prim, folds, progress, out)
+        if cfg.features.generator == "paper":
+            f = cfg.features
+            source = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, f.method, f.variant)
+            Sweep(cfg, prim, folds, progress, out, source, list(prim.names), prim.display()).exhaustive(False)
+        else:
+            space, variables = fold_space(cfg, prim, folds, progress)
+            s = Sweep(cfg, prim, folds, progress, out, space, variables, prim.display(variables))
+            if cfg.search.method == "exhaustive":
+                s.exhaustive(True)
+            else:
+                s.sis_l0()
     except KeyboardInterrupt:
         out.interrupted = True
     return out
 
 
-def _paper_sweep(cfg: Config, prim: Primaries, folds: list[list[int]], progress: ProgressFn | None,
-                 out: FoldModels) -> None:
-    f, s = cfg.features, cfg.search
-    n = prim.n_samples
+def fold_space(cfg: Config, prim: Primaries, folds: list[list[int]], progress: ProgressFn | None):
+    """The SISSO space of all samples (every rung but the last stored, as the route builds it), when every
+    training part would store the same features (its own range, variance and duplicate filters over its
+    own values); else NotSwept. Returns the space and its variable names."""
+    from ..data.units import unit_matrix
+    from ..search.sisso import screen_options, select_primaries, variable_units
+
+    f = cfg.features
+    matrix, names, dataset_units = select_primaries(prim, f.primaries)
+    units_sixths, _ = unit_matrix(variable_units(cfg, names, dataset_units))
+    space = _core.SissoSpace(matrix, names, units_sixths, cfg.ops_per_rung(), f.max_complexity, f.strict_units)
     y = np.ascontiguousarray(prim.target, dtype=float)
-    source = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, f.method, f.variant)
-    trains = [np.setdiff1d(np.arange(n), np.asarray(t, dtype=int)) for t in folds]
-    views = [_core.SampleView(source, tr.tolist()) for tr in trains]
-    top_2d = len(source) if s.top_2d == "all" else int(s.top_2d)
-    need = max(1, top_2d if s.max_dim >= 2 else 0, s.top_3d if s.max_dim >= 3 else 0)
-    clock = time.perf_counter()
-    screened = _core.screen_folds(source, folds, y, keep=need, variance_filter=f.variance_filter, dedup=f.dedup,
-                                  progress=progress)
-    if any(r.interrupted for r in screened):
-        raise KeyboardInterrupt
-    tops = [[int(i) for i in r.indices] for r in screened]
-    out.seconds["screening"] = time.perf_counter() - clock
-    models: list[list[Model]] = [[] for _ in folds]
-    display = prim.display()
-
-    def fit(k: int, candidates: list[int]) -> None:
-        try:
-            models[k].append(fitted_model(views[k], prim.names, y[trains[k]], candidates, display=display))
-        except SingularModel as exc:
-            out.notes.append(f"fold {k + 1}: skipped a model that cannot be refit: {exc}")
-
-    for k, top in enumerate(tops):
-        if top:
-            fit(k, [top[0]])
-    if s.max_dim >= 2:
-        clock = time.perf_counter()
-        pools = [top[:top_2d] for top in tops]
-        found = _core.search_pairs_folds(source, folds, y, pools, max_pair_corr=s.max_pair_corr, keep=1,
-                                         progress=progress)
-        if any(r.cancelled or r.interrupted for r in found):
+    while space.lazy_rung < space.max_rung:
+        begin = space.n_stored
+        full = _core.screen(space, y, keep=len(space), **screen_options(cfg), progress=progress)
+        per_fold = _core.screen_folds(space, folds, y, keep=len(space), **screen_options(cfg), progress=progress)
+        if full.interrupted or any(r.interrupted for r in per_fold):
             raise KeyboardInterrupt
-        for k, r in enumerate(found):
-            for members in r.members.tolist():
-                fit(k, [pools[k][m] for m in members])
-        out.seconds["pairs"] = time.perf_counter() - clock
-    if s.max_dim < 3:
-        out.models = models
-        return
-    clock = time.perf_counter()
-    for k in range(len(folds)):  # the triple scoring is each fold's own: fold by fold, complete folds kept
-        pool = tops[k][: s.top_3d]
-        if len(pool) >= 3:
-            the_set = _core.StandardizedSet.from_candidates(views[k], pool, y[trains[k]])
-            r = _core.search_triples(the_set, max_pair_corr=s.max_pair_corr, keep=1)
-            if r.cancelled or r.interrupted:
-                raise KeyboardInterrupt
-            for members in r.members.tolist():
-                fit(k, [pool[m] for m in members])
-        out.models[k] = models[k]
-        if progress is not None:
-            progress("nested triples", k + 1, len(folds))
-    out.seconds["triples"] = time.perf_counter() - clock
+        new = sorted(int(i) for i in full.indices if i >= begin)
+        for k, r in enumerate(per_fold):
+            mine = sorted(int(i) for i in r.indices if i >= begin)
+            if mine != new:
+                raise NotSwept(f"the training part of fold {k + 1} stores other rung-{space.lazy_rung} features "
+                               f"({len(mine):,}) than all the data ({len(new):,}): its filters decide on its own "
+                               "values")
+        space.advance(new)
+    return space, names
 
 
-def sisso_sweep(cfg: Config, prim: Primaries, folds: list[list[int]],
-                progress: ProgressFn | None = None) -> FoldModels:
-    """The SISSO route's SIS + l0 (inner keep = 1) on every fold's training part: each SIS is one
-    evaluation pass of the space for every fold (the fold's own target or residuals), each fold's l0
-    step searches its own union of screened features. Only for spaces that do not depend on the
-    training values (rung <= 1: nothing stored but the primaries). Ctrl-C keeps the folds finished."""
-    out = FoldModels(len(folds))
-    try:
-        _sisso_sweep(cfg, prim, folds, progress, out)
-    except KeyboardInterrupt:
-        out.interrupted = True
-    return out
+class Sweep:
+    """One fold-sweeping search: the state shared by its stages."""
 
+    def __init__(self, cfg: Config, prim: Primaries, folds: list[list[int]], progress: ProgressFn | None,
+                 out: FoldModels, source: Any, variables: list[str], display: list[str]):
+        self.cfg, self.folds, self.progress, self.out = cfg, folds, progress, out
+        self.source, self.variables, self.display = source, variables, display
+        n = prim.n_samples
+        self.y = np.ascontiguousarray(prim.target, dtype=float)
+        self.trains = [np.setdiff1d(np.arange(n), np.asarray(t, dtype=int)) for t in folds]
+        self.views = [_core.SampleView(source, tr.tolist()) for tr in self.trains]
+        self.models: list[list[Model]] = [[] for _ in folds]
 
-def _sisso_sweep(cfg: Config, prim: Primaries, folds: list[list[int]], progress: ProgressFn | None,
-                 out: FoldModels) -> None:
-    from ..search.sisso import build_space, screen_options
+    def screen(self, targets: Any, keep: int) -> list[list[int]]:
+        from ..search.sisso import screen_options
 
-    s = cfg.search
-    space, variables, _ = build_space(cfg, prim, progress)
-    n = prim.n_samples
-    y = np.ascontiguousarray(prim.target, dtype=float)
-    trains = [np.setdiff1d(np.arange(n), np.asarray(t, dtype=int)) for t in folds]
-    views = [_core.SampleView(space, tr.tolist()) for tr in trains]
-    display = prim.display(variables)
-    models: list[list[Model]] = [[] for _ in folds]
-    unions: list[list[int]] = [[] for _ in folds]
-    stopped = [False] * len(folds)  # a dimension without a model ends that fold's search
-    clock = time.perf_counter()
-    for dim in range(1, s.max_dim + 1):
-        live = [k for k in range(len(folds)) if not stopped[k]]
-        if not live:
-            break
-        if dim == 1:
-            targets: Any = y
-        else:  # each fold's residuals of its best model of the previous dimension, over all samples
-            targets = []
-            for k in range(len(folds)):
-                previous = [m for m in models[k] if m.dimension == dim - 1][: s.n_residual]
-                rows = [y - m.intercept - np.asarray(m.coefficients) @ space.evaluate(m.candidates) for m in previous]
-                targets.append(np.ascontiguousarray(rows if rows else [y], dtype=float))
-        keep = s.n_sis + max(len(u) for u in unions)
-        screened = _core.screen_folds(space, folds, targets, keep=keep, **screen_options(cfg), progress=progress)
+        f = self.cfg.features
+        options = (screen_options(self.cfg) if f.generator != "paper"
+                   else {"variance_filter": f.variance_filter, "dedup": f.dedup})
+        clock = time.perf_counter()
+        screened = _core.screen_folds(self.source, self.folds, targets, keep=keep, **options, progress=self.progress)
         if any(r.interrupted for r in screened):
             raise KeyboardInterrupt
-        for k in live:
-            in_union = set(unions[k])
-            top = [int(i) for i in screened[k].indices][: s.n_sis + len(unions[k])]
-            unions[k].extend([i for i in top if i not in in_union][: s.n_sis])
-            pool = unions[k]
-            combos: list[list[int]] = []
+        self.out.seconds["screening"] = self.out.seconds.get("screening", 0.0) + time.perf_counter() - clock
+        return [[int(i) for i in r.indices] for r in screened]
+
+    def fit(self, k: int, candidates: list[int]) -> bool:
+        try:
+            self.models[k].append(fitted_model(self.views[k], self.variables, self.y[self.trains[k]], candidates,
+                                               display=self.display))
+            return True
+        except SingularModel as exc:
+            self.out.notes.append(f"fold {k + 1}: skipped a model that cannot be refit: {exc}")
+            return False
+
+    def fold_kernel(self, k: int, pool: list[int], dim: int) -> list[list[int]]:
+        """Fold k's best combination of `dim` members of `pool` (its own training part, its own kernel)."""
+        the_set = _core.StandardizedSet.from_candidates(self.views[k], pool, self.y[self.trains[k]])
+        kernel = _core.search_pairs if dim == 2 else _core.search_triples
+        r = kernel(the_set, max_pair_corr=self.cfg.search.max_pair_corr, keep=1)
+        if r.cancelled or r.interrupted:
+            raise KeyboardInterrupt
+        return [[pool[m] for m in members] for members in r.members.tolist()]
+
+    def exhaustive(self, stop_when_empty: bool) -> None:
+        """Screening, pairs among each fold's top_2d (one sweep), triples among its top_3d (fold by fold)."""
+        s, F = self.cfg.search, len(self.folds)
+        top_2d = len(self.source) if s.top_2d == "all" else int(s.top_2d)
+        need = max(1, top_2d if s.max_dim >= 2 else 0, s.top_3d if s.max_dim >= 3 else 0)
+        tops = self.screen(self.y, need)
+        live = [bool(top) and self.fit(k, [top[0]]) for k, top in enumerate(tops)]
+        live = [ok or not stop_when_empty for ok in live]
+        if s.max_dim >= 2:
+            clock = time.perf_counter()
+            pools = [top[:top_2d] if live[k] else [] for k, top in enumerate(tops)]
+            found = _core.search_pairs_folds(self.source, self.folds, self.y, pools, max_pair_corr=s.max_pair_corr,
+                                             keep=1, progress=self.progress)
+            if any(r.cancelled or r.interrupted for r in found):
+                raise KeyboardInterrupt
+            for k, r in enumerate(found):
+                ok = False
+                for members in r.members.tolist():
+                    ok = self.fit(k, [pools[k][m] for m in members]) or ok
+                live[k] = live[k] and (ok or not stop_when_empty)
+            self.out.seconds["pairs"] = time.perf_counter() - clock
+        if s.max_dim < 3:
+            self.out.models = list(self.models)
+            return
+        clock = time.perf_counter()
+        for k in range(F):  # the triple scoring is each fold's own: fold by fold, complete folds kept
+            pool = tops[k][: s.top_3d]
+            if live[k] and len(pool) >= 3:
+                for combination in self.fold_kernel(k, pool, 3):
+                    self.fit(k, combination)
+            self.out.models[k] = self.models[k]
+            if self.progress is not None:
+                self.progress("nested triples", k + 1, F)
+        self.out.seconds["triples"] = time.perf_counter() - clock
+
+    def sis_l0(self) -> None:
+        """Per dimension: SIS for every fold in one evaluation pass of the space (each fold's own target
+        or residuals), then each fold's l0 step over its own union of screened features."""
+        s, F = self.cfg.search, len(self.folds)
+        unions: list[list[int]] = [[] for _ in range(F)]
+        live = [True] * F  # a dimension without a model ends that fold's search, as in the route
+        clock = time.perf_counter()
+        for dim in range(1, s.max_dim + 1):
+            if not any(live):
+                break
             if dim == 1:
-                combos = [[pool[0]]] if pool else []
-            elif len(pool) >= dim:
-                the_set = _core.StandardizedSet.from_candidates(views[k], pool, y[trains[k]])
-                kernel = _core.search_pairs if dim == 2 else _core.search_triples
-                r = kernel(the_set, max_pair_corr=s.max_pair_corr, keep=1)
-                if r.cancelled or r.interrupted:
-                    raise KeyboardInterrupt
-                combos = [[pool[m] for m in members] for members in r.members.tolist()]
-            fitted = []
-            for candidates in combos:
-                try:
-                    fitted.append(fitted_model(views[k], variables, y[trains[k]], candidates, display=display))
-                except SingularModel as exc:
-                    out.notes.append(f"fold {k + 1}: skipped a model that cannot be refit: {exc}")
-            models[k].extend(fitted)
-            if not fitted:
-                stopped[k] = True
-        if progress is not None:
-            progress("nested SIS + l0", dim, s.max_dim)
-    out.seconds["sis_l0"] = time.perf_counter() - clock
-    out.models = models
+                targets: Any = self.y
+            else:  # each fold's residuals of its best models of the previous dimension, over all samples
+                targets = []
+                for k in range(F):
+                    previous = [m for m in self.models[k] if m.dimension == dim - 1][: s.n_residual]
+                    rows = [self.y - m.intercept - np.asarray(m.coefficients) @ self.source.evaluate(m.candidates)
+                            for m in previous] or [self.y]
+                    targets.append(np.ascontiguousarray(rows, dtype=float))
+            tops = self.screen(targets, s.n_sis + max(len(u) for u in unions))
+            for k in range(F):
+                if not live[k]:
+                    continue
+                in_union = set(unions[k])
+                top = tops[k][: s.n_sis + len(unions[k])]
+                unions[k].extend([i for i in top if i not in in_union][: s.n_sis])
+                pool = unions[k]
+                combos = [[pool[0]]] if dim == 1 and pool else (
+                    self.fold_kernel(k, pool, dim) if dim > 1 and len(pool) >= dim else [])
+                live[k] = any([self.fit(k, c) for c in combos])
+            if self.progress is not None:
+                self.progress("nested SIS + l0", dim, s.max_dim)
+        self.out.seconds["sis_l0"] = time.perf_counter() - clock
+        self.out.models = list(self.models)
