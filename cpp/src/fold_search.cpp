@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -822,6 +823,47 @@ std::vector<SearchResult> search_pairs_folds(const CandidateSource& source, cons
         r.peak_bytes = (S.z.size() + 3 * F * mp) * sizeof(double);
         r.cancelled = cancelled;
         r.seconds = seconds;
+    }
+    return out;
+}
+
+std::vector<SearchResult> search_triples_folds(const CandidateSource& source, const OuterFolds& folds,
+                                               const std::vector<double>& target,
+                                               const std::vector<std::vector<std::uint64_t>>& pools,
+                                               const SearchOptions& opt, Progress* progress) {
+    detail::check_search_options(opt);
+    const std::size_t F = folds.size();
+    if (pools.size() != F) throw std::invalid_argument("one pool per outer fold");
+    if (source.n_samples() != folds.n || target.size() != folds.n) throw std::invalid_argument("outer folds over other samples");
+    std::vector<SearchResult> out(F);
+    for (auto& r : out) r.dim = 3, r.cancelled = true;
+    const std::size_t wave = std::max<std::size_t>(1, static_cast<std::size_t>(omp_get_max_threads()));
+    std::vector<std::string> errors(F);
+    for (std::size_t f0 = 0; f0 < F; f0 += wave) {
+        const auto f1 = static_cast<long long>(std::min(F, f0 + wave));
+        // One fold per thread; each fold's own kernels then run on that thread alone (no nested teams).
+#pragma omp parallel for schedule(dynamic, 1) num_threads(static_cast<int>(wave))
+        for (long long fl = static_cast<long long>(f0); fl < f1; ++fl) {
+            const auto f = static_cast<std::size_t>(fl);
+            try {
+                const std::vector<std::uint32_t> train = folds.training(f);
+                std::vector<double> yt(train.size());
+                for (std::size_t s = 0; s < train.size(); ++s) yt[s] = target[train[s]];
+                if (pools[f].size() < 3) {
+                    out[f] = SearchResult{};
+                    out[f].dim = 3;
+                    continue;
+                }
+                const SampleView view(source, train);
+                const StandardizedSet set(view, pools[f], yt.data());
+                out[f] = search_triples(set, opt, nullptr);
+            } catch (const std::exception& e) {
+                errors[f] = e.what();
+            }
+        }
+        for (std::size_t f = f0; f < static_cast<std::size_t>(f1); ++f)
+            if (!errors[f].empty()) throw std::invalid_argument("fold " + std::to_string(f + 1) + ": " + errors[f]);
+        if (!keep_going(progress, "nested triples", static_cast<std::uint64_t>(f1), F)) break;
     }
     return out;
 }

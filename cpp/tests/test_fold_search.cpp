@@ -143,11 +143,27 @@ int main() {
         loose.max_pair_corr = 1.0;
         CHECK(same_search(search_pairs_folds(src, folds, y, pools, loose)[f], search_pairs(set, loose)));
     }
+    // Triples: every fold over its own pool, the folds side by side: bit for bit search_triples.
+    SearchOptions to;
+    to.keep = 7;
+    to.tile = 16;
+    const auto triples = search_triples_folds(src, folds, y, pools, to);
+    for (std::size_t f = 0; f < 5; ++f) {
+        const SampleView view(src, folds.training(f));
+        std::vector<double> yt;
+        for (auto s : folds.training(f)) yt.push_back(y[s]);
+        const SearchResult alone = search_triples(StandardizedSet(view, pools[f], yt.data()), to);
+        CHECK(triples[f].best.size() == alone.best.size() && !triples[f].cancelled);
+        for (std::size_t i = 0; i < alone.best.size() && i < triples[f].best.size(); ++i)
+            CHECK(triples[f].best[i].members == alone.best[i].members && triples[f].best[i].r2 == alone.best[i].r2);
+    }
     // A sweep stopped by its progress callback says so.
     struct Stop final : Progress {
         bool update(const char*, std::uint64_t, std::uint64_t) override { return false; }
     } stop;
     CHECK(search_pairs_folds(src, folds, y, pools, so, &stop)[0].cancelled);
+    const auto stopped = search_triples_folds(src, folds, y, pools, to, &stop);
+    CHECK(stopped.back().cancelled && stopped.back().best.empty());
     // Folds must partition the samples.
     CHECK_THROWS(OuterFolds({{0, 1}, {1, 2}}, 3));
     CHECK_THROWS(OuterFolds({{0, 1}}, 5));

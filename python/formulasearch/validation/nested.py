@@ -25,6 +25,8 @@ ProgressFn = Callable[[str, int, int], Any]
 class NotSwept(Exception):
     """A sweep that would not be the same search as the fold-by-fold one (the reason as its message):
     the folds then run fold by fold."""
+
+
 SearchFn = Callable[[np.ndarray], list[Model]]
 
 
@@ -55,18 +57,21 @@ def outer_folds(folds: Sequence[Sequence[int]], n_samples: int, run_search: Sear
     return outcomes, notes, False
 
 
-def swept(found: Any) -> SearchFn:
-    """run_search over the folds' models of a sweep (validation.sweep.FoldModels), fold after fold; a fold
-    the sweep did not finish (Ctrl-C) stops the folds there."""
-    models = iter(found.models)
+def swept(found: Any, run_search: SearchFn) -> SearchFn:
+    """run_search over the folds' models of a sweep (validation.sweep.FoldModels), fold after fold: a fold
+    the sweep left to the fold-by-fold search (found.refit) runs `run_search`; a fold the sweep did not
+    finish (Ctrl-C) stops the folds there."""
+    folds = iter(enumerate(found.models))
 
-    def run_search(train: np.ndarray) -> list[Model]:
-        chosen = next(models, None)
+    def from_sweep(train: np.ndarray) -> list[Model]:
+        k, chosen = next(folds, (None, None))
+        if k is not None and k in found.refit:
+            return run_search(train)
         if chosen is None:
             raise KeyboardInterrupt
         return chosen
 
-    return run_search
+    return from_sweep
 
 
 def interrupted_note(done: int, total: int) -> str:
@@ -90,7 +95,10 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
     if sweep is not None:
         try:
             found = sweep(folds)
-            run_search, sweep_notes, mode = swept(found), list(found.notes), {"mode": "sweep"}
+            run_search, sweep_notes, mode = swept(found, run_search), list(found.notes), {"mode": "sweep"}
+            if found.refit:
+                mode["refit_folds"] = sorted(k + 1 for k in found.refit)
+                sweep_notes.insert(0, found.refit_reason)
         except NotSwept as exc:
             mode["mode_reason"] = f"fold by fold: {exc}"
 

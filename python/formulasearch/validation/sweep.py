@@ -45,6 +45,9 @@ class FoldModels:
         self.notes: list[str] = []
         self.seconds: dict[str, float] = {}
         self.interrupted = False
+        #: folds the sweep leaves to the fold-by-fold search (their SISSO space differs), and why
+        self.refit: set[int] = set()
+        self.refit_reason = ""
 
 
 def sweep_reason(cfg: Config) -> str | None:
@@ -71,7 +74,7 @@ def sweep(cfg: Config, prim: Primaries, folds: list[list[int]], progress: Progre
             source = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, f.method, f.variant)
             Sweep(cfg, prim, folds, progress, out, source, list(prim.names), prim.display()).exhaustive(False)
         else:
-            space, variables = fold_space(cfg, prim, folds, progress)
+            space, variables = fold_space(cfg, prim, folds, progress, out)
             s = Sweep(cfg, prim, folds, progress, out, space, variables, prim.display(variables))
             if cfg.search.method == "exhaustive":
                 s.exhaustive(True)
@@ -82,10 +85,12 @@ def sweep(cfg: Config, prim: Primaries, folds: list[list[int]], progress: Progre
     return out
 
 
-def fold_space(cfg: Config, prim: Primaries, folds: list[list[int]], progress: ProgressFn | None):
-    """The SISSO space of all samples (every rung but the last stored, as the route builds it), when every
-    training part would store the same features (its own range, variance and duplicate filters over its
-    own values); else NotSwept. Returns the space and its variable names."""
+def fold_space(cfg: Config, prim: Primaries, folds: list[list[int]], progress: ProgressFn | None,
+               out: FoldModels):
+    """The SISSO space of all samples (every rung but the last stored, as the route builds it) and its
+    variable names. A fold whose training part stores other features (its own range, variance and
+    duplicate filters over its own values) is left to the fold-by-fold search (out.refit); NotSwept
+    when that is every fold."""
     from ..data.units import unit_matrix
     from ..search.sisso import screen_options, select_primaries, variable_units
 
@@ -102,12 +107,15 @@ def fold_space(cfg: Config, prim: Primaries, folds: list[list[int]], progress: P
             raise KeyboardInterrupt
         new = sorted(int(i) for i in full.indices if i >= begin)
         for k, r in enumerate(per_fold):
-            mine = sorted(int(i) for i in r.indices if i >= begin)
-            if mine != new:
-                raise NotSwept(f"the training part of fold {k + 1} stores other rung-{space.lazy_rung} features "
-                               f"({len(mine):,}) than all the data ({len(new):,}): its filters decide on its own "
-                               "values")
+            if sorted(int(i) for i in r.indices if i >= begin) != new:
+                out.refit.add(k)
         space.advance(new)
+    if out.refit:
+        out.refit_reason = (f"the training parts of folds {', '.join(str(k + 1) for k in sorted(out.refit))} store "
+                            "other features in the stored rungs than all the data (their filters decide on their "
+                            "own values): those folds ran fold by fold")
+        if len(out.refit) == len(folds):
+            raise NotSwept("every training part stores other features in the stored rungs than all the data")
     return space, names
 
 
@@ -123,6 +131,7 @@ class Sweep:
         self.trains = [np.setdiff1d(np.arange(n), np.asarray(t, dtype=int)) for t in folds]
         self.views = [_core.SampleView(source, tr.tolist()) for tr in self.trains]
         self.models: list[list[Model]] = [[] for _ in folds]
+        self.skip = out.refit  # folds left to the fold-by-fold search: computed along, never used
 
     def screen(self, targets: Any, keep: int) -> list[list[int]]:
         from ..search.sisso import screen_options
@@ -161,6 +170,7 @@ class Sweep:
         top_2d = len(self.source) if s.top_2d == "all" else int(s.top_2d)
         need = max(1, top_2d if s.max_dim >= 2 else 0, s.top_3d if s.max_dim >= 3 else 0)
         tops = self.screen(self.y, need)
+        tops = [[] if k in self.skip else top for k, top in enumerate(tops)]
         live = [bool(top) and self.fit(k, [top[0]]) for k, top in enumerate(tops)]
         live = [ok or not stop_when_empty for ok in live]
         if s.max_dim >= 2:
@@ -180,15 +190,19 @@ class Sweep:
             self.out.models = list(self.models)
             return
         clock = time.perf_counter()
-        for k in range(F):  # the triple scoring is each fold's own: fold by fold, complete folds kept
-            pool = tops[k][: s.top_3d]
-            if live[k] and len(pool) >= 3:
-                for combination in self.fold_kernel(k, pool, 3):
-                    self.fit(k, combination)
+        # The triple scoring is each fold's own: the folds side by side, one per thread (finished folds kept).
+        pools = [tops[k][: s.top_3d] if live[k] else [] for k in range(F)]
+        found = _core.search_triples_folds(self.source, self.folds, self.y, pools, max_pair_corr=s.max_pair_corr,
+                                           keep=1, progress=self.progress)
+        for k, r in enumerate(found):
+            if r.cancelled:
+                break
+            for members in r.members.tolist():
+                self.fit(k, [pools[k][m] for m in members])
             self.out.models[k] = self.models[k]
-            if self.progress is not None:
-                self.progress("nested triples", k + 1, F)
         self.out.seconds["triples"] = time.perf_counter() - clock
+        if any(r.cancelled for r in found):
+            raise KeyboardInterrupt
 
     def sis_l0(self) -> None:
         """Per dimension: SIS for every fold in one evaluation pass of the space (each fold's own target
@@ -211,7 +225,7 @@ class Sweep:
                     targets.append(np.ascontiguousarray(rows, dtype=float))
             tops = self.screen(targets, s.n_sis + max(len(u) for u in unions))
             for k in range(F):
-                if not live[k]:
+                if not live[k] or k in self.skip:
                     continue
                 in_union = set(unions[k])
                 top = tops[k][: s.n_sis + len(unions[k])]
