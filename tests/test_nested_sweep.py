@@ -56,7 +56,7 @@ def test_paper_route_sweep_equals_refit():
 def test_paper_route_sweep_equals_refit_exact_2d_and_string_dedup():
     """top_2d = "all" (every kept formula of each training part, pools of different sizes) and the
     authors' string dedup; fewer properties keep the fold-by-fold reference quick."""
-    refit, sweep = both_modes({"data": {"properties": ["IP", "EA", "rs", "rp"]},
+    refit, sweep = both_modes({"data": {"properties": ["IP", "EA", "rs"]},
                                "features": {"dedup": "string"},
                                "search": {"top_2d": "all", "top_3d": 120},
                                "validation": {"method": "none", "outer_folds": 4, "seed": 3}})

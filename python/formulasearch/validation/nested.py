@@ -96,6 +96,7 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
         try:
             found = sweep(folds)
             run_search, sweep_notes, mode = swept(found, run_search), list(found.notes), {"mode": "sweep"}
+            mode["sweep_seconds"] = dict(found.seconds)  # per stage of the sweep
             if found.refit:
                 mode["refit_folds"] = sorted(k + 1 for k in found.refit)
                 sweep_notes.insert(0, found.refit_reason)
