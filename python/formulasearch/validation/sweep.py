@@ -27,7 +27,7 @@ from .. import _core
 from ..config import Config
 from ..data.primaries import Primaries
 from ..results import Model
-from ..search.paper import fitted_model
+from ..search.paper import fitted_model, pool_size
 from ..search.route import SingularModel
 from .nested import NotSwept
 
@@ -157,18 +157,20 @@ class Sweep:
 
     def fold_kernel(self, k: int, pool: list[int], dim: int) -> list[list[int]]:
         """Fold k's best combination of `dim` members of `pool` (its own training part, its own kernel)."""
+        from ..search.slices import combination_kernel
+
         the_set = _core.StandardizedSet.from_candidates(self.views[k], pool, self.y[self.trains[k]])
-        kernel = _core.search_pairs if dim == 2 else _core.search_triples
-        r = kernel(the_set, max_pair_corr=self.cfg.search.max_pair_corr, keep=1)
+        r = combination_kernel(dim)(the_set, max_pair_corr=self.cfg.search.max_pair_corr, keep=1)
         if r.cancelled or r.interrupted:
             raise KeyboardInterrupt
         return [[pool[m] for m in members] for members in r.members.tolist()]
 
     def exhaustive(self, stop_when_empty: bool) -> None:
-        """Screening, pairs among each fold's top_2d (one sweep), triples among its top_3d (fold by fold)."""
+        """Screening, pairs among each fold's top_2d (one sweep), triples among its top_3d (the folds side by
+        side), combinations of 4 and more among its top_nd (fold by fold)."""
         s, F = self.cfg.search, len(self.folds)
         top_2d = len(self.source) if s.top_2d == "all" else int(s.top_2d)
-        need = max(1, top_2d if s.max_dim >= 2 else 0, s.top_3d if s.max_dim >= 3 else 0)
+        need = max([1] + [pool_size(s, d, top_2d) for d in range(2, s.max_dim + 1)])
         tops = self.screen(self.y, need)
         tops = [[] if k in self.skip else top for k, top in enumerate(tops)]
         live = [bool(top) and self.fit(k, [top[0]]) for k, top in enumerate(tops)]
@@ -197,12 +199,29 @@ class Sweep:
         for k, r in enumerate(found):
             if r.cancelled:
                 break
+            ok = False
             for members in r.members.tolist():
-                self.fit(k, [pools[k][m] for m in members])
-            self.out.models[k] = self.models[k]
+                ok = self.fit(k, [pools[k][m] for m in members]) or ok
+            live[k] = live[k] and (ok or not stop_when_empty)
+            if s.max_dim == 3:
+                self.out.models[k] = self.models[k]
         self.out.seconds["triples"] = time.perf_counter() - clock
         if any(r.cancelled for r in found):
             raise KeyboardInterrupt
+        if s.max_dim == 3:
+            return
+        clock = time.perf_counter()
+        for k in range(F):  # 4 members and more: the d-combination walk, fold by fold
+            for dim in range(4, s.max_dim + 1):
+                pool = tops[k][: pool_size(s, dim, top_2d)]
+                if not live[k] or len(pool) < dim:
+                    continue
+                combos = self.fold_kernel(k, pool, dim)
+                live[k] = any([self.fit(k, c) for c in combos]) or not stop_when_empty
+            self.out.models[k] = self.models[k]
+            if self.progress is not None:
+                self.progress("nested 4D+", k + 1, F)
+        self.out.seconds["4d_and_up"] = time.perf_counter() - clock
 
     def sis_l0(self) -> None:
         """Per dimension: SIS for every fold in one evaluation pass of the space (each fold's own target
