@@ -53,6 +53,14 @@ def test_paper_route_sweep_equals_refit():
     assert [m.formulas for m in refit.models] == [m.formulas for m in sweep.models]
 
 
+def test_paper_route_4d_sweep_equals_refit():
+    refit, sweep = both_modes({"data": {"properties": ["IP", "EA", "rs", "rp"]},
+                               "search": {"top_2d": 200, "top_3d": 80, "top_nd": 30, "max_dim": 4, "max_pair_corr": 0.99},
+                               "validation": {"method": "none", "outer_folds": 4}})
+    assert_same_choices(refit.validation["nested"], sweep.validation["nested"])
+    assert "4D" in sweep.validation["nested"]["dimensions"]
+
+
 def test_paper_route_sweep_equals_refit_exact_2d_and_string_dedup():
     """top_2d = "all" (every kept formula of each training part, pools of different sizes) and the
     authors' string dedup; fewer properties keep the fold-by-fold reference quick."""
