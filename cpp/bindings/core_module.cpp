@@ -17,6 +17,7 @@
 #include "formulasearch/formula.hpp"
 #include "formulasearch/linear_fit.hpp"
 #include "formulasearch/paper_generator.hpp"
+#include "formulasearch/fold_search.hpp"
 #include "formulasearch/screening.hpp"
 #include "formulasearch/sisso_space.hpp"
 #include "formulasearch/standardized_set.hpp"
@@ -225,6 +226,7 @@ void add_options(py::module_& m);
 void add_results(py::module_& m);
 void add_classification(py::module_& m);
 void add_subset_search(py::module_& m);
+void add_nested(py::module_& m);
 
 }  // namespace
 
@@ -534,6 +536,7 @@ PYBIND11_MODULE(_core, m) {
 
     add_classification(m);
     add_subset_search(m);
+    add_nested(m);
 }
 
 namespace {
@@ -798,6 +801,115 @@ void add_classification(py::module_& m) {
        py::arg("l2") = classify_defaults.logistic.l2, py::arg("progress") = py::none(),
        "Every pair of the rows of `values` scored at separating the classes; the best `keep`, best first "
        "(a PairSearchResult).");
+}
+
+// Nested cross-validation in one sweep (fold_search.hpp).
+void add_nested(py::module_& m) {
+    using TestSets = std::vector<std::vector<std::uint32_t>>;
+    py::class_<SampleView, CandidateSource>(m, "SampleView",
+        "The candidates of a source over some of its samples (e.g. a fold's training part): the same indices, "
+        "formulas and rules, values at `samples` only.")
+        .def(py::init<const CandidateSource&, std::vector<std::uint32_t>>(), py::arg("source"), py::arg("samples"),
+             py::keep_alive<1, 2>())
+        .def("__len__", [](const SampleView& v) { return v.size(); })
+        .def_property_readonly("n_samples", &SampleView::n_samples);
+
+    const ScreenOptions screen_defaults;
+    m.def("screen_folds", [](const CandidateSource& source, const TestSets& test_sets, py::object targets,
+                             std::size_t keep, double variance_filter, const std::string& dedup, std::size_t block,
+                             double max_abs, double min_abs, py::object progress) {
+        const OuterFolds folds(test_sets, source.n_samples());
+        // One 1-D target shared by every fold, or per fold a 2-D array (targets x samples).
+        std::vector<std::vector<std::vector<double>>> ys;
+        auto rows = [](const Array& a) {
+            if (a.ndim() != 1 && a.ndim() != 2) throw std::invalid_argument("a target must be 1-D or 2-D");
+            const std::size_t r = a.ndim() == 1 ? 1 : static_cast<std::size_t>(a.shape(0));
+            const std::size_t len = static_cast<std::size_t>(a.shape(a.ndim() - 1));
+            std::vector<std::vector<double>> out;
+            for (std::size_t k = 0; k < r; ++k) out.emplace_back(a.data() + k * len, a.data() + (k + 1) * len);
+            return out;
+        };
+        if (py::isinstance<py::list>(targets) || py::isinstance<py::tuple>(targets)) {
+            for (auto t : targets) ys.push_back(rows(t.cast<Array>()));
+        } else {
+            ys.push_back(rows(targets.cast<Array>()));
+        }
+        ScreenOptions opt;
+        opt.keep = keep;
+        opt.variance_filter = variance_filter;
+        opt.dedup = dedup_of(dedup);
+        opt.block = block;
+        opt.max_abs = max_abs;
+        opt.min_abs = min_abs;
+        PyProgress p(std::move(progress));
+        std::vector<ScreenResult> r;
+        {
+            py::gil_scoped_release release;
+            r = screen_folds(source, folds, ys, opt, &p);
+        }
+        p.rethrow();
+        std::vector<Interruptible<ScreenResult>> out;
+        for (auto& x : r) out.emplace_back(std::move(x), p.interrupted());
+        return out;
+    }, py::arg("source"), py::arg("test_sets"), py::arg("targets"), py::kw_only(), py::arg("keep") = screen_defaults.keep,
+       py::arg("variance_filter") = screen_defaults.variance_filter, py::arg("dedup") = dedup_name(screen_defaults.dedup),
+       py::arg("block") = screen_defaults.block, py::arg("max_abs") = screen_defaults.max_abs,
+       py::arg("min_abs") = screen_defaults.min_abs, py::arg("progress") = py::none(),
+       "The screening of every outer fold's training part from one pass over the candidates: a list of "
+       "ScreenResult, fold by fold, as screen() over SampleView(source, training part) would give (up to the "
+       "last bits of the scores). `targets`: one 1-D target for every fold, or a list with one 2-D array "
+       "(targets x all samples; the test part is ignored) per fold.");
+
+    const SearchOptions search_defaults;
+    m.def("search_pairs_folds", [](const CandidateSource& source, const TestSets& test_sets, const Array& target,
+                                   const std::vector<std::vector<std::uint64_t>>& pools, double max_pair_corr,
+                                   std::size_t keep, std::size_t tile, double singular_tol, py::object progress) {
+        const OuterFolds folds(test_sets, source.n_samples());
+        if (target.ndim() != 1) throw std::invalid_argument("target must be 1-D");
+        const std::vector<double> y(target.data(), target.data() + target.size());
+        SearchOptions opt = search_options(max_pair_corr, keep, tile, singular_tol, 0, std::nullopt, 0);
+        PyProgress p(std::move(progress));
+        std::vector<SearchResult> r;
+        {
+            py::gil_scoped_release release;
+            r = search_pairs_folds(source, folds, y, pools, opt, &p);
+        }
+        p.rethrow();
+        std::vector<Interruptible<SearchResult>> out;
+        for (auto& x : r) out.emplace_back(std::move(x), p.interrupted());
+        return out;
+    }, py::arg("source"), py::arg("test_sets"), py::arg("target"), py::arg("pools"), py::kw_only(),
+       py::arg("max_pair_corr") = search_defaults.max_pair_corr, py::arg("keep") = search_defaults.keep,
+       py::arg("tile") = search_defaults.tile, py::arg("singular_tol") = search_defaults.singular_tol,
+       py::arg("progress") = py::none(),
+       "The pair search of every outer fold in one sweep over the union of the folds' pools: a list of "
+       "SearchResult, fold by fold, members as positions in that fold's pool, as search_pairs over the pool "
+       "standardised on the fold's training part would give (up to the last bits of r2).");
+
+    m.def("search_triples_folds", [](const CandidateSource& source, const TestSets& test_sets, const Array& target,
+                                     const std::vector<std::vector<std::uint64_t>>& pools, double max_pair_corr,
+                                     std::size_t keep, std::size_t tile, double singular_tol, py::object progress) {
+        const OuterFolds folds(test_sets, source.n_samples());
+        if (target.ndim() != 1) throw std::invalid_argument("target must be 1-D");
+        const std::vector<double> y(target.data(), target.data() + target.size());
+        SearchOptions opt = search_options(max_pair_corr, keep, tile, singular_tol, 0, std::nullopt, 0);
+        PyProgress p(std::move(progress));
+        std::vector<SearchResult> r;
+        {
+            py::gil_scoped_release release;
+            r = search_triples_folds(source, folds, y, pools, opt, &p);
+        }
+        p.rethrow();
+        std::vector<Interruptible<SearchResult>> out;
+        for (auto& x : r) out.emplace_back(std::move(x), p.interrupted());
+        return out;
+    }, py::arg("source"), py::arg("test_sets"), py::arg("target"), py::arg("pools"), py::kw_only(),
+       py::arg("max_pair_corr") = search_defaults.max_pair_corr, py::arg("keep") = search_defaults.keep,
+       py::arg("tile") = search_defaults.tile, py::arg("singular_tol") = search_defaults.singular_tol,
+       py::arg("progress") = py::none(),
+       "The triple search of every outer fold over its own pool, standardised on its training part (a list "
+       "of SearchResult, bit for bit search_triples of that set): the folds run side by side, one per "
+       "thread; progress and Ctrl-C between waves of folds (a fold not run is cancelled, with no triple).");
 }
 
 }  // namespace

@@ -121,6 +121,7 @@ class ValidationConfig:
     rank_1d: str = "fit"  #: 1D screening ranked by full-set "fit" or by mean test MSE over the "splits"
     nested: bool = True  #: repeat the whole search inside outer folds (the honest error of the method)
     outer_folds: int = 10  #: nested: number of outer folds
+    nested_mode: str = "sweep"  #: nested: "sweep" (every fold's search from one pass of the kernels) or "refit" (the search rerun fold by fold); the same models
 
 
 @dataclass
@@ -296,6 +297,7 @@ class Config:
         v, r = self.validation, self.refine
         _choice("validation", "method", v.method, ("loo", "kfold", "splits", "none"))
         _choice("validation", "rank_1d", v.rank_1d, ("fit", "splits"))
+        _choice("validation", "nested_mode", v.nested_mode, ("sweep", "refit"))
         if v.k < 2 or v.n_splits < 1 or v.outer_folds < 2:
             raise ConfigError("[validation] needs k >= 2, n_splits >= 1 and outer_folds >= 2")
         if not 0 < v.test_fraction < 1:

@@ -29,6 +29,7 @@ from .search.route import Route, max_threads, search, threads
 from .search.sisso import SissoRoute
 from .validation import (model_cv, nested_classification, nested_regression, validate_classifiers,
                          validate_models)
+from .validation.sweep import sweep, sweep_reason
 
 ProgressFn = Callable[[str, int, int], Any]
 
@@ -96,8 +97,12 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
                 lap("refinement")
             nested = cfg.classification.nested if classifying else cfg.validation.nested
             if nested and not result.interrupted:
-                result.validation["nested"] = _nested_cv(cfg, prim, result, route, progress)
+                report = result.validation["nested"] = _nested_cv(cfg, prim, result, route, progress)
                 lap("nested CV")
+                if report.get("interrupted"):  # the folds finished stay in the report
+                    result.interrupted = True
+                    result.messages.append(f"interrupted (Ctrl-C) during nested CV after "
+                                           f"{report.get('folds_completed', 0)} of {report['folds']} outer folds")
         except KeyboardInterrupt:  # the models found stay; later stages are skipped
             result.interrupted = True
             result.messages.append("interrupted (Ctrl-C) after the search: validation, refinement or "
@@ -162,16 +167,25 @@ def _nested_cv(cfg: Config, prim: Primaries, result: Result, route: type[Route],
     matrix = prim.rows(result.variables)
     if cfg.search.task == "classification":
         c = cfg.classification
-        return nested_classification(run_search, lambda m: m.values(result.variables, matrix),
-                                     np.asarray(result.class_labels, dtype=np.int32), c.outer_folds, c.seed + 1,
-                                     c.l2, progress)
+        report = nested_classification(run_search, lambda m: m.values(result.variables, matrix),
+                                       np.asarray(result.class_labels, dtype=np.int32), c.outer_folds, c.seed + 1,
+                                       c.l2, progress)
+        report.update(mode="refit", mode_reason=f"fold by fold: {sweep_reason(cfg)}")
+        return report
 
     def predict_fold(model: Model, test: np.ndarray) -> np.ndarray:
         return model.intercept + np.asarray(model.coefficients) @ model.values(result.variables, matrix[:, test])
 
     v = cfg.validation
-    return nested_regression(run_search, predict_fold, np.asarray(prim.target, dtype=float), v.outer_folds, v.seed,
-                             cfg.search.max_dim, progress)
+    reason = sweep_reason(cfg)
+    started = time.perf_counter()
+    report = nested_regression(run_search, predict_fold, np.asarray(prim.target, dtype=float), v.outer_folds,
+                               v.seed, cfg.search.max_dim, progress,
+                               None if reason else (lambda folds: sweep(cfg, prim, folds, progress)))
+    if reason and v.nested_mode != "refit":
+        report["mode_reason"] = f"fold by fold: {reason}"
+    report["seconds"] = time.perf_counter() - started
+    return report
 
 
 def _resolve_dataset(cfg: Config, dataset: Dataset | None) -> Dataset:

@@ -194,6 +194,9 @@ class Result:
             lines.append(f"Nested CV of the whole search ({nested['folds']} outer folds; the search is redone in each). "
                          "It is the error to expect from running this search on new data, not the error of the "
                          "formulas printed above:")
+            if nested.get("interrupted"):
+                lines.append(f"  interrupted (Ctrl-C): {nested.get('folds_completed', 0)} of {nested['folds']} outer "
+                             "folds finished; the numbers below are over those")
             if nested.get("baseline_rmse") is not None:
                 lines.append(f"  the mean predictor: outer-fold RMSE {nested['baseline_rmse']:.5f}")
             for dim, rep in nested["dimensions"].items():

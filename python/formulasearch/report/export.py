@@ -203,12 +203,26 @@ def _model_html(result: Result, m: Model, typeset: bool) -> str:
     return "".join(parts)
 
 
+def nested_meaning(nested: dict[str, Any]) -> str:
+    """What the nested-CV numbers mean, and how complete they are, in one paragraph."""
+    what = "accuracy" if "accuracy" in nested else "error"
+    text = (f"This is the {what} to expect from running this search on new data (the search, not one formula, is "
+            f"what is validated: each fold may choose other formulas), not the {what} of the formulas printed "
+            "above, whose in-sample and cross-validated errors were measured on data that chose them.")
+    done, folds = nested.get("folds_completed"), nested.get("folds", 0)
+    if nested.get("interrupted") and done is not None:
+        text += f" Interrupted: {done} of {folds} outer folds finished; the numbers are over those."
+    if nested.get("mode") == "sweep":
+        text += " Every fold's search ran in one sweep of the kernels (the same models as rerunning it fold by fold)."
+    return text
+
+
 def _nested_html(nested: dict[str, Any]) -> list[str]:
     e = html.escape
     folds = nested.get("folds", 0)
     out = [f"<p>The whole search was repeated in each of {e(str(folds))} outer folds (seed "
            f"{e(str(nested.get('seed')))}); the best model of each dimension found on the training part was "
-           "scored on the held-out part.</p>"]
+           "scored on the held-out part.</p>", f"<p>{e(nested_meaning(nested))}</p>"]
     dims = nested.get("dimensions") or {}
     if dims:
         out.append('<table class="models"><thead><tr><th>dimension</th><th>mean RMSE</th><th>std</th><th>min</th>'
@@ -289,7 +303,8 @@ def markdown_report(result: ResultSource, *, top: int = 5, images: dict[str, str
     if nested:
         folds = nested.get("folds", 0)
         out += ["## Nested cross-validation of the whole search", "",
-                f"The whole search was repeated in each of {folds} outer folds (seed {nested.get('seed')}).", ""]
+                f"The whole search was repeated in each of {folds} outer folds (seed {nested.get('seed')}).", "",
+                nested_meaning(nested), ""]
         dims = nested.get("dimensions") or {}
         if dims:
             out += ["| dimension | mean RMSE | std | min | max | folds | most selected formulas (folds) |",

@@ -20,50 +20,104 @@ from ..search.classification import predict
 from .folds import stratified_folds
 
 ProgressFn = Callable[[str, int, int], Any]
+
+
+class NotSwept(Exception):
+    """A sweep that would not be the same search as the fold-by-fold one (the reason as its message):
+    the folds then run fold by fold."""
+
+
 SearchFn = Callable[[np.ndarray], list[Model]]
 
 
 def outer_folds(folds: Sequence[Sequence[int]], n_samples: int, run_search: SearchFn,
                 assess: Callable[[list[Model], np.ndarray, np.ndarray], Any],
-                progress: ProgressFn | None = None) -> tuple[list[Any], list[str]]:
+                progress: ProgressFn | None = None) -> tuple[list[Any], list[str], bool]:
     """For each outer fold (its test samples): `run_search(train)` gives the models the search chooses on the
     training part, `assess(models, train, test)` scores them on the held-out part. Returns the assessments
-    of the folds whose search ran, and a note for each fold whose search failed on its training part."""
+    of the folds whose search ran, a note for each fold whose search failed on its training part, and
+    whether Ctrl-C stopped the folds early (the assessments are then those of the folds finished)."""
     outcomes, notes = [], []
-    for f, test in enumerate(folds, start=1):
-        test = np.asarray(test, dtype=int)
-        train = np.setdiff1d(np.arange(n_samples), test)
-        try:
-            models = run_search(train)
-        except ValueError as exc:  # e.g. too few training samples for the search's settings
-            notes.append(f"fold {f}: the search failed on its training part: {exc}")
-            continue
-        outcomes.append(assess(models, train, test))
+    try:
         if progress is not None:
-            progress("nested CV", f, len(folds))
-    return outcomes, notes
+            progress("nested CV", 0, len(folds))
+        for f, test in enumerate(folds, start=1):
+            test = np.asarray(test, dtype=int)
+            train = np.setdiff1d(np.arange(n_samples), test)
+            try:
+                models = run_search(train)
+            except ValueError as exc:  # e.g. too few training samples for the search's settings
+                notes.append(f"fold {f}: the search failed on its training part: {exc}")
+                continue
+            outcomes.append(assess(models, train, test))
+            if progress is not None:
+                progress("nested CV", f, len(folds))
+    except KeyboardInterrupt:  # the folds finished so far stay
+        return outcomes, notes, True
+    return outcomes, notes, False
+
+
+def swept(found: Any, run_search: SearchFn) -> SearchFn:
+    """run_search over the folds' models of a sweep (validation.sweep.FoldModels), fold after fold: a fold
+    the sweep left to the fold-by-fold search (found.refit) runs `run_search`; a fold the sweep did not
+    finish (Ctrl-C) stops the folds there."""
+    folds = iter(enumerate(found.models))
+
+    def from_sweep(train: np.ndarray) -> list[Model]:
+        k, chosen = next(folds, (None, None))
+        if k is not None and k in found.refit:
+            return run_search(train)
+        if chosen is None:
+            raise KeyboardInterrupt
+        return chosen
+
+    return from_sweep
+
+
+def interrupted_note(done: int, total: int) -> str:
+    return (f"interrupted (Ctrl-C) after {done} of {total} outer folds: the errors below are over the folds "
+            "finished")
 
 
 def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.ndarray], np.ndarray],
                       y: np.ndarray, n_folds: int, seed: int, max_dim: int,
-                      progress: ProgressFn | None = None) -> dict[str, Any]:
+                      progress: ProgressFn | None = None,
+                      sweep: Callable[[list[list[int]]], Any] | None = None) -> dict[str, Any]:
     """Per-dimension outer-fold RMSEs (mean and spread) of the best model of each dimension, and how
-    often each formula was selected. `predict_fold(model, test)`: the model's predictions there."""
+    often each formula was selected. `predict_fold(model, test)`: the model's predictions there.
+    `sweep(folds)`: every fold's models from one sweep (validation.sweep), else `run_search` fold by fold."""
     n_folds = min(n_folds, y.size // 2)  # each training part keeps at least half the samples
     if n_folds < 2:
         return {"folds": 0, "seed": seed, "dimensions": {}, "notes": [f"too few samples ({y.size}) for nested CV"]}
     folds = _core.kfold_sets(y.size, n_folds, seed)
+    sweep_notes: list[str] = []
+    mode: dict[str, str] = {"mode": "refit"}
+    if sweep is not None:
+        try:
+            found = sweep(folds)
+            run_search, sweep_notes, mode = swept(found, run_search), list(found.notes), {"mode": "sweep"}
+            mode["sweep_seconds"] = dict(found.seconds)  # per stage of the sweep
+            if found.refit:
+                mode["refit_folds"] = sorted(k + 1 for k in found.refit)
+                sweep_notes.insert(0, found.refit_reason)
+        except NotSwept as exc:
+            mode["mode_reason"] = f"fold by fold: {exc}"
 
     def assess(models: list[Model], train: np.ndarray, test: np.ndarray) -> dict[Any, Any]:
         out: dict[Any, Any] = {"baseline": math.sqrt(float(np.mean((y[test] - y[train].mean()) ** 2)))}
         for d in range(1, max_dim + 1):
             best = best_of_dimension(models, d)
             if best is not None:
-                out[d] = (math.sqrt(float(np.mean((y[test] - predict_fold(best, test)) ** 2))), best.formulas)
+                out[d] = (math.sqrt(float(np.mean((y[test] - predict_fold(best, test)) ** 2))), best.formulas,
+                          best.rmse)
         return out
 
-    outcomes, notes = outer_folds(folds, y.size, run_search, assess, progress)
-    report: dict[str, Any] = {"folds": len(folds), "seed": seed, "dimensions": {}, "notes": notes}
+    outcomes, notes, stopped = outer_folds(folds, y.size, run_search, assess, progress)
+    report: dict[str, Any] = {"folds": len(folds), "seed": seed, "folds_completed": len(outcomes) + len(notes),
+                              "dimensions": {}, "notes": sweep_notes + notes, **mode}
+    if stopped:
+        report["interrupted"] = True
+        report["notes"].insert(0, interrupted_note(len(outcomes) + len(notes), len(folds)))
     if outcomes:  # the mean of the training target, predicting each held-out part: the error to beat
         report["baseline_rmse"] = float(np.mean([o["baseline"] for o in outcomes]))
     for d in range(1, max_dim + 1):
@@ -76,6 +130,9 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
             "fold_rmse": errors, "mean_rmse": float(e.mean()), "std_rmse": float(e.std(ddof=1)) if e.size > 1 else 0.0,
             "min_rmse": float(e.min()), "max_rmse": float(e.max()), "folds_with_model": int(e.size),
             "most_selected": [[formula, count] for formula, count in chosen.most_common(5)],
+            # what each fold chose, and its error on that fold's training part
+            "fold_formulas": [list(o[d][1]) for o in outcomes if d in o],
+            "fold_train_rmse": [float(o[d][2]) for o in outcomes if d in o],
         }
     return report
 
@@ -95,12 +152,18 @@ def nested_classification(run_search: SearchFn, values_of: Callable[[Model], np.
         values = values_of(best)
         fit = _core.fit_logistic(np.ascontiguousarray(values[:, train]), labels[train], l2=l2)
         return (int(np.sum(predict(fit.intercept, fit.coefficients, values[:, test]) == labels[test])),
-                " | ".join(best.formulas))
+                " | ".join(best.formulas), int(test.size))
 
-    outcomes, notes = outer_folds(folds, labels.size, run_search, assess, progress)
-    correct = sum(c for c, _ in outcomes)
-    report = {"folds": len(folds), "seed": seed, "accuracy": correct / labels.size, "correct": correct,
-              "n_samples": int(labels.size), "most_selected": Counter(f for _, f in outcomes).most_common()}
+    outcomes, notes, stopped = outer_folds(folds, labels.size, run_search, assess, progress)
+    correct = sum(c for c, _, _ in outcomes)
+    # Stopped by Ctrl-C: the accuracy over the folds finished.
+    held_out = sum(size for _, _, size in outcomes) if stopped else int(labels.size)
+    report = {"folds": len(folds), "seed": seed, "accuracy": correct / held_out if held_out else float("nan"),
+              "correct": correct, "n_samples": held_out, "folds_completed": len(outcomes) + len(notes),
+              "most_selected": Counter(f for _, f, _ in outcomes).most_common()}
+    if stopped:
+        report["interrupted"] = True
+        notes.insert(0, interrupted_note(len(outcomes) + len(notes), len(folds)))
     if notes:
         report["notes"] = notes
     return report

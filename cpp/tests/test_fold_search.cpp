@@ -1,0 +1,171 @@
+// Nested CV in one sweep: every fold's screening and pair search from one pass
+// equal those of the fold's training part searched alone (the same candidates
+// and members in the same order; scores to the last bits), also for candidates
+// that a test sample dominates, that are non-finite at a test sample, that are
+// value duplicates only on a training part, or that sit on the variance filter.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "check.hpp"
+#include "formulasearch/combination_search.hpp"
+#include "formulasearch/fold_search.hpp"
+#include "formulasearch/screening.hpp"
+#include "formulasearch/standardized_set.hpp"
+
+using namespace formulasearch;
+
+namespace {
+
+class MatrixSource final : public CandidateSource {
+public:
+    MatrixSource(std::vector<double> v, std::size_t m, std::size_t n) : v_(std::move(v)), m_(m), n_(n) {}
+    std::uint64_t size() const override { return m_; }
+    std::size_t n_samples() const override { return n_; }
+    Formula formula(std::uint64_t) const override { return Formula(); }
+    void evaluate_range(std::uint64_t b, std::uint64_t e, double* out) const override {
+        std::copy(v_.begin() + static_cast<std::ptrdiff_t>(b * n_), v_.begin() + static_cast<std::ptrdiff_t>(e * n_), out);
+    }
+    bool has_string_duplicates() const override { return false; }
+    std::uint64_t string_key(std::uint64_t i) const override { return i; }
+
+private:
+    std::vector<double> v_;
+    std::size_t m_, n_;
+};
+
+bool same_screen(const ScreenResult& a, const ScreenResult& b) {
+    if (a.top.size() != b.top.size()) return false;
+    for (std::size_t i = 0; i < a.top.size(); ++i)
+        if (a.top[i].index != b.top[i].index || !fs_test::close(a.top[i].score, b.top[i].score, 1e-11)) return false;
+    return a.n_low_variance == b.n_low_variance && a.n_nonfinite == b.n_nonfinite && a.n_out_of_range == b.n_out_of_range;
+}
+
+bool same_search(const SearchResult& a, const SearchResult& b) {
+    if (a.best.size() != b.best.size()) return false;
+    for (std::size_t i = 0; i < a.best.size(); ++i)
+        if (a.best[i].members != b.best[i].members || !fs_test::close(a.best[i].r2, b.best[i].r2, 1e-11)) return false;
+    return true;
+}
+
+}  // namespace
+
+int main() {
+    const std::size_t m = 300, n = 47;
+    std::mt19937 rng(5);
+    std::normal_distribution<double> g;
+    std::vector<double> v(m * n), y(n);
+    for (std::size_t s = 0; s < n; ++s) y[s] = g(rng);
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t s = 0; s < n; ++s) v[i * n + s] = 3.0 + g(rng) + (i % 3 == 0 ? 0.8 * y[s] : 0.0);
+    // Folds: 5, dealt round-robin after a shuffle.
+    std::vector<std::uint32_t> perm(n);
+    for (std::uint32_t s = 0; s < n; ++s) perm[s] = s;
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<std::vector<std::uint32_t>> tests(5);
+    for (std::size_t k = 0; k < n; ++k) tests[k % 5].push_back(perm[k]);
+    const OuterFolds folds(tests, n);
+    const std::uint32_t outlier = folds.test[0][0], other = folds.test[1][0];
+    // 3: dominated by a sample of fold 0's test part; 6: non-finite there only;
+    // 9: on fold 0's training part an affine copy of 12 (a value duplicate there only);
+    // 15: nearly constant except at that sample; 18: non-finite in two folds.
+    for (std::size_t s = 0; s < n; ++s) v[3 * n + s] = 1e-4 * v[3 * n + s];
+    v[3 * n + outlier] = 50.0;
+    v[6 * n + outlier] = std::numeric_limits<double>::infinity();
+    for (std::size_t s = 0; s < n; ++s) v[9 * n + s] = 2.0 * v[12 * n + s] - 1.0;
+    v[9 * n + outlier] += 5.0;
+    for (std::size_t s = 0; s < n; ++s) v[15 * n + s] = 1.0 + 1e-9 * g(rng);
+    v[15 * n + outlier] = 2.0;
+    v[18 * n + outlier] = std::numeric_limits<double>::quiet_NaN();
+    v[18 * n + other] = std::numeric_limits<double>::quiet_NaN();
+    MatrixSource src(v, m, n);
+
+    for (Dedup dedup : {Dedup::Value, Dedup::String}) {
+        ScreenOptions opt;
+        opt.keep = 60;
+        opt.dedup = dedup;
+        opt.variance_filter = 0.05;
+        opt.block = 64;
+        const auto all = screen_folds(src, folds, {{y}}, opt);
+        CHECK(all.size() == 5);
+        for (std::size_t f = 0; f < 5; ++f) {
+            const SampleView view(src, folds.training(f));
+            std::vector<double> yt;
+            for (auto s : folds.training(f)) yt.push_back(y[s]);
+            const ScreenResult alone = screen(view, yt, opt);
+            CHECK(same_screen(all[f], alone));
+            // Several targets per fold (SIS on residuals): the largest R^2 over them.
+            std::vector<double> y2(n);
+            for (std::size_t s = 0; s < n; ++s) y2[s] = y[s] * y[s] + 0.1 * s;
+            std::vector<double> y2t;
+            for (auto s : folds.training(f)) y2t.push_back(y2[s]);
+            std::vector<std::vector<std::vector<double>>> per_fold(5, {y, y2});
+            const auto multi = screen_folds(src, folds, per_fold, opt);
+            CHECK(same_screen(multi[f], screen(view, std::vector<std::vector<double>>{yt, y2t}, opt)));
+        }
+        // The special candidates are where they should be: 6 is kept in fold 0 only, 18 nowhere.
+        auto has = [&](const ScreenResult& r, std::uint64_t i) {
+            return std::any_of(r.top.begin(), r.top.end(), [&](const ScoredCandidate& c) { return c.index == i; });
+        };
+        CHECK(!has(all[1], 6) && !has(all[0], 18) && !has(all[2], 18));
+    }
+
+    // Pairs: pools of each fold's best 40 by its own ranking (different pools), the union swept once.
+    ScreenOptions opt;
+    opt.keep = 40;
+    opt.block = 64;
+    const auto screened = screen_folds(src, folds, {{y}}, opt);
+    std::vector<std::vector<std::uint64_t>> pools;
+    for (const auto& r : screened) {
+        pools.emplace_back();
+        for (const auto& c : r.top) pools.back().push_back(c.index);
+    }
+    // Make sure the dominated and non-finite candidates are in fold 0's pool.
+    for (std::uint64_t extra : {3, 6, 15})
+        if (std::find(pools[0].begin(), pools[0].end(), extra) == pools[0].end()) pools[0].push_back(extra);
+    SearchOptions so;
+    so.keep = 25;
+    so.tile = 16;
+    const auto swept = search_pairs_folds(src, folds, y, pools, so);
+    CHECK(swept.size() == 5);
+    for (std::size_t f = 0; f < 5; ++f) {
+        const SampleView view(src, folds.training(f));
+        std::vector<double> yt;
+        for (auto s : folds.training(f)) yt.push_back(y[s]);
+        const StandardizedSet set(view, pools[f], yt.data());
+        const SearchResult alone = search_pairs(set, so);
+        CHECK(same_search(swept[f], alone));
+        CHECK(swept[f].n_combinations == alone.n_combinations);
+        // Without the |r| limit every pair counts; the best 25 still agree.
+        SearchOptions loose = so;
+        loose.max_pair_corr = 1.0;
+        CHECK(same_search(search_pairs_folds(src, folds, y, pools, loose)[f], search_pairs(set, loose)));
+    }
+    // Triples: every fold over its own pool, the folds side by side: bit for bit search_triples.
+    SearchOptions to;
+    to.keep = 7;
+    to.tile = 16;
+    const auto triples = search_triples_folds(src, folds, y, pools, to);
+    for (std::size_t f = 0; f < 5; ++f) {
+        const SampleView view(src, folds.training(f));
+        std::vector<double> yt;
+        for (auto s : folds.training(f)) yt.push_back(y[s]);
+        const SearchResult alone = search_triples(StandardizedSet(view, pools[f], yt.data()), to);
+        CHECK(triples[f].best.size() == alone.best.size() && !triples[f].cancelled);
+        for (std::size_t i = 0; i < alone.best.size() && i < triples[f].best.size(); ++i)
+            CHECK(triples[f].best[i].members == alone.best[i].members && triples[f].best[i].r2 == alone.best[i].r2);
+    }
+    // A sweep stopped by its progress callback says so.
+    struct Stop final : Progress {
+        bool update(const char*, std::uint64_t, std::uint64_t) override { return false; }
+    } stop;
+    CHECK(search_pairs_folds(src, folds, y, pools, so, &stop)[0].cancelled);
+    const auto stopped = search_triples_folds(src, folds, y, pools, to, &stop);
+    CHECK(stopped.back().cancelled && stopped.back().best.empty());
+    // Folds must partition the samples.
+    CHECK_THROWS(OuterFolds({{0, 1}, {1, 2}}, 3));
+    CHECK_THROWS(OuterFolds({{0, 1}}, 5));
+    return fs_test::report("test_fold_search");
+}

@@ -1,0 +1,200 @@
+"""Nested CV in one sweep (issue 15): every outer fold's search from one pass of the kernels chooses the
+same models as rerunning the search fold by fold (nested_mode = "refit"), on the same folds, with the
+same outer-fold errors; Ctrl-C keeps the folds finished; the report says what the numbers mean."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import formulasearch as fs
+from formulasearch import _core
+from formulasearch.report.export import html_report, markdown_report, nested_meaning
+
+TIE = 1e-12  # two choices whose training errors agree this closely are a tie the last bits may break either way
+
+
+def both_modes(config: dict) -> tuple[fs.Result, fs.Result]:
+    runs = []
+    for mode in ("refit", "sweep"):
+        cfg = {k: dict(v) for k, v in config.items()}
+        cfg.setdefault("validation", {}).update(nested_mode=mode)
+        runs.append(fs.run(cfg))
+    return runs[0], runs[1]
+
+
+def assert_same_choices(refit: dict, sweep: dict) -> None:
+    """Per dimension and fold: the same formulas and outer-fold RMSE (1e-8 relative); a fold whose choice
+    differs must be a near-tie (the two training errors within TIE), and is then reported as such."""
+    assert sweep["mode"] == "sweep" and refit["mode"] == "refit", sweep.get("mode_reason")
+    assert refit["folds"] == sweep["folds"] and refit["seed"] == sweep["seed"]
+    assert refit["dimensions"].keys() == sweep["dimensions"].keys() and refit["dimensions"]
+    for dim, a in refit["dimensions"].items():
+        b = sweep["dimensions"][dim]
+        assert len(a["fold_formulas"]) == len(b["fold_formulas"])
+        for k, (fa, fb) in enumerate(zip(a["fold_formulas"], b["fold_formulas"])):
+            if fa == fb:
+                assert math.isclose(a["fold_rmse"][k], b["fold_rmse"][k], rel_tol=1e-8), (dim, k)
+                assert math.isclose(a["fold_train_rmse"][k], b["fold_train_rmse"][k], rel_tol=1e-8), (dim, k)
+            else:  # a near-tie flipped by the last bits: both choices must fit the training part alike
+                print(f"{dim} fold {k + 1}: near-tie flipped: {fa} vs {fb}")
+                ta, tb = a["fold_train_rmse"][k], b["fold_train_rmse"][k]
+                assert abs(ta - tb) <= TIE * max(ta, tb), (dim, k, fa, fb, ta, tb)
+    assert math.isclose(refit["baseline_rmse"], sweep["baseline_rmse"], rel_tol=1e-12)
+
+
+def test_paper_route_sweep_equals_refit():
+    refit, sweep = both_modes({"search": {"top_2d": 400, "top_3d": 200},
+                               "validation": {"method": "none", "outer_folds": 5}})
+    assert_same_choices(refit.validation["nested"], sweep.validation["nested"])
+    assert set(sweep.validation["nested"]["dimensions"]) == {"1D", "2D", "3D"}
+    # the printed models are the search's on all data, whichever the mode
+    assert [m.formulas for m in refit.models] == [m.formulas for m in sweep.models]
+
+
+def test_paper_route_4d_sweep_equals_refit():
+    refit, sweep = both_modes({"data": {"properties": ["IP", "EA", "rs", "rp"]},
+                               "search": {"top_2d": 200, "top_3d": 80, "top_nd": 30, "max_dim": 4, "max_pair_corr": 0.99},
+                               "validation": {"method": "none", "outer_folds": 4}})
+    assert_same_choices(refit.validation["nested"], sweep.validation["nested"])
+    assert "4D" in sweep.validation["nested"]["dimensions"]
+
+
+def test_paper_route_sweep_equals_refit_exact_2d_and_string_dedup():
+    """top_2d = "all" (every kept formula of each training part, pools of different sizes) and the
+    authors' string dedup; fewer properties keep the fold-by-fold reference quick."""
+    refit, sweep = both_modes({"data": {"properties": ["IP", "EA", "rs"]},
+                               "features": {"dedup": "string"},
+                               "search": {"top_2d": "all", "top_3d": 120},
+                               "validation": {"method": "none", "outer_folds": 4, "seed": 3}})
+    assert_same_choices(refit.validation["nested"], sweep.validation["nested"])
+
+
+def test_sisso_route_sweep_equals_refit():
+    config = {"features": {"generator": "sisso", "rung": 1, "primaries": ["IP_A", "IP_B", "rs_A", "rp_A", "rp_B"]},
+              "search": {"n_sis": 15, "max_dim": 3},
+              "validation": {"method": "none", "outer_folds": 5}}
+    refit, sweep = both_modes(config)
+    assert_same_choices(refit.validation["nested"], sweep.validation["nested"])
+
+
+def test_sisso_stored_rungs_sweep_equals_refit():
+    """rung 2: the sweep stores rung 1 once, after checking that every training part's own filters store
+    the same features (else the folds run fold by fold, and the report says why)."""
+    config = {"features": {"generator": "sisso", "rung": 2, "primaries": ["IP_A", "IP_B", "rs_A", "rp_B"],
+                           "ops": ["+", "-", "*", "/", "^2"]},
+              "search": {"n_sis": 12, "max_dim": 2}, "validation": {"method": "none", "outer_folds": 4}}
+    refit, sweep = both_modes(config)
+    nested = sweep.validation["nested"]
+    if nested["mode"] == "refit":  # a training part filters rung 1 differently: the fold-by-fold driver ran
+        assert "stores other rung-1 features" in nested["mode_reason"]
+        assert nested["dimensions"] == refit.validation["nested"]["dimensions"]
+    else:
+        assert_same_choices(refit.validation["nested"], nested)
+
+
+def test_sisso_exhaustive_sweep_equals_refit():
+    config = {"features": {"generator": "sisso", "rung": 1, "primaries": ["IP_A", "IP_B", "rs_A", "rp_A", "rp_B"]},
+              "search": {"method": "exhaustive", "top_2d": "all", "top_3d": 40, "max_dim": 3},
+              "validation": {"method": "none", "outer_folds": 4}}
+    refit, sweep = both_modes(config)
+    assert_same_choices(refit.validation["nested"], sweep.validation["nested"])
+
+
+def test_classification_keeps_the_fold_by_fold_driver():
+    """Classification's separation scores are not sums of per-fold terms: its nested CV still reruns the
+    search on each stratified fold's training part. Checked against that procedure written out here."""
+    from formulasearch.data.datasets import octet
+    from formulasearch.data.primaries import build_primaries
+    from formulasearch.results import best_of_dimension
+    from formulasearch.search.classification import predict
+    from formulasearch.validation import stratified_folds
+
+    config = {"search": {"task": "classification"},
+              "classification": {"nested": True, "outer_folds": 3, "top_2d": 30, "max_dim": 2, "seed": 4}}
+    result = fs.run(config)
+    nested = result.validation["nested"]
+    assert nested["mode"] == "refit" and "classification" in nested["mode_reason"]
+    assert nested["folds_completed"] == 3 and "interrupted" not in nested
+    prim = build_primaries(octet(), None)
+    labels = np.asarray(result.class_labels, dtype=np.int32)
+    correct, chosen = 0, []
+    for test in stratified_folds(labels, 3, 4 + 1):
+        train = np.setdiff1d(np.arange(labels.size), test)
+        inner = {"search": {"task": "classification", "keep": 1},
+                 "classification": {"nested": False, "outer_folds": 3, "top_2d": 30, "max_dim": 2, "seed": 4}}
+        best = best_of_dimension(fs.run(inner, primaries=prim.subset(train)).models)
+        values = best.values(result.variables, prim.rows(result.variables))
+        fit = _core.fit_logistic(np.ascontiguousarray(values[:, train]), labels[train], l2=result.config[
+            "classification"]["l2"])
+        correct += int(np.sum(predict(fit.intercept, fit.coefficients, values[:, test]) == labels[test]))
+        chosen.append(" | ".join(best.formulas))
+    assert nested["correct"] == correct and nested["n_samples"] == labels.size
+    assert nested["accuracy"] == correct / labels.size
+    assert sorted(f for f, _ in nested["most_selected"]) == sorted(set(chosen))
+
+
+class StopAt:
+    """A progress callback that presses Ctrl-C when `stage` reaches `done`, and records every stage."""
+
+    def __init__(self, stage: str, done: int):
+        self.stage, self.done, self.seen = stage, done, []
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        self.seen.append((stage, done, total))
+        if stage == self.stage and done == self.done:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("mode, stage", [("refit", "nested CV"), ("sweep", "nested triples")])
+def test_ctrl_c_keeps_the_folds_finished(mode, stage):
+    stop = StopAt(stage, 2)
+    r = fs.run({"search": {"top_2d": 200, "top_3d": 100},
+                "validation": {"method": "none", "outer_folds": 5, "nested_mode": mode}}, progress=stop)
+    nested = r.validation["nested"]
+    assert r.interrupted and nested["interrupted"] and nested["folds_completed"] == 2
+    assert all(rep["folds_with_model"] == 2 for rep in nested["dimensions"].values())
+    assert "2 of 5 outer folds" in nested["notes"][0]
+    assert any("nested CV" in m for m in r.messages)
+    assert r.models and "interrupted (Ctrl-C): 2 of 5" in r.summary()
+    assert "Interrupted: 2 of 5 outer folds finished" in nested_meaning(nested)
+
+
+def test_progress_shows_each_fold_of_the_sweep():
+    seen = StopAt("never", -1)
+    r = fs.run({"search": {"top_2d": 200, "top_3d": 100}, "validation": {"method": "none", "outer_folds": 4}},
+               progress=seen)
+    stages = {s for s, _, _ in seen.seen}
+    assert {"nested screening", "nested pairs", "nested triples", "nested CV"} <= stages
+    assert ("nested CV", 0, 4) in seen.seen and ("nested CV", 4, 4) in seen.seen
+    waves = [d for s, d, _ in seen.seen if s == "nested triples"]  # folds done, a wave of folds at a time
+    assert waves == sorted(waves) and waves[-1] == 4
+    assert r.validation["nested"]["seconds"] > 0
+
+
+def test_report_says_what_nested_cv_means(tmp_path):
+    r = fs.run({"search": {"max_dim": 1}, "validation": {"method": "none", "outer_folds": 3}})
+    text = "error to expect from running this search on new data"
+    assert text in r.summary()
+    assert text in html_report(r, figures=False)
+    assert text in markdown_report(r)
+
+
+def test_screen_folds_matches_screening_each_training_part():
+    """The core's fold screening against screen() over each training part (SampleView), directly."""
+    rng = np.random.default_rng(0)
+    from formulasearch.data.datasets import octet
+    from formulasearch.data.primaries import build_primaries
+
+    prim = build_primaries(octet(), ["IP", "EA", "rs"])
+    y = np.ascontiguousarray(prim.target, dtype=float)
+    source = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, 1, "paper")
+    folds = _core.kfold_sets(y.size, 6, int(rng.integers(100)))
+    swept = _core.screen_folds(source, folds, y, keep=300, variance_filter=0.05, dedup="value")
+    for k, test in enumerate(folds):
+        train = np.setdiff1d(np.arange(y.size), test)
+        alone = _core.screen(_core.SampleView(source, train.tolist()), y[train], keep=300, variance_filter=0.05,
+                             dedup="value")
+        assert np.array_equal(np.asarray(swept[k].indices), np.asarray(alone.indices))
+        assert np.allclose(swept[k].score, alone.score, rtol=1e-11, atol=0)
