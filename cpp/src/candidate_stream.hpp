@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_set>
 #include <vector>
 
@@ -65,11 +66,15 @@ inline Status common_filters(const double* x, std::size_t n, const ScreenOptions
     return Status::Kept;
 }
 
-// Stream over every candidate of `source`. score(x, n, moments) -> Score is
+// Per-thread scratch of a score that needs none.
+struct NoWorkspace {};
+
+// Stream over every candidate of `source`. score(x, n, moments) -> Score, or
+// score(x, n, moments, workspace) with one Workspace per thread and block, is
 // called (on any thread) for each candidate that passes the filters;
 // keep(score, index) is called on the calling thread, in generation order, for
 // each one that also survives deduplication. Fills the counters of `res`.
-template <class Score, class ScoreFn, class KeepFn>
+template <class Score, class Workspace = NoWorkspace, class ScoreFn, class KeepFn>
 void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, Progress* progress, const char* stage,
                        ScreenCounts& res, ScoreFn score, KeepFn keep) {
     struct Verdict {
@@ -92,6 +97,7 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
 #pragma omp parallel
         {
             std::vector<double> values(kChunk * n);
+            [[maybe_unused]] Workspace ws;
 #pragma omp for schedule(static)
             for (long long c = 0; c < n_chunks; ++c) {
                 const std::uint64_t lo = begin + static_cast<std::uint64_t>(c) * kChunk;
@@ -105,7 +111,10 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
                     Moments m;
                     v.status = common_filters(x, n, opt, m);
                     if (v.status != Status::Kept) continue;
-                    v.score = score(x, n, m);
+                    if constexpr (std::is_invocable_v<ScoreFn&, const double*, std::size_t, const Moments&, Workspace&>)
+                        v.score = score(x, n, m, ws);
+                    else
+                        v.score = score(x, n, m);
                     if (opt.dedup == Dedup::Value) v.value_hash = value_hash(x, n, m);
                 }
             }
