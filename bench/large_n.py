@@ -98,9 +98,9 @@ def scaling_in_n(sz: Sizes, reps: int, seed: int) -> list[str]:
             return _core.search_pairs(the_set, max_pair_corr=MAX_PAIR_CORR, keep=KEEP, sample_block=kc)
 
         blocked, one_pass = best_of(lambda: search(0), runs), best_of(lambda: search(n), runs)
-        flops = blocked.result["gram_flops"]
-        same = (blocked.result["members"].tolist() == one_pass.result["members"].tolist()
-                and blocked.result["r2"].tolist() == one_pass.result["r2"].tolist())
+        flops = blocked.result.gram_flops
+        same = (blocked.result.members.tolist() == one_pass.result.members.tolist()
+                and blocked.result.r2.tolist() == one_pass.result.r2.tolist())
         Z -= Z.mean(axis=1, keepdims=True)  # the BLAS baseline's operand: the same rows standardised,
         Z /= np.linalg.norm(Z, axis=1, keepdims=True)  # in place (K x n is 1.6 GB at n = 1e5)
         Zt = Z.T  # n x K, Fortran order: dsyrk reads it without a copy
@@ -133,35 +133,35 @@ def acceptance(sz: Sizes, budget_mb: float, seed: int) -> list[str]:
                                         keep=KEEP, progress=progress)
     wall = time.perf_counter() - t0
     rss = peak_rss_mb()
-    block = int(found["block_size"])
+    block = int(found.block_size)
     n_blocks = -(-K // block)
     builds = n_blocks + (n_blocks - 1) * n_blocks // 2 - (n_blocks - 1)
     log("   timing one block's evaluation ...")
     t_block = best_of(lambda: _core.StandardizedSet.from_candidates(gen, pool[:block], y), 1).best
-    best = found["members"][0].tolist()
+    best = found.members[0].tolist()
     X = gen.evaluate([pool[i] for i in best])
     A = np.column_stack([np.ones(n), X.T])
     resid = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
     r2_numpy = 1.0 - resid @ resid / ((y - y.mean()) @ (y - y.mean()))
-    ok = abs(found["r2"][0] - r2_numpy) <= 1e-10 * abs(r2_numpy)
+    ok = abs(found.r2[0] - r2_numpy) <= 1e-10 * abs(r2_numpy)
     in_memory = K * n * 8
-    pairs = int(found["n_combinations"])
+    pairs = int(found.n_combinations)
     return [f"## 2. Exhaustive 2D over K = {K:,} candidates, n = {n:,} samples, memory budget {budget_mb:g} MB",
             "",
             "| quantity | value |", "|---|---:|",
-            f"| pairs searched | {pairs:,} ({fmt_n(found['n_scored'])} pass the abs(r) < {MAX_PAIR_CORR} limit) |",
+            f"| pairs searched | {pairs:,} ({fmt_n(found.n_scored)} pass the abs(r) < {MAX_PAIR_CORR} limit) |",
             f"| wall time | {fmt_t(wall)} |",
-            f"| Gram flops | {fmt_n(found['gram_flops'])} |",
-            f"| GFLOP/s (Gram flops / wall, evaluation included) | {gflops(found['gram_flops'], wall)} |",
+            f"| Gram flops | {fmt_n(found.gram_flops)} |",
+            f"| GFLOP/s (Gram flops / wall, evaluation included) | {gflops(found.gram_flops, wall)} |",
             f"| blocks | {n_blocks} of {block:,} candidates; {builds} block evaluations, "
             f"one timed alone takes {fmt_t(t_block)} (at most ~{fmt_t(builds * t_block)} of the wall time: "
             f"alone it also pays for fresh pages, which the search reuses) |",
             f"| time / (pairs x n) | {wall / (pairs * n) * 1e12:.1f} ps |",
-            f"| kernel's peak bytes (blocks + buffers) | {found['peak_bytes'] / 2**20:,.0f} MB |",
+            f"| kernel's peak bytes (blocks + buffers) | {found.peak_bytes / 2**20:,.0f} MB |",
             f"| process peak RSS: at the start / with the generator built / after the search "
             f"| {rss_start:,.0f} / {rss_before:,.0f} / {rss:,.0f} MB |",
             f"| an in-memory search would hold (K x n x 8 bytes) | {in_memory / 2**20:,.0f} MB |",
-            f"| best pair r2 vs numpy lstsq | {found['r2'][0]:.12f} vs {r2_numpy:.12f}: "
+            f"| best pair r2 vs numpy lstsq | {found.r2[0]:.12f} vs {r2_numpy:.12f}: "
             f"{'OK' if ok else 'MISMATCH'} |",
             ""]
 

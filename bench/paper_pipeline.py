@@ -159,7 +159,7 @@ def run_formulasearch(prim, generation: int) -> FsRun:
     t0 = time.perf_counter()
     gen = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, generation, "paper")
     scr = _core.screen(gen, y, keep=TOP_2D, variance_filter=VARIANCE_FILTER, dedup="string")
-    top = scr["indices"]
+    top = scr.indices
     fits[1] = [([int(i)], _core.fit_linear(gen.evaluate([int(i)]), y)) for i in top[:KEEP]]
     t1 = time.perf_counter()
     times["gen+1D"] = t1 - t0
@@ -169,7 +169,7 @@ def run_formulasearch(prim, generation: int) -> FsRun:
         pool = top[:limit]
         values = gen.evaluate(pool.tolist())
         res = kernel(values, y, max_pair_corr=MAX_PAIR_CORR, keep=KEEP)
-        members = [[int(pool[m]) for m in row] for row in res["members"]]
+        members = [[int(pool[m]) for m in row] for row in res.members]
         fits[dim] = [(c, _core.fit_linear(gen.evaluate(c), y)) for c in members]
         times[f"{dim}D"] = time.perf_counter() - t0
         found[dim] = res
@@ -178,13 +178,13 @@ def run_formulasearch(prim, generation: int) -> FsRun:
         if not lst:
             rmse[dim], best[dim] = None, None
             continue
-        cand, fit = min(lst, key=lambda cf: cf[1]["rmse"])
-        rmse[dim] = fit["rmse"]
+        cand, fit = min(lst, key=lambda cf: cf[1].rmse)
+        rmse[dim] = fit.rmse
         best[dim] = [gen.formula(c).to_string(prim.names) for c in cand]
-    counts = {k: int(v) for k, v in scr.items() if k.startswith("n_")}
+    counts = {k: int(getattr(scr, k)) for k in dir(scr) if k.startswith("n_")}
     for dim in (2, 3):
-        counts[f"scored_{dim}D"] = int(found[dim]["n_scored"])
-        counts[f"combinations_{dim}D"] = int(found[dim]["n_combinations"])
+        counts[f"scored_{dim}D"] = int(found[dim].n_scored)
+        counts[f"combinations_{dim}D"] = int(found[dim].n_combinations)
     return FsRun(times, rmse, best, counts, top)
 
 

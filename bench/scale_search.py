@@ -140,12 +140,12 @@ def planted(rng: np.random.Generator, k: int, n: int) -> tuple[np.ndarray, np.nd
     return x, y, (min(p, q), max(p, q))
 
 
-def found_first(res: dict, pair: tuple[int, int]) -> bool:
-    return len(res["members"]) > 0 and tuple(int(v) for v in res["members"][0]) == pair
+def found_first(res: _core.SearchResult, pair: tuple[int, int]) -> bool:
+    return len(res.members) > 0 and tuple(int(v) for v in res.members[0]) == pair
 
 
-def gflops(res: dict) -> float:
-    return res["gram_flops"] / res["seconds"] / 1e9 if res["seconds"] > 0 else 0.0
+def gflops(res: _core.SearchResult) -> float:
+    return res.gram_flops / res.seconds / 1e9 if res.seconds > 0 else 0.0
 
 
 # --------------------------------------------------------------------------------------
@@ -282,10 +282,10 @@ def main(argv=None) -> int:
         return g, _core.screen(g, y, keep=len(g), dedup="string")
 
     (gen, scr) = gen_and_screen()
-    kept = scr["indices"]
+    kept = scr.indices
     pool = kept if sz.octet_pool is None else kept[: sz.octet_pool]
     full_set = _core.StandardizedSet.from_candidates(gen, pool.tolist(), y)
-    log(f"   {len(gen):,} candidates, {int(scr['n_kept']):,} kept; 2D over {len(pool):,} "
+    log(f"   {len(gen):,} candidates, {int(scr.n_kept):,} kept; 2D over {len(pool):,} "
         f"({sz.octet_reps} runs, ~10 s each on 2 cores) ...")
     t_first = time.perf_counter()
     first_2d = _core.search_pairs(full_set, max_pair_corr=MAX_PAIR_CORR, keep=KEEP)
@@ -304,14 +304,14 @@ def main(argv=None) -> int:
     set_bytes = full_set.memory_bytes
     del full_set
 
-    def refit(members: list[int]) -> dict:
+    def refit(members: list[int]) -> _core.LinearFit:
         return _core.fit_linear(gen.evaluate(members), y)
 
-    best_all = [int(pool[m]) for m in res_2d["members"][0]]
+    best_all = [int(pool[m]) for m in res_2d.members[0]]
     fit_all = refit(best_all)
     top_set = _core.StandardizedSet.from_candidates(gen, kept[: sz.top_check].tolist(), y)
     res_top = _core.search_pairs(top_set, max_pair_corr=MAX_PAIR_CORR, keep=KEEP)
-    best_top = [int(kept[m]) for m in res_top["members"][0]]
+    best_top = [int(kept[m]) for m in res_top.members[0]]
     fit_top = refit(best_top)
     del top_set
 
@@ -398,11 +398,11 @@ def main(argv=None) -> int:
         f"{prod_flops / prod_cold / 1e9:.1f} | 1 run |")
     thr_best = thread_rows[-1][1]
     add(f"| formulasearch `search_pairs`, K = {sz.threads_k:,} random, n = 82 (half of the Gram matrix + scoring, "
-        f"nothing written) | same K | {fmt_n(thr_best.result['gram_flops'])} | {fmt_t(thr_best.best)} | "
+        f"nothing written) | same K | {fmt_n(thr_best.result.gram_flops)} | {fmt_t(thr_best.best)} | "
         f"{gflops(thr_best.result):.1f} | {thr_best.label}, {thread_rows[-1][0]} threads |")
     thr_one = thread_rows[0][1]
     if len(thread_rows) > 1:
-        add(f"| the same search on 1 thread | same K | {fmt_n(thr_one.result['gram_flops'])} | {fmt_t(thr_one.best)} | "
+        add(f"| the same search on 1 thread | same K | {fmt_n(thr_one.result.gram_flops)} | {fmt_t(thr_one.best)} | "
             f"{gflops(thr_one.result):.1f} | {thr_one.label}, 1 thread |")
     add("")
     core = openblas_core()
@@ -421,8 +421,8 @@ def main(argv=None) -> int:
     add("")
     pool_txt = "all kept" if sz.octet_pool is None else f"top {len(pool):,} (--quick)"
     add(f"{len(gen):,} candidates generated (paper generation 1, variant \"paper\"), screening with dedup \"string\": "
-        f"{int(scr['n_low_variance']):,} low variance, {int(scr['n_nonfinite']):,} non-finite, "
-        f"{int(scr['n_string_duplicates']):,} string duplicates -> **{int(scr['n_kept']):,} kept**; "
+        f"{int(scr.n_low_variance):,} low variance, {int(scr.n_nonfinite):,} non-finite, "
+        f"{int(scr.n_string_duplicates):,} string duplicates -> **{int(scr.n_kept):,} kept**; "
         f"pairs over {pool_txt}: K = {len(pool):,}, n = {prim.matrix.shape[1]} samples, "
         f"standardised set {fmt_bytes(set_bytes)}.")
     add("")
@@ -438,21 +438,21 @@ def main(argv=None) -> int:
     add("| K | pairs | valid (scored) | search time | models/s | Gram GFLOP | GFLOP/s | % of measured dgemm peak "
         f"| % of {DOC_YARDSTICK:.0f} GFLOP/s (kernels.md) |")
     add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    add(f"| {len(pool):,} | {fmt_n(res_2d['n_combinations'])} | {fmt_n(res_2d['n_scored'])} | {fmt_t(t_2d.best)} | "
-        f"{fmt_n(res_2d['n_combinations'] / t_2d.best)} | {res_2d['gram_flops'] / 1e9:,.0f} | **{gf:.1f}** | "
+    add(f"| {len(pool):,} | {fmt_n(res_2d.n_combinations)} | {fmt_n(res_2d.n_scored)} | {fmt_t(t_2d.best)} | "
+        f"{fmt_n(res_2d.n_combinations / t_2d.best)} | {res_2d.gram_flops / 1e9:,.0f} | **{gf:.1f}** | "
         f"**{100 * gf / peak:.0f}%** | {100 * gf / DOC_YARDSTICK:.0f}% |")
     add("")
     names = prim.names
-    check_ok = fit_all["rmse"] <= fit_top["rmse"] + RMSE_TOL
+    check_ok = fit_all.rmse <= fit_top.rmse + RMSE_TOL
     add("| best pair of | RMSE (eV, QR refit) | R^2 | formulas |")
     add("|---|---:|---:|---|")
-    add(f"| all {len(pool):,} | {fit_all['rmse']:.6f} | {fit_all['r2']:.6f} | "
+    add(f"| all {len(pool):,} | {fit_all.rmse:.6f} | {fit_all.r2:.6f} | "
         f"{'; '.join(gen.formula(i).to_string(names) for i in best_all)} |")
-    add(f"| top {sz.top_check:,} | {fit_top['rmse']:.6f} | {fit_top['r2']:.6f} | "
+    add(f"| top {sz.top_check:,} | {fit_top.rmse:.6f} | {fit_top.r2:.6f} | "
         f"{'; '.join(gen.formula(i).to_string(names) for i in best_top)} |")
     add("")
     add(f"Check, RMSE(all) <= RMSE(top {sz.top_check:,}): **{'OK' if check_ok else 'MISMATCH'}** "
-        f"({fit_all['rmse'] - fit_top['rmse']:+.2e} eV).")
+        f"({fit_all.rmse - fit_top.rmse:+.2e} eV).")
     add("")
     wall_2d = max(cold_wall, t_screen.best + t_set.best + t_2d.best)
     if args.quick:
@@ -481,11 +481,11 @@ def main(argv=None) -> int:
     add("|---|---:|---:|---:|---:|---:|---|---|")
     for lim, t in t_3d.items():
         r = t.result
-        members = [int(kept[m]) for m in r["members"][0]] if len(r["members"]) else []
-        rmse = f"{refit(members)['rmse']:.6f}" if members else "no model"
+        members = [int(kept[m]) for m in r.members[0]] if len(r.members) else []
+        rmse = f"{refit(members).rmse:.6f}" if members else "no model"
         ftxt = "; ".join(gen.formula(i).to_string(names) for i in members) if members else ""
-        add(f"| {'< ' + format(lim, 'g') if lim < 1 else 'none (1.0)'} | {fmt_n(r['n_combinations'])} | "
-            f"{fmt_n(r['n_scored'])} | {fmt_t(t.best)} | {fmt_n(r['n_combinations'] / t.best)} | {rmse} | {ftxt} | "
+        add(f"| {'< ' + format(lim, 'g') if lim < 1 else 'none (1.0)'} | {fmt_n(r.n_combinations)} | "
+            f"{fmt_n(r.n_scored)} | {fmt_t(t.best)} | {fmt_n(r.n_combinations / t.best)} | {rmse} | {ftxt} | "
             f"{t.label} |")
     add("")
     worst_3d = max(t.best for t in t_3d.values())
@@ -507,10 +507,10 @@ def main(argv=None) -> int:
     for nt, t in thread_rows:
         ok = found_first(t.result, pair_thr)
         thr_ok &= ok
-        add(f"| {nt} | {fmt_t(t.best)} | {fmt_n(t.result['n_combinations'] / t.best)} | {gflops(t.result):.1f} | "
+        add(f"| {nt} | {fmt_t(t.best)} | {fmt_n(t.result.n_combinations / t.best)} | {gflops(t.result):.1f} | "
             f"{base / t.best:.2f}x | {'OK' if ok else 'MISMATCH'} | {t.label} |")
-    same = all(np.array_equal(t.result["members"], thread_rows[0][1].result["members"]) and
-               np.array_equal(t.result["r2"], thread_rows[0][1].result["r2"]) for _, t in thread_rows)
+    same = all(np.array_equal(t.result.members, thread_rows[0][1].result.members) and
+               np.array_equal(t.result.r2, thread_rows[0][1].result.r2) for _, t in thread_rows)
     thr_ok &= same
     add("")
     if len(thread_rows) > 1 and thread_rows[-1][1].best > base:
@@ -529,8 +529,8 @@ def main(argv=None) -> int:
     prev = None
     for k, ts, t, ok in k_rows:
         r = t.result
-        add(f"| {k:,} | {fmt_n(r['n_combinations'])} | {fmt_t(ts.best)} | {fmt_t(t.best)} | "
-            f"{fmt_n(r['n_combinations'] / t.best)} | {gflops(r):.1f} | {1e9 * t.best / r['n_combinations']:.3f} | "
+        add(f"| {k:,} | {fmt_n(r.n_combinations)} | {fmt_t(ts.best)} | {fmt_t(t.best)} | "
+            f"{fmt_n(r.n_combinations / t.best)} | {gflops(r):.1f} | {1e9 * t.best / r.n_combinations:.3f} | "
             f"{slope(prev[0], k, prev[1], t.best) if prev else ''} | {'OK' if ok else 'MISMATCH'} | {t.label} |")
         prev = (k, t.best)
     add("")
@@ -543,7 +543,7 @@ def main(argv=None) -> int:
     for n, raw, setb, ts, t, ok, rss in n_rows:
         r = t.result
         add(f"| {n:,} | {fmt_bytes(raw)} | {fmt_bytes(setb)} | {rss:,.0f} MB | {fmt_t(ts.best)} | {fmt_t(t.best)} | "
-            f"{fmt_n(r['n_combinations'] / t.best)} | {gflops(r):.1f} | "
+            f"{fmt_n(r.n_combinations / t.best)} | {gflops(r):.1f} | "
             f"{slope(prev[0], n, prev[1], t.best) if prev else ''} | {'OK' if ok else 'MISMATCH'} | {t.label} |")
         prev = (n, t.best)
     add("")

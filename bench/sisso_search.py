@@ -121,9 +121,9 @@ def build_rung1(prim) -> Rung1:
                              cfg.features.strict_units)
     y = np.ascontiguousarray(prim.target, dtype=float)
     scr = _core.screen(space, y, keep=len(space), **SCREEN_RUNG1)
-    counts = {k: int(v) for k, v in scr.items() if k.startswith("n_")}
+    counts = {k: int(getattr(scr, k)) for k in dir(scr) if k.startswith("n_")}
     counts["n_rung0"] = space.n_stored
-    return Rung1(space, names, [int(i) for i in scr["indices"]], counts, y)
+    return Rung1(space, names, [int(i) for i in scr.indices], counts, y)
 
 
 def l0_triples(r1: Rung1) -> dict[str, Any]:
@@ -134,13 +134,13 @@ def l0_triples(r1: Rung1) -> dict[str, Any]:
     found = _core.search_triples(the_set, max_pair_corr=1.0, keep=KEEP)
     t2 = time.perf_counter()
     fits = []
-    for members in found["members"].tolist():
+    for members in found.members.tolist():
         cand = [r1.indices[m] for m in members]
         fits.append((cand, _core.fit_linear(r1.space.evaluate(cand), r1.y)))
-    fits.sort(key=lambda cf: cf[1]["rmse"])
+    fits.sort(key=lambda cf: cf[1].rmse)
     t3 = time.perf_counter()
     return {"set_s": t1 - t0, "search_s": t2 - t1, "refit_s": t3 - t2, "total_s": t3 - t0,
-            "n_combinations": int(found["n_combinations"]), "n_scored": int(found["n_scored"]),
+            "n_combinations": int(found.n_combinations), "n_scored": int(found.n_scored),
             "best": fits[0] if fits else None, "set": the_set}
 
 
@@ -343,8 +343,8 @@ def main(argv=None) -> int:
     np_rmse = lstsq_rmse(list(r1.space.evaluate(np_cand)), y) if np_cand else float("nan")
     fs_lstsq = lstsq_rmse(list(r1.space.evaluate(best_cand)), y)
     same_triple = np_cand is not None and sorted(np_cand) == sorted(best_cand)
-    check_refit = abs(fs_lstsq - best_fit["rmse"]) <= RMSE_TOL
-    check_np = abs(np_rmse - best_fit["rmse"]) <= RMSE_TOL
+    check_refit = abs(fs_lstsq - best_fit.rmse) <= RMSE_TOL
+    check_np = abs(np_rmse - best_fit.rmse) <= RMSE_TOL
 
     out.append("## 2. l0 of a 3D search over the whole rung-1 space")
     out.append("")
@@ -382,7 +382,7 @@ def main(argv=None) -> int:
     out.append("| | formulas | RMSE |")
     out.append("|---|---|---:|")
     out.append(f"| formulasearch (QR refit, `fit_linear`) | "
-               f"{'; '.join(r1.space.formula(c).to_string(r1.names) for c in best_cand)} | {best_fit['rmse']:.6f} |")
+               f"{'; '.join(r1.space.formula(c).to_string(r1.names) for c in best_cand)} | {best_fit.rmse:.6f} |")
     out.append(f"| same triple, numpy `lstsq` refit | | {fs_lstsq:.6f} "
                f"({'OK' if check_refit else 'MISMATCH'}) |")
     np_formulas = '; '.join(r1.space.formula(c).to_string(r1.names) for c in np_cand) if np_cand else "none"

@@ -136,7 +136,7 @@ def test_logistic_matches_sklearn_binary_and_one_vs_rest():
     for n_classes in (2, 3):
         x, labels = random_classes(60, n_classes, shift=1.5, seed=n_classes)
         fit = _core.fit_logistic(x, labels, l2=l2)
-        assert fit["converged"]
+        assert fit.converged
         z, mean, std = standardised(x), x.mean(axis=1), x.std(axis=1)
         problems = [1] if n_classes == 2 else list(range(n_classes))
         losses = []
@@ -144,14 +144,14 @@ def test_logistic_matches_sklearn_binary_and_one_vs_rest():
             t = (labels == positive).astype(int)
             ref = sklearn_lm.LogisticRegression(C=1 / (l2 * labels.size), tol=1e-12, max_iter=10000).fit(z.T, t)
             coef = ref.coef_[0] / std
-            assert np.allclose(fit["coefficients"][k], coef, rtol=1e-5, atol=1e-7)
-            assert fit["intercept"][k] == pytest.approx(ref.intercept_[0] - coef @ mean, rel=1e-5, abs=1e-7)
+            assert np.allclose(fit.coefficients[k], coef, rtol=1e-5, atol=1e-7)
+            assert fit.intercept[k] == pytest.approx(ref.intercept_[0] - coef @ mean, rel=1e-5, abs=1e-7)
             p = ref.predict_proba(z.T)[:, 1]
             losses.append(-np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)))
-        assert fit["loss"] == pytest.approx(np.mean(losses), rel=1e-6)
-        scores = np.array(fit["intercept"])[:, None] + np.array(fit["coefficients"]) @ x
+        assert fit.loss == pytest.approx(np.mean(losses), rel=1e-6)
+        scores = np.array(fit.intercept)[:, None] + np.array(fit.coefficients) @ x
         pred = (scores[0] > 0).astype(int) if n_classes == 2 else scores.argmax(axis=0)
-        assert fit["accuracy"] == pytest.approx(np.mean(pred == labels))
+        assert fit.accuracy == pytest.approx(np.mean(pred == labels))
 
 
 # --------------------------------------------------------------------------
@@ -170,25 +170,25 @@ def test_pair_search_equals_brute_force():
         brute.append((len(overlap_members_2d(z, labels)), i, j))
     best = min(c for c, _, _ in brute)
     found = _core.search_class_pairs(values, labels, keep=len(brute))
-    assert found["n_pairs"] == len(brute)
-    assert int(found["count"][0]) == best
+    assert found.n_combinations == len(brute)
+    assert int(found.count[0]) == best
     # Every pair's count equals scipy's; ranked by (count, size, pair).
     by_pair = {(i, j): c for c, i, j in brute}
-    assert [by_pair[(int(a), int(b))] for a, b in found["members"]] == list(found["count"])
-    keys = list(zip(found["count"], found["value"], found["members"][:, 0], found["members"][:, 1]))
+    assert [by_pair[(int(a), int(b))] for a, b in found.members] == list(found.count)
+    keys = list(zip(found.count, found.value, found.members[:, 0], found.members[:, 1]))
     assert keys == sorted(keys)
     # The pruned, threaded top-k equals the top of the full list.
     top = _core.search_class_pairs(values, labels, keep=5)
-    assert np.array_equal(top["members"], found["members"][:5])
+    assert np.array_equal(top.members, found.members[:5])
     # |r| limit: exactly the pairs below it are scored.
     r = np.corrcoef(values)
     limited = _core.search_class_pairs(values, labels, keep=len(brute), max_pair_corr=0.2)
     allowed = {(i, j) for _, i, j in brute if abs(r[i, j]) < 0.2}
-    assert {(int(a), int(b)) for a, b in limited["members"]} == allowed
+    assert {(int(a), int(b)) for a, b in limited.members} == allowed
     # Logistic ranking: losses agree with a direct fit.
     logi = _core.search_class_pairs(values, labels, score="logistic", keep=3)
-    for (a, b), loss in zip(logi["members"], logi["value"]):
-        assert loss == pytest.approx(_core.fit_logistic(values[[a, b]], labels)["loss"], rel=1e-9)
+    for (a, b), loss in zip(logi.members, logi.value):
+        assert loss == pytest.approx(_core.fit_logistic(values[[a, b]], labels).loss, rel=1e-9)
 
 
 def _small_generator():
@@ -203,10 +203,10 @@ def test_screening_keeps_the_best_single_formulas():
     values = gen.evaluate(list(range(len(gen))))
     usable = [i for i in range(len(gen)) if gen.generated(i) and np.all(np.isfinite(values[i])) and values[i].std() > 0]
     keys = sorted((len(overlap_members_1d(values[i], labels)), overlap_size_1d(values[i], labels), i) for i in usable)
-    for i, c, v in zip(scr["indices"], scr["count"], scr["value"]):
+    for i, c, v in zip(scr.indices, scr.count, scr.value):
         assert c == len(overlap_members_1d(values[i], labels))
         assert v == pytest.approx(overlap_size_1d(values[i], labels), rel=1e-9, abs=1e-12)
-    assert (int(scr["count"][0]), scr["value"][0]) == pytest.approx(keys[0][:2], rel=1e-9)
+    assert (int(scr.count[0]), scr.value[0]) == pytest.approx(keys[0][:2], rel=1e-9)
 
 
 @pytest.mark.parametrize("score", ["overlap", "logistic"])
@@ -218,9 +218,9 @@ def test_results_do_not_depend_on_the_thread_count(score):
         for threads in (1, 3):
             _core.set_threads(threads)
             scr = _core.screen_classes(gen, labels, score=score, keep=60)
-            pairs = _core.search_class_pairs(gen.evaluate(scr["indices"]), labels, score=score, keep=8)
-            out.append((scr["indices"].tolist(), scr["value"].tolist(), pairs["members"].tolist(),
-                        pairs["value"].tolist()))
+            pairs = _core.search_class_pairs(gen.evaluate(scr.indices), labels, score=score, keep=8)
+            out.append((scr.indices.tolist(), scr.value.tolist(), pairs.members.tolist(),
+                        pairs.value.tolist()))
     finally:
         _core.set_threads(before)
     assert out[0] == out[1]
@@ -231,10 +231,10 @@ def test_progress_can_stop_the_searches_and_ctrl_c_keeps_what_was_found():
     calls = []
     scr = _core.screen_classes(gen, labels, keep=20, block=64,
                                progress=lambda *args: calls.append(args) is not None)
-    assert scr["cancelled"] and scr["n_screened"] == 64 and calls == [("screening", 64, len(gen))]
-    values = gen.evaluate(_core.screen_classes(gen, labels, keep=100)["indices"])
+    assert scr.cancelled and scr.n_screened == 64 and calls == [("screening", 64, len(gen))]
+    values = gen.evaluate(_core.screen_classes(gen, labels, keep=100).indices)
     pairs = _core.search_class_pairs(values, labels, keep=3, progress=lambda *a: False)
-    assert pairs["cancelled"] and 0 < len(pairs["members"]) <= 3
+    assert pairs.cancelled and 0 < len(pairs.members) <= 3
 
     def ctrl_c(stage, done, total):
         if stage == "2D classification":

@@ -17,7 +17,7 @@ distributed = pytest.importorskip("distributed")
 def spec():
     prim = fs.build_primaries(fs.datasets.octet())
     gen = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, 1)
-    top = _core.screen(gen, prim.target, keep=12000, dedup="string")["indices"]
+    top = _core.screen(gen, prim.target, keep=12000, dedup="string").indices
     return SearchSpec.make(prim.matrix, prim.names, prim.classes, 1, "paper", prim.target, top)
 
 
@@ -38,8 +38,8 @@ def test_slices_merge_to_the_whole_search(spec, n_tasks):
     assert all(a[1] == b[0] for a, b in zip(slices, slices[1:]))
     parts = [search_slice(the_set, 2, a, b, OPTIONS) for a, b in slices]
     merged = merge_slices(parts, OPTIONS["keep"])
-    assert merged["members"] == whole["members"] and merged["r2"] == whole["r2"]
-    assert merged["n_combinations"] == len(spec.pool) * (len(spec.pool) - 1) // 2
+    assert merged.members == whole.members and merged.r2 == whole.r2
+    assert merged.n_combinations == len(spec.pool) * (len(spec.pool) - 1) // 2
 
 
 def test_dask_local_cluster_matches_local_run():
@@ -73,9 +73,9 @@ def test_killed_worker_task_is_retried_and_result_is_identical(spec):
 
         merged = search_on_dask(client, spec, 2, OPTIONS, n_tasks=24, progress=kill_one_worker_mid_run)
     assert killed and killed[0][1] > 0, "no worker was busy when killed: the test did not exercise a retry"
-    assert merged["members"] == whole["members"]
-    assert merged["r2"] == whole["r2"]
-    assert merged["n_combinations"] == whole["n_combinations"]
+    assert merged.members == whole.members
+    assert merged.r2 == whole.r2
+    assert merged.n_combinations == whole.n_combinations
 
 
 # Small enough that the 12000-candidate pool streams in several blocks, large
@@ -103,9 +103,9 @@ def test_streamed_slices_merge_to_the_whole_search(spec, n_tasks):
     slices = plan_slices(len(spec.pool), 2, n_tasks, 256, streamed=True)
     parts = [search_slice(spec, 2, a, b, OPTIONS, memory_budget_mb=BUDGET_MB) for a, b in slices]
     merged = merge_slices(parts, OPTIONS["keep"])
-    assert merged["members"] == whole["members"] and merged["r2"] == whole["r2"]
-    assert merged["n_combinations"] == whole["n_combinations"] and merged["n_scored"] == whole["n_scored"]
-    assert all(0 < part["peak_bytes"] <= BUDGET_MB * 2**20 for part in parts)
+    assert merged.members == whole.members and merged.r2 == whole.r2
+    assert merged.n_combinations == whole.n_combinations and merged.n_scored == whole.n_scored
+    assert all(0 < part.peak_bytes <= BUDGET_MB * 2**20 for part in parts)
 
 
 @pytest.mark.usefixtures("two_threads")
@@ -116,8 +116,8 @@ def test_streamed_triple_slices_merge_to_the_whole_search(spec):
     assert all(a % 16 == 0 for a, _ in slices)
     parts = [search_slice(small, 3, a, b, OPTIONS, memory_budget_mb=2) for a, b in slices]
     merged = merge_slices(parts, OPTIONS["keep"])
-    assert merged["members"] == whole["members"] and merged["r2"] == whole["r2"]
-    assert merged["n_combinations"] == whole["n_combinations"] and merged["n_scored"] == whole["n_scored"]
+    assert merged.members == whole.members and merged.r2 == whole.r2
+    assert merged.n_combinations == whole.n_combinations and merged.n_scored == whole.n_scored
 
 
 @pytest.mark.usefixtures("two_threads")
@@ -125,12 +125,12 @@ def test_dask_with_memory_budget_streams_each_task_and_matches_local(spec):
     from formulasearch.search.dask_backend import dask_client, search_on_dask
 
     whole = local(spec, 2)
-    assert whole["peak_bytes"] > BUDGET_MB * 2**20  # the whole pool would not fit
+    assert whole.peak_bytes > BUDGET_MB * 2**20  # the whole pool would not fit
     with dask_client(None, 2) as client:
         merged = search_on_dask(client, spec, 2, OPTIONS, n_tasks=5, memory_budget_mb=BUDGET_MB)
-    assert merged["members"] == whole["members"] and merged["r2"] == whole["r2"]
-    assert merged["n_combinations"] == whole["n_combinations"]
-    assert 0 < merged["peak_bytes"] <= BUDGET_MB * 2**20  # the largest of one task's
+    assert merged.members == whole.members and merged.r2 == whole.r2
+    assert merged.n_combinations == whole.n_combinations
+    assert 0 < merged.peak_bytes <= BUDGET_MB * 2**20  # the largest of one task's
 
 
 @pytest.mark.usefixtures("two_threads")

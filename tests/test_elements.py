@@ -360,7 +360,7 @@ def test_config_keys_and_errors(tmp_path):
         ({"elemental": "X"}, r"\[data\] elemental must be a list of strings"),
         ({"site_rule": "by_z"}, r"\[data\] site_rule = 'by_z' is not one of 'electronegativity', 'as_written'"),
         ({"compounds": "c.csv", "target": "dE"}, r"\[data\] needs a source: dataset = \"octet\", table = PATH"),
-        ({"compounds": "c.csv", "elemental": ["X"]}, r"\[data\] needs either"),
+        ({"compounds": "c.csv", "elemental": ["X"]}, r"\[data\] needs a source"),
         ({"elements": ["X"]}, r"unknown key 'elements' in \[data\]"),
     ]
     for data, pattern in cases:

@@ -18,7 +18,7 @@ def test_all_pairs_is_exact_on_a_brute_force_sized_case():
     prim = fs.build_primaries(small, ["rs", "rp"])
     gen = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, 1)
     scr = _core.screen(gen, prim.target, keep=len(gen), dedup="value")
-    values = gen.evaluate(scr["indices"].tolist())
+    values = gen.evaluate(scr.indices.tolist())
     y = prim.target
     z = values - values.mean(axis=1, keepdims=True)
     z /= np.linalg.norm(z, axis=1, keepdims=True)

@@ -174,14 +174,14 @@ def test_screen_kept_counts_published(octet, generation):
     r = _core.screen(gen, y, keep=10, dedup="string")
     _, values, mask = oracle_full(generation)
     nonfinite = int((~np.all(np.isfinite(values), axis=1)).sum())
-    assert r["n_kept"] == PUBLISHED_KEPT[generation] == int(mask.sum())
-    assert r["n_candidates"] == r["n_screened"] == len(gen)
-    assert r["n_nonfinite"] == nonfinite
-    assert r["n_low_variance"] == len(gen) - nonfinite - int(mask.sum())
-    assert r["n_string_duplicates"] == 0 and r["n_value_duplicates"] == 0
-    assert r["cancelled"] is False
-    assert (r["n_nonfinite"] + r["n_low_variance"] + r["n_string_duplicates"] + r["n_value_duplicates"]
-            + r["n_kept"] == r["n_candidates"])
+    assert r.n_kept == PUBLISHED_KEPT[generation] == int(mask.sum())
+    assert r.n_candidates == r.n_screened == len(gen)
+    assert r.n_nonfinite == nonfinite
+    assert r.n_low_variance == len(gen) - nonfinite - int(mask.sum())
+    assert r.n_string_duplicates == 0 and r.n_value_duplicates == 0
+    assert r.cancelled is False
+    assert (r.n_nonfinite + r.n_low_variance + r.n_string_duplicates + r.n_value_duplicates
+            + r.n_kept == r.n_candidates)
 
 
 @pytest.mark.parametrize("variant", ["paper", "classes"])
@@ -190,12 +190,12 @@ def test_screen_generation_3_counts_equal_oracle_filter(octet, variant):
     gen = _core.PaperGenerator(matrix, names, classes, 3, variant)
     r = _core.screen(gen, y, keep=10, dedup="string")
     n_nonfinite, n_low, mask = oracle_counts(3, variant)
-    assert r["n_candidates"] == len(gen)
-    assert r["n_nonfinite"] == n_nonfinite
-    assert r["n_low_variance"] == n_low
+    assert r.n_candidates == len(gen)
+    assert r.n_nonfinite == n_nonfinite
+    assert r.n_low_variance == n_low
     # the numerators are distinct formulas, so no generation-3 string repeats
-    assert r["n_string_duplicates"] == 0
-    assert r["n_kept"] == int(mask.sum())
+    assert r.n_string_duplicates == 0
+    assert r.n_kept == int(mask.sum())
 
 
 def test_generation_3_strings_are_distinct(octet):
@@ -215,14 +215,14 @@ def test_screen_generation_4_string_duplicates(octet):
     n_nonfinite, n_low, mask = oracle_counts(4, "paper")
     kept_strings = [s for s, m in zip(strings, mask) if m]
     distinct_kept = len(set(kept_strings))
-    assert r["n_nonfinite"] == n_nonfinite
-    assert r["n_low_variance"] == n_low
-    assert r["n_kept"] == distinct_kept
-    assert r["n_string_duplicates"] == int(mask.sum()) - distinct_kept
-    assert r["n_kept"] <= GEN4_DISTINCT
-    assert r["n_value_duplicates"] == 0
+    assert r.n_nonfinite == n_nonfinite
+    assert r.n_low_variance == n_low
+    assert r.n_kept == distinct_kept
+    assert r.n_string_duplicates == int(mask.sum()) - distinct_kept
+    assert r.n_kept <= GEN4_DISTINCT
+    assert r.n_value_duplicates == 0
     # the kept candidates are the first occurrence of each of their strings
-    top = _core.screen(gen, y, keep=3000, dedup="string")["indices"]
+    top = _core.screen(gen, y, keep=3000, dedup="string").indices
     first = {}
     for i, s in enumerate(strings):
         first.setdefault(s, i)
@@ -272,7 +272,7 @@ def test_screen_top_k_equals_oracle_1d_ranking(octet, generation):
     keep = 3000
     gen = _core.PaperGenerator(matrix, names, classes, generation, "paper")
     r = _core.screen(gen, y, keep=keep, dedup="string")
-    assert len(r["indices"]) == keep == len(r["r2"])
+    assert len(r.indices) == keep == len(r.r2)
     _, values, mask = oracle_full(generation)
     kept = np.nonzero(mask)[0]
     top = best_1d(values[kept], y, keep)
@@ -287,39 +287,39 @@ def test_screen_top_k_equals_oracle_1d_ranking(octet, generation):
             out.append(all_rmse[i])
         return r2_of_rmse(out, y)
 
-    assert_same_1d_ranking(r["indices"], r["r2"], top, {"y": y, "score": score})
-    assert all(mask[int(i)] for i in r["indices"])
+    assert_same_1d_ranking(r.indices, r.r2, top, {"y": y, "score": score})
+    assert all(mask[int(i)] for i in r.indices)
     # there were exact ties (a + b vs b + a), so the index tie-break was exercised
-    assert np.any(np.diff(r["r2"]) == 0)
+    assert np.any(np.diff(r.r2) == 0)
 
 
 def test_best_generation_1_formula_is_published(octet):
     matrix, names, classes, y = octet
     gen = _core.PaperGenerator(matrix, names, classes, 1, "paper")
     r = _core.screen(gen, y, keep=5, dedup="string")
-    best = int(r["indices"][0])
+    best = int(r.indices[0])
     assert gen.formula(best).to_string(names) == BEST_GEN1
     strings, values, _ = oracle_full(1)
     assert strings[best] == BEST_GEN1
     # RMSE from the screen's r2
     sst = float(((y - y.mean()) ** 2).sum())
-    rmse_screen = math.sqrt((1.0 - r["r2"][0]) * sst / y.size)
+    rmse_screen = math.sqrt((1.0 - r.r2[0]) * sst / y.size)
     assert abs(rmse_screen - 0.11926) <= 1e-5
     fit = _core.fit_linear(gen.evaluate([best]), y)
-    assert abs(fit["rmse"] - 0.11926) <= 1e-5
-    assert abs(fit["coefficients"][0] - (-0.7507)) <= 5e-5
-    assert abs(fit["intercept"] - (-0.3170)) <= 5e-5
+    assert abs(fit.rmse - 0.11926) <= 1e-5
+    assert abs(fit.coefficients[0] - (-0.7507)) <= 5e-5
+    assert abs(fit.intercept - (-0.3170)) <= 5e-5
     # numpy lstsq on the oracle's values of the same formula
     x = values[best]
     A = np.column_stack([np.ones_like(x), x])
     coef, *_ = np.linalg.lstsq(A, y, rcond=None)
     res = y - A @ coef
-    assert fit["intercept"] == pytest.approx(coef[0], rel=1e-8)
-    assert fit["coefficients"][0] == pytest.approx(coef[1], rel=1e-8)
-    assert fit["rmse"] == pytest.approx(math.sqrt(res @ res / y.size), rel=1e-8)
-    assert fit["mae"] == pytest.approx(np.mean(np.abs(res)), rel=1e-8)
-    assert fit["maxae"] == pytest.approx(np.max(np.abs(res)), rel=1e-8)
-    assert fit["r2"] == pytest.approx(1 - (res @ res) / sst, rel=1e-8)
+    assert fit.intercept == pytest.approx(coef[0], rel=1e-8)
+    assert fit.coefficients[0] == pytest.approx(coef[1], rel=1e-8)
+    assert fit.rmse == pytest.approx(math.sqrt(res @ res / y.size), rel=1e-8)
+    assert fit.mae == pytest.approx(np.mean(np.abs(res)), rel=1e-8)
+    assert fit.maxae == pytest.approx(np.max(np.abs(res)), rel=1e-8)
+    assert fit.r2 == pytest.approx(1 - (res @ res) / sst, rel=1e-8)
     assert rmse_screen == pytest.approx(math.sqrt(res @ res / y.size), rel=1e-8)
 
 
@@ -337,11 +337,11 @@ def test_fit_linear_equals_lstsq_on_several_features(octet):
                 continue
             plain = ols_metrics(X.T, y)
             fit = _core.fit_linear(X, y)
-            assert fit["intercept"] == pytest.approx(ref["intercept"], rel=1e-8, abs=1e-12)
-            np.testing.assert_allclose(fit["coefficients"], ref["coefficients"], rtol=1e-8, atol=0)
+            assert fit.intercept == pytest.approx(ref["intercept"], rel=1e-8, abs=1e-12)
+            np.testing.assert_allclose(fit.coefficients, ref["coefficients"], rtol=1e-8, atol=0)
             for k in ("rmse", "mae", "maxae", "r2"):
-                assert fit[k] == pytest.approx(ref[k], rel=1e-8), k
-                assert fit[k] == pytest.approx(plain[k], rel=1e-8), k
+                assert getattr(fit, k) == pytest.approx(ref[k], rel=1e-8), k
+                assert getattr(fit, k) == pytest.approx(plain[k], rel=1e-8), k
             n_checked += 1
     assert n_checked >= 40
 
@@ -412,15 +412,15 @@ def test_value_dedup_drops_only_equal_standardised_vectors(octet, which):
     n = len(gen)
     s_str = _core.screen(gen, y, keep=n, dedup="string")
     s_val = _core.screen(gen, y, keep=n, dedup="value")
-    kept_str = np.sort(s_str["indices"].astype(np.int64))
-    kept_val = np.sort(s_val["indices"].astype(np.int64))
-    assert len(kept_str) == s_str["n_kept"] and len(kept_val) == s_val["n_kept"]
+    kept_str = np.sort(s_str.indices.astype(np.int64))
+    kept_val = np.sort(s_val.indices.astype(np.int64))
+    assert len(kept_str) == s_str.n_kept and len(kept_val) == s_val.n_kept
     # independent: the oracle's filter picks the same string-kept set
     _, values = paper_candidates(matrix, names, classes, generation)
     assert np.array_equal(kept_str, np.nonzero(screen(values))[0])
     assert set(kept_val.tolist()) <= set(kept_str.tolist())
     dropped = np.setdiff1d(kept_str, kept_val)
-    assert len(dropped) == s_val["n_value_duplicates"] > 0
+    assert len(dropped) == s_val.n_value_duplicates > 0
     z = standardised(values[kept_str])
     is_kept = np.isin(kept_str, kept_val)
     dist = nearest_earlier(z, kept_str, is_kept)
@@ -436,13 +436,13 @@ def test_value_dedup_never_changes_the_filters(octet):
         gen = _core.PaperGenerator(matrix, names, classes, generation, variant)
         a = _core.screen(gen, y, keep=100, dedup="string")
         b = _core.screen(gen, y, keep=100, dedup="value")
-        assert a["n_nonfinite"] == b["n_nonfinite"]
-        assert a["n_low_variance"] == b["n_low_variance"]
-        assert a["n_string_duplicates"] == b["n_string_duplicates"]
-        assert b["n_kept"] + b["n_value_duplicates"] == a["n_kept"]
-        assert b["n_value_duplicates"] > 0
+        assert a.n_nonfinite == b.n_nonfinite
+        assert a.n_low_variance == b.n_low_variance
+        assert a.n_string_duplicates == b.n_string_duplicates
+        assert b.n_kept + b.n_value_duplicates == a.n_kept
+        assert b.n_value_duplicates > 0
         # the best formula is unaffected (it is the first of its group)
-        assert a["indices"][0] == b["indices"][0]
+        assert a.indices[0] == b.indices[0]
 
 
 def test_value_dedup_drops_the_commuted_sum(octet):
@@ -454,10 +454,10 @@ def test_value_dedup_drops_the_commuted_sum(octet):
     b = strings.index("(IP_B + IP_A)/sqrt(|rp_A|)")
     assert a < b and np.array_equal(values[a], values[b]) and mask[a]
     s = _core.screen(gen, y, keep=len(gen), dedup="value")
-    kept = set(int(i) for i in s["indices"])
+    kept = set(int(i) for i in s.indices)
     assert a in kept and b not in kept
     s = _core.screen(gen, y, keep=len(gen), dedup="string")
-    kept = set(int(i) for i in s["indices"])
+    kept = set(int(i) for i in s.indices)
     assert a in kept and b in kept
 
 
@@ -480,7 +480,7 @@ def test_variance_filter_threshold_matches_oracle(octet):
     _, values, _ = oracle_full(2)
     for vf in (0.0, 0.2, 1.0):
         r = _core.screen(gen, y, keep=5, variance_filter=vf, dedup="string")
-        assert r["n_kept"] == int(screen(values, vf).sum()), vf
+        assert r.n_kept == int(screen(values, vf).sum()), vf
 
 
 # ---------------------------------------------------------------------------
@@ -488,8 +488,8 @@ def test_variance_filter_threshold_matches_oracle(octet):
 
 
 def screen_key(r):
-    return (r["indices"].tolist(), r["r2"].view(np.uint64).tolist(),
-            {k: v for k, v in r.items() if k.startswith("n_")})
+    return (r.indices.tolist(), r.r2.view(np.uint64).tolist(),
+            {k: getattr(r, k) for k in dir(r) if k.startswith("n_")})
 
 
 @pytest.mark.parametrize("generation,dedup", [(1, "string"), (1, "value"), (4, "value")])
@@ -521,6 +521,6 @@ def test_progress_callback_can_cancel(octet):
         return done < 20_000
 
     r = _core.screen(gen, y, keep=10, dedup="string", block=10_000, progress=progress)
-    assert r["cancelled"] is True
-    assert r["n_screened"] == 20_000 < len(gen)
+    assert r.cancelled is True
+    assert r.n_screened == 20_000 < len(gen)
     assert calls[0] == ("screening", 10_000, len(gen))

@@ -13,8 +13,8 @@ from formulasearch.data.primaries import build_primaries
 
 
 def same(a, b) -> bool:
-    return (a["members"].tolist() == b["members"].tolist() and a["r2"].tolist() == b["r2"].tolist()
-            and a["n_scored"] == b["n_scored"] and a["n_combinations"] == b["n_combinations"])
+    return (a.members.tolist() == b.members.tolist() and a.r2.tolist() == b.r2.tolist()
+            and a.n_scored == b.n_scored and a.n_combinations == b.n_combinations)
 
 
 @pytest.fixture
@@ -58,8 +58,8 @@ def test_scores_at_large_n_equal_numpy_lstsq(large_n):
     X, y, s = large_n
     for kernel in (_core.search_pairs, _core.search_triples):
         found = kernel(s, keep=10, sample_block=256)
-        assert {5, 31} <= set(found["members"][0].tolist())  # the planted pair leads
-        for members, r2 in zip(found["members"].tolist(), found["r2"].tolist()):
+        assert {5, 31} <= set(found.members[0].tolist())  # the planted pair leads
+        for members, r2 in zip(found.members.tolist(), found.r2.tolist()):
             assert r2 == pytest.approx(r2_lstsq(X, y, members), rel=1e-10)
 
 
@@ -73,7 +73,7 @@ def synthetic_source():
     M = np.exp(0.3 * rng.standard_normal((prim.matrix.shape[0], n))) * signs
     gen = _core.PaperGenerator(M, prim.names, prim.classes, 1, "paper")
     y = M[0] / M[4] - 0.3 * M[1] * M[5] + 0.05 * rng.standard_normal(n)
-    pool = _core.screen(gen, y, keep=700, dedup="string")["indices"].tolist()
+    pool = _core.screen(gen, y, keep=700, dedup="string").indices.tolist()
     return gen, pool, y
 
 
@@ -88,9 +88,9 @@ def test_streamed_search_equals_the_in_memory_search(synthetic_source, restore_t
             _core.set_threads(threads)
             found = streamed(gen, pool, y, memory_budget_mb=budget_mb, keep=25)
             assert same(found, ref), (budget_mb, threads)
-            assert found["peak_bytes"] <= budget_mb * 2**20
+            assert found.peak_bytes <= budget_mb * 2**20
             if budget_mb < 12:  # these budgets hold a few blocks, not the pool
-                assert found["block_size"] < len(pool) and found["peak_bytes"] < ref["peak_bytes"]
+                assert found.block_size < len(pool) and found.peak_bytes < ref.peak_bytes
 
 
 def test_streamed_search_rejects_a_budget_below_two_small_blocks(synthetic_source):
@@ -120,7 +120,7 @@ def test_sisso_l0_step_streams_within_the_budget_to_the_same_models(monkeypatch)
     for name in ("search_pairs_streamed", "search_triples_streamed"):
         def spy(*args, _kernel=getattr(_core, name), **kwargs):
             found = _kernel(*args, **kwargs)
-            blocks.append((len(args[1]), int(found["block_size"])))
+            blocks.append((len(args[1]), int(found.block_size)))
             return found
         monkeypatch.setattr(_core, name, spy)
     budget = 2.2  # MB: the smallest blocks (16 candidates) and the per-thread buffers

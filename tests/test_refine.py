@@ -75,8 +75,8 @@ def make_model(codes: list[str], names, matrix, y) -> Model:
     formulas = [F.from_postfix(c, names) for c in codes]
     fit = _core.fit_linear(np.vstack([f.evaluate(matrix) for f in formulas]), y)
     return Model(dimension=len(codes), formulas=[f.to_string(names) for f in formulas], codes=codes,
-                 intercept=fit["intercept"], coefficients=list(fit["coefficients"]), rmse=fit["rmse"],
-                 mae=fit["mae"], maxae=fit["maxae"], r2=fit["r2"], candidates=list(range(len(codes))))
+                 intercept=fit.intercept, coefficients=fit.coefficients.tolist(), rmse=fit.rmse,
+                 mae=fit.mae, maxae=fit.maxae, r2=fit.r2, candidates=list(range(len(codes))))
 
 
 # --------------------------------------------------------------------------

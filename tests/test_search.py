@@ -49,10 +49,10 @@ def rmse_of_r2(r2, y):
 
 def assert_matches_oracle(found, oracle, values, y, dim, rtol=1e-8):
     """The core's top list equals the brute-force one, up to swaps between ties."""
-    members = [tuple(int(v) for v in m) for m in found["members"]]
-    assert found["members"].shape == (len(members), dim)
+    members = [tuple(int(v) for v in m) for m in found.members]
+    assert found.members.shape == (len(members), dim)
     assert len(members) == len(oracle)
-    core_rmse = rmse_of_r2(found["r2"], y)
+    core_rmse = rmse_of_r2(found.r2, y)
     o_members = [m for m, _ in oracle]
     o_rmse = np.array([r for _, r in oracle])
     # the score at every rank
@@ -68,7 +68,7 @@ def assert_matches_oracle(found, oracle, values, y, dim, rtol=1e-8):
         r = ols_metrics(values[list(m)].T, y)["rmse"]
         assert abs(r - o_rmse[-1]) <= rtol * o_rmse[-1], m
     # best first; equal scores by members
-    r2 = np.asarray(found["r2"])
+    r2 = np.asarray(found.r2)
     assert np.all(np.diff(r2) <= 0)
     for p in range(len(members) - 1):
         if r2[p] == r2[p + 1]:
@@ -76,7 +76,7 @@ def assert_matches_oracle(found, oracle, values, y, dim, rtol=1e-8):
 
 
 def assert_pair_limit(found, values, limit):
-    for m in found["members"]:
+    for m in found.members:
         R = np.abs(np.corrcoef(values[list(m)]))
         for a, b in itertools.combinations(range(len(m)), 2):
             assert R[a, b] < limit, (tuple(m), R[a, b])
@@ -94,9 +94,9 @@ def test_pairs_on_generation_1_subset(seed, limit):
     oracle = best_2d(values, y, 25, max_pair_corr=limit)
     assert_matches_oracle(found, oracle, values, y, 2)
     assert_pair_limit(found, values, limit)
-    assert found["n_combinations"] == 150 * 149 // 2
-    assert 0 < found["n_scored"] <= found["n_combinations"]
-    assert found["cancelled"] is False
+    assert found.n_combinations == 150 * 149 // 2
+    assert 0 < found.n_scored <= found.n_combinations
+    assert found.cancelled is False
 
 
 def test_pairs_n_scored_counts_the_valid_pairs():
@@ -105,7 +105,7 @@ def test_pairs_n_scored_counts_the_valid_pairs():
     iu = np.triu_indices(150, 1)
     for limit in (0.3, 0.9):
         found = _core.search_pairs(values, y, max_pair_corr=limit, keep=5)
-        assert found["n_scored"] == int((R[iu] < limit).sum())
+        assert found.n_scored == int((R[iu] < limit).sum())
 
 
 def test_pairs_without_limit_on_generation_1_subset():
@@ -119,7 +119,7 @@ def test_pairs_without_limit_on_generation_1_subset():
     oracle = best_2d(values, y, 25, max_pair_corr=None)
     assert_matches_oracle(found, oracle, values, y, 2)
     R = np.abs(np.corrcoef(values))
-    assert max(R[m[0], m[1]] for m in found["members"]) >= 0.9
+    assert max(R[m[0], m[1]] for m in found.members) >= 0.9
 
 
 @pytest.mark.parametrize("seed", [5, 6])
@@ -130,7 +130,7 @@ def test_triples_on_generation_1_subset(seed, limit):
     oracle = best_3d(values, y, 20, max_pair_corr=limit)
     assert_matches_oracle(found, oracle, values, y, 3)
     assert_pair_limit(found, values, limit)
-    assert found["n_combinations"] == 50 * 49 * 48 // 6
+    assert found.n_combinations == 50 * 49 * 48 // 6
 
 
 def test_triples_without_limit_on_generation_1_subset():
@@ -165,9 +165,9 @@ def test_planted_pair_is_found_first():
     X, rng = planted_data()
     y = 1.5 + 2.0 * X[17] - 3.0 * X[123] + 1e-2 * rng.normal(size=X.shape[1])
     found = _core.search_pairs(X, y, max_pair_corr=0.9, keep=10, tile=64)
-    assert tuple(found["members"][0]) == (17, 123)
+    assert tuple(found.members[0]) == (17, 123)
     fit = ols_metrics(X[[17, 123]].T, y)
-    assert rmse_of_r2(found["r2"][:1], y)[0] == pytest.approx(fit["rmse"], rel=1e-8)
+    assert rmse_of_r2(found.r2[:1], y)[0] == pytest.approx(fit["rmse"], rel=1e-8)
     assert fit["coefficients"] == pytest.approx([2.0, -3.0], abs=1e-2)
     # the whole top list against brute force over all 19,900 pairs
     oracle = best_2d(X, y, 10, max_pair_corr=0.9)
@@ -179,17 +179,17 @@ def test_planted_pair_in_reversed_order_is_reported_ascending():
     X, rng = planted_data(seed=3)
     y = -0.5 * X[150] + 0.8 * X[4] + 1e-3 * rng.normal(size=X.shape[1])
     found = _core.search_pairs(X, y, keep=3)
-    assert tuple(found["members"][0]) == (4, 150)
+    assert tuple(found.members[0]) == (4, 150)
 
 
 def test_planted_triple_is_found_first():
     X, rng = planted_data(seed=9)
     y = 0.5 + 1.0 * X[5] - 2.0 * X[77] + 1.5 * X[150] + 1e-2 * rng.normal(size=X.shape[1])
     found = _core.search_triples(X, y, max_pair_corr=0.9, keep=10)
-    assert tuple(found["members"][0]) == (5, 77, 150)
+    assert tuple(found.members[0]) == (5, 77, 150)
     fit = ols_metrics(X[[5, 77, 150]].T, y)
-    assert rmse_of_r2(found["r2"][:1], y)[0] == pytest.approx(fit["rmse"], rel=1e-8)
-    assert found["n_combinations"] == 200 * 199 * 198 // 6
+    assert rmse_of_r2(found.r2[:1], y)[0] == pytest.approx(fit["rmse"], rel=1e-8)
+    assert found.n_combinations == 200 * 199 * 198 // 6
     # the full top list by brute force on a subset that contains the planted members
     keep_rows = np.unique(np.concatenate([np.arange(0, 200, 6), [5, 77, 150]]))
     sub = X[keep_rows]
@@ -208,13 +208,13 @@ def test_planted_members_too_correlated_are_excluded():
     r = abs(np.corrcoef(X[17], X[123])[0, 1])
     assert 0.9 < r < 0.999
     strict = _core.search_pairs(X, y, max_pair_corr=0.9, keep=10)
-    assert (17, 123) not in [tuple(m) for m in strict["members"]]
+    assert (17, 123) not in [tuple(m) for m in strict.members]
     assert_pair_limit(strict, X, 0.9)
     assert_matches_oracle(strict, best_2d(X, y, 10, 0.9), X, y, 2)
     free = _core.search_pairs(X, y, max_pair_corr=1.0, keep=10)
-    assert tuple(free["members"][0]) == (17, 123)
+    assert tuple(free.members[0]) == (17, 123)
     loose = _core.search_pairs(X, y, max_pair_corr=0.999, keep=10)
-    assert tuple(loose["members"][0]) == (17, 123)
+    assert tuple(loose.members[0]) == (17, 123)
 
 
 # ---------------------------------------------------------------------------
@@ -222,7 +222,7 @@ def test_planted_members_too_correlated_are_excluded():
 
 
 def _key(found):
-    return found["members"].tolist(), found["r2"].view(np.uint64).tolist()
+    return found.members.tolist(), found.r2.view(np.uint64).tolist()
 
 
 @pytest.mark.parametrize("kernel,size", [("search_pairs", 700), ("search_triples", 1000)])
@@ -260,9 +260,9 @@ def test_exact_ties_are_ordered_by_members():
     X = np.vstack([X, X[3], X[3]])  # rows 30 and 31 equal row 3
     y = X[3] - X[10] + 0.1 * rng.normal(size=X.shape[1])
     found = _core.search_pairs(X, y, max_pair_corr=0.9, keep=6)
-    members = [tuple(m) for m in found["members"][:3]]
+    members = [tuple(m) for m in found.members[:3]]
     assert members == [(3, 10), (10, 30), (10, 31)]
-    assert found["r2"][0] == found["r2"][1] == found["r2"][2]
+    assert found.r2[0] == found.r2[1] == found.r2[2]
 
 
 # ---------------------------------------------------------------------------
@@ -281,19 +281,19 @@ def test_no_valid_pair_gives_empty_result():
     X, y = collinear_data()
     assert np.abs(np.corrcoef(X)).min() > 0.99
     found = _core.search_pairs(X, y, max_pair_corr=0.5, keep=10)
-    assert found["members"].shape == (0, 2)
-    assert found["r2"].shape == (0,)
-    assert found["n_scored"] == 0
-    assert found["n_combinations"] == 30 * 29 // 2
+    assert found.members.shape == (0, 2)
+    assert found.r2.shape == (0,)
+    assert found.n_scored == 0
+    assert found.n_combinations == 30 * 29 // 2
     assert best_2d(X, y, 10, max_pair_corr=0.5) == []
 
 
 def test_no_valid_triple_gives_empty_result():
     X, y = collinear_data()
     found = _core.search_triples(X, y, max_pair_corr=0.5, keep=10)
-    assert found["members"].shape == (0, 3)
-    assert found["r2"].shape == (0,)
-    assert found["n_scored"] == 0
+    assert found.members.shape == (0, 3)
+    assert found.r2.shape == (0,)
+    assert found.n_scored == 0
 
 
 def test_fewer_valid_combinations_than_keep():
@@ -303,14 +303,14 @@ def test_fewer_valid_combinations_than_keep():
     oracle = best_2d(X, y, 50, max_pair_corr=0.5)
     assert len(oracle) == 5
     assert_matches_oracle(found, oracle, X, y, 2)
-    assert all(2 in m for m in found["members"])
+    assert all(2 in m for m in found.members)
 
 
 def test_too_few_candidates():
     X, y = collinear_data(m=2)
-    assert _core.search_triples(X, y, keep=5)["members"].shape == (0, 3)
+    assert _core.search_triples(X, y, keep=5).members.shape == (0, 3)
     one = _core.search_pairs(X[:1], y, keep=5)
-    assert one["members"].shape == (0, 2) and one["n_combinations"] == 0
+    assert one.members.shape == (0, 2) and one.n_combinations == 0
 
 
 def test_exactly_collinear_rows_are_never_paired():
@@ -318,8 +318,8 @@ def test_exactly_collinear_rows_are_never_paired():
     X[7] = 3.0 * X[2] - 1.0  # the same standardised vector
     y = X[2] + X[9] + 0.1 * rng.normal(size=X.shape[1])
     found = _core.search_pairs(X, y, max_pair_corr=1.0, keep=200)
-    assert (2, 7) not in [tuple(m) for m in found["members"]]
-    assert len(found["members"]) == 20 * 19 // 2 - 1
+    assert (2, 7) not in [tuple(m) for m in found.members]
+    assert len(found.members) == 20 * 19 // 2 - 1
 
 
 @pytest.mark.parametrize("kernel", ["search_pairs", "search_triples"])
@@ -356,7 +356,7 @@ def test_progress_and_cancel():
         return False  # stop after the first report
 
     found = _core.search_pairs(values, y, keep=5, tile=64, progress=progress)
-    assert found["cancelled"] is True
+    assert found.cancelled is True
     assert seen[0][0] == "pairs" and len(seen) == 1
 
     def boom(stage, done, total):
@@ -371,7 +371,7 @@ def test_r2_is_consistent_with_lstsq_for_every_returned_model():
     sst = float(((y - y.mean()) ** 2).sum())
     for fn, dim in ((_core.search_pairs, 2), (_core.search_triples, 3)):
         found = fn(values[: 300 if dim == 2 else 80], y, keep=40)
-        for m, r2 in zip(found["members"], found["r2"]):
+        for m, r2 in zip(found.members, found.r2):
             fit = ols_metrics(values[list(m)].T, y)
             assert r2 == pytest.approx(fit["r2"], rel=1e-9)
             assert math.sqrt((1 - r2) * sst / y.size) == pytest.approx(fit["rmse"], rel=1e-8)
@@ -383,11 +383,11 @@ def test_small_keep_is_a_prefix_of_large_keep(kernel, size):
     values, y = gen1_top(size)
     fn = getattr(_core, kernel)
     big = fn(values, y, max_pair_corr=0.9, keep=60)
-    assert len(big["members"]) == 60
+    assert len(big.members) == 60
     for keep in (1, 2, 7, 25):
         small = fn(values, y, max_pair_corr=0.9, keep=keep)
-        assert small["members"].tolist() == big["members"][:keep].tolist()
-        assert small["r2"].view(np.uint64).tolist() == big["r2"][:keep].view(np.uint64).tolist()
+        assert small.members.tolist() == big.members[:keep].tolist()
+        assert small.r2.view(np.uint64).tolist() == big.r2[:keep].view(np.uint64).tolist()
 
 
 def test_keep_one_equals_brute_force():

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from formulasearch import _core
-from formulasearch.datasets import octet
-from formulasearch.primaries import build_primaries
+from formulasearch.data.datasets import octet
+from formulasearch.data.primaries import build_primaries
 
 
 def random_pool(m, n, seed):

@@ -223,9 +223,12 @@ def test_column_names_are_sanitised():
     X = pd.DataFrame(rng.uniform(1, 2, size=(30, 4)), columns=["band gap (eV)", "exp", "2nd", "band_gap_eV"])
     y = 1.0 + 2.0 * X["band gap (eV)"] / X["exp"]
     reg = FormulaRegressor(max_dim=1).fit(X, y)
-    assert reg.variable_names_ == ["band_gap_eV", "exp_", "x_2nd", "band_gap_eV_2"]
+    # "band gap (eV)" is the column "band gap" in eV (a unit header); the others are then dimensionless
+    assert reg.units_ == {"band gap": "eV", "exp": "1", "2nd": "1", "band_gap_eV": "1"}
+    assert reg.variable_names_ == ["band_gap", "exp_", "x_2nd", "band_gap_eV"]
     assert list(reg.feature_names_in_) == list(X.columns)
-    assert reg.formulas_ == ["band_gap_eV/exp_"]
+    assert reg.formulas_ == ["[band gap]/[exp]"]  # printed by the headers; the codes use the variable names
+    assert reg.model_.codes == ["band_gap exp_ /"]
     assert reg.predict(X) == pytest.approx(y, rel=1e-12)
 
 

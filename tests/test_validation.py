@@ -18,7 +18,7 @@ from formulasearch.validation import model_cv
 def octet():
     prim = fs.build_primaries(fs.datasets.octet())
     gen = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, 1)
-    top = _core.screen(gen, prim.target, keep=50, dedup="string")["indices"]
+    top = _core.screen(gen, prim.target, keep=50, dedup="string").indices
     return prim, gen, top
 
 
@@ -71,15 +71,15 @@ def test_screening_ranked_by_splits_is_the_brute_force_ranking(octet):
     y = prim.target
     splits = _core.random_splits(y.size, 50, 0.1, 0)
     ranked = _core.screen(gen, y, keep=10, dedup="string", rank_splits=splits)
-    assert "r2" not in ranked
+    assert ranked.r2 is None and not ranked.score_is_r2
     # Each score is minus the mean test MSE of an explicit refit on every split.
-    for i, score in zip(ranked["indices"], ranked["score"]):
+    for i, score in zip(ranked.indices, ranked.score):
         mse = np.mean(_core.test_set_mse(features_of(gen, [i]), y, splits))
         assert -score == pytest.approx(mse, rel=1e-9)
-    assert list(ranked["score"]) == sorted(ranked["score"], reverse=True)
+    assert list(ranked.score) == sorted(ranked.score, reverse=True)
     # No candidate of a random sample beats the 10th by refitting.
     rng = np.random.default_rng(0)
-    tenth = -ranked["score"][-1]
+    tenth = -ranked.score[-1]
     for i in rng.choice(len(gen), 300, replace=False):
         x = features_of(gen, [i])
         if not np.all(np.isfinite(x)) or np.std(x) < 0.05 * abs(np.mean(x)):

@@ -6,7 +6,7 @@ setting), so that the command line can print it as it is, without a traceback.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["FormulaSearchError", "InputError", "ConfigError", "Interrupted", "stop_if_interrupted"]
 
@@ -27,7 +27,7 @@ class Interrupted(Exception):
     """Ctrl-C during a stage; the kernel returned the best it had found (control flow, not a user error)."""
 
 
-def stop_if_interrupted(found: Mapping[str, Any], stage: str) -> None:
-    """Raise Interrupted(stage) when a kernel's result says it was interrupted."""
-    if found.get("interrupted"):
+def stop_if_interrupted(found: Any, stage: str) -> None:
+    """Raise Interrupted(stage) when a kernel's result (a _core result, with `interrupted`) says it was interrupted."""
+    if found.interrupted:
         raise Interrupted(stage)

@@ -11,9 +11,9 @@ from typing import Any, Callable, Iterator
 
 from ..config import Config
 from .dask_backend import dask_client, search_on_dask
-from .slices import SearchSpec, merge_slices, search_slice, search_streamed
+from .slices import SearchSpec, SliceResult, merge_slices, search_slice, search_streamed
 
-Backend = Callable[[SearchSpec, int, Any], dict[str, Any]]
+Backend = Callable[[SearchSpec, int, Any], SliceResult]
 
 
 @contextlib.contextmanager
@@ -23,7 +23,7 @@ def search_backend(cfg: Config) -> Iterator[Backend]:
     dist = cfg.distributed
     budget = cfg.search.memory_budget_mb
     if dist.backend == "local" or cfg.search.max_dim < 2:
-        def local(spec: SearchSpec, dim: int, progress) -> dict[str, Any]:
+        def local(spec: SearchSpec, dim: int, progress) -> SliceResult:
             if budget is not None:
                 return merge_slices([search_streamed(spec, dim, options, budget, progress)], options["keep"])
             return merge_slices([search_slice(spec.build(progress), dim, 0, None, options, progress)],

@@ -8,7 +8,7 @@ paper generator or the SISSO space scored alone at separating them (C++ screenin
 of the best top_2d scored (C++) -> each kept classifier described by its
 domain overlap, its logistic separator and its stratified k-fold accuracy.
 
-Scores (see cpp/include/formulasearch/classification.hpp): "overlap" is
+Scores (see cpp/include/formulasearch/classification/): "overlap" is
 SISSO's domain overlap (samples inside or on another class's interval / convex
 hull, then the overlap size, or minus the gap when the classes are separated);
 "logistic" is the mean log-loss of an L2-penalised logistic separator on the
@@ -89,7 +89,7 @@ class ClassificationRoute(Route):
         else:
             self.source = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, f.method, f.variant)
             self.filters = {"variance_filter": f.variance_filter, "dedup": f.dedup}
-        self.screened = {"n_candidates": len(self.source), "n_kept": 0}
+        self.n_candidates = len(self.source)
 
     @property
     def max_dim(self) -> int:
@@ -102,9 +102,8 @@ class ClassificationRoute(Route):
             self.screened = _core.screen_classes(self.source, self.labels, score=c.score, keep=need, l2=c.l2,
                                                  progress=self.progress, **self.filters)
             self.lap("screening")
-            self.top = [int(i) for i in self.screened["indices"]]
-            return Found([[i] for i in self.top[:keep]],
-                         interrupted="screening" if self.screened.get("interrupted") else None)
+            self.top = [int(i) for i in self.screened.indices]
+            return Found([[i] for i in self.top[:keep]], interrupted="screening" if self.screened.interrupted else None)
         pool = self.top[: c.top_2d]
         if len(pool) < 2:
             self.messages.append(f"2D: only {len(pool)} formulas survived screening; no 2D classifier")
@@ -112,9 +111,9 @@ class ClassificationRoute(Route):
         values = self.source.evaluate(pool)
         found = _core.search_class_pairs(values, self.labels, score=c.score, keep=keep,
                                          max_pair_corr=c.max_pair_corr, l2=c.l2, progress=self.progress)
-        stats = search_stats(len(pool), found["n_pairs"], found["seconds"], scored=found["n_scored"])
-        return Found([[pool[a], pool[b]] for a, b in found["members"]], stats,
-                     "the 2D classification search" if found.get("interrupted") else None)
+        stats = search_stats(len(pool), found.n_combinations, found.seconds, scored=found.n_scored)
+        return Found([[pool[a], pool[b]] for a, b in found.members.tolist()], stats,
+                     "the 2D classification search" if found.interrupted else None)
 
     def model(self, candidates: list[int]) -> Model:
         return classifier_model(self.source, self.variables, self.labels, candidates, self.cfg.classification.l2,
@@ -137,13 +136,13 @@ def classifier_model(source, names: list[str], labels: np.ndarray, candidates: l
     codes = [fm.to_postfix(names) for fm in formulas]
     info = {"overlap_count": int(count), "overlap_size": float(size),
             "overlap_samples": [int(s) for s in _core.overlap_members(values, labels)],
-            "log_loss": fit["loss"], "accuracy": fit["accuracy"], "converged": fit["converged"]}
-    if len(fit["intercept"]) > 1:  # one-vs-rest: every class's separator
-        info["intercepts"] = list(fit["intercept"])
-        info["coefficients"] = [list(row) for row in fit["coefficients"]]
+            "log_loss": fit.loss, "accuracy": fit.accuracy, "converged": fit.converged}
+    if len(fit.intercept) > 1:  # one-vs-rest: every class's separator
+        info["intercepts"] = fit.intercept.tolist()
+        info["coefficients"] = fit.coefficients.tolist()
     latex_names = [latex_name(n) for n in shown]
     return Model(dimension=len(candidates), formulas=[fm.to_string(shown) for fm in formulas], codes=codes,
-                 intercept=fit["intercept"][0], coefficients=list(fit["coefficients"][0]), rmse=None, mae=None,
+                 intercept=float(fit.intercept[0]), coefficients=fit.coefficients[0].tolist(), rmse=None, mae=None,
                  maxae=None, r2=None, candidates=candidates, latex=[fm.to_latex(latex_names) for fm in formulas],
                  trees=[expression_tree(code) for code in codes], classification=info)
 

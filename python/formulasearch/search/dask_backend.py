@@ -13,8 +13,9 @@ import os
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
+from .. import _core
 from ..errors import ConfigError
-from .slices import SearchSpec, merge_slices, plan_slices, search_slice
+from .slices import SearchSpec, SliceResult, merge_slices, plan_slices, search_slice
 
 
 def _require_dask():
@@ -48,7 +49,7 @@ def dask_client(address: str | None, n_workers: int) -> Iterator[Any]:
 
 def search_on_dask(client, spec: SearchSpec, dim: int, options: dict[str, Any], n_tasks: int,
                    progress: Callable[[str, int, int], Any] | None = None,
-                   memory_budget_mb: float | None = None) -> dict[str, Any]:
+                   memory_budget_mb: float | None = None) -> SliceResult:
     """Run every slice of one search on the cluster and merge them exactly.
 
     With a memory budget each task streams its slice (search_slice): a worker
@@ -56,7 +57,8 @@ def search_on_dask(client, spec: SearchSpec, dim: int, options: dict[str, Any], 
     the K x K correlations) instead of the whole pool."""
     distributed = _require_dask()
     streamed = memory_budget_mb is not None
-    slices = plan_slices(len(spec.pool), dim, n_tasks, options.get("tile", 256), streamed=streamed)
+    tile = options.get("tile", _core.SearchOptions().tile)  # the core's default unless the options set one
+    slices = plan_slices(len(spec.pool), dim, n_tasks, tile, streamed=streamed)
     spec_future = client.scatter(spec, broadcast=True)
     futures = [client.submit(search_slice, spec_future, dim, first, last, options, None, memory_budget_mb,
                              pure=False, retries=5)

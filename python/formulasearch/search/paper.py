@@ -34,8 +34,8 @@ def fitted_model(source: Any, names: list[str], y: np.ndarray, candidates: list[
     codes = [f.to_postfix(names) for f in formulas]
     latex_names = [latex_name(n) for n in shown]
     return Model(dimension=len(candidates), formulas=[f.to_string(shown) for f in formulas], codes=codes,
-                 intercept=fit["intercept"], coefficients=list(fit["coefficients"]), rmse=fit["rmse"],
-                 mae=fit["mae"], maxae=fit["maxae"], r2=fit["r2"], candidates=candidates,
+                 intercept=fit.intercept, coefficients=fit.coefficients.tolist(), rmse=fit.rmse,
+                 mae=fit.mae, maxae=fit.maxae, r2=fit.r2, candidates=candidates,
                  latex=[f.to_latex(latex_names) for f in formulas],
                  units=[unit_of(i) for i in candidates] if unit_of else [],
                  trees=[expression_tree(c) for c in codes])
@@ -48,7 +48,7 @@ class PaperRoute(Route):
         f, prim = self.cfg.features, self.prim
         self.source = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, f.method, f.variant)
         self.y = np.ascontiguousarray(prim.target, dtype=float)
-        self.screened = {"n_candidates": len(self.source), "n_kept": 0}
+        self.n_candidates = len(self.source)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
@@ -69,14 +69,13 @@ class PaperRoute(Route):
         spec = SearchSpec.make(prim.matrix, prim.names, prim.classes, f.method, f.variant, self.y, pool)
         started = time.perf_counter()
         found = self.backend(spec, dim, self.progress)
-        stats = search_stats(len(pool), found["n_combinations"], time.perf_counter() - started,
-                             scored=found["n_scored"], gram_flops=found["gram_flops"],
-                             peak_bytes=found.get("peak_bytes", 0))
-        interrupted = bool(found.get("interrupted"))
-        if not found["members"] and not interrupted:
+        stats = search_stats(len(pool), found.n_combinations, time.perf_counter() - started,
+                             scored=found.n_scored, gram_flops=found.gram_flops, peak_bytes=found.peak_bytes)
+        interrupted = found.interrupted
+        if not found.members and not interrupted:
             self.messages.append(f"{dim}D: no combination of the top {len(pool):,} formulas has every pairwise "
                                  f"|r| < {s.max_pair_corr:g}; no {dim}D model")
-        combinations = [[int(pool[m]) for m in members] for members in found["members"]]
+        combinations = [[int(pool[m]) for m in members] for members in found.members]
         return Found(combinations, stats, f"the {dim}D search" if interrupted else None)
 
     def _screen(self) -> Found:
@@ -87,11 +86,11 @@ class PaperRoute(Route):
         self.screened = _core.screen(self.source, self.y, keep=need, variance_filter=f.variance_filter, dedup=f.dedup,
                                      rank_splits=splits, progress=self.progress)
         self.lap("screening")
-        self.top = self.screened["indices"]
+        self.top = self.screened.indices
         if f.dedup == "value":
             self.messages += value_duplicates_message(self.screened, "formulas", '; dedup = "string" keeps them')
         return Found([[int(i)] for i in self.top[: s.keep]],
-                     interrupted="screening" if self.screened.get("interrupted") else None)
+                     interrupted="screening" if self.screened.interrupted else None)
 
     def model(self, candidates: list[int]) -> Model:
         return fitted_model(self.source, self.prim.names, self.y, candidates, display=self.prim.display())

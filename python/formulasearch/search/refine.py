@@ -258,7 +258,7 @@ def refine_model(model: Model, matrix: np.ndarray, names: Sequence[str], y: np.n
     values = model.values(names, matrix)
     unrefined = values.copy()
     base = _core.fit_linear(values, y)
-    mse_unrefined = float(base["rmse"]) ** 2
+    mse_unrefined = float(base.rmse) ** 2
     current_mse = mse_unrefined
 
     constants: list[list[float]] = [[] for _ in codes]
@@ -304,11 +304,11 @@ def refine_model(model: Model, matrix: np.ndarray, names: Sequence[str], y: np.n
         fit = _core.fit_linear(values, y)
         formulas = [Formula.from_postfix(c, names) for c in codes]
         new = Model(dimension=model.dimension, formulas=[f.to_string(names) for f in formulas], codes=codes,
-                    intercept=fit["intercept"], coefficients=list(fit["coefficients"]), rmse=fit["rmse"],
-                    mae=fit["mae"], maxae=fit["maxae"], r2=fit["r2"], candidates=[],
+                    intercept=fit.intercept, coefficients=fit.coefficients.tolist(), rmse=fit.rmse,
+                    mae=fit.mae, maxae=fit.maxae, r2=fit.r2, candidates=[],
                     latex=[f.to_latex(latex_names) for f in formulas], units=list(model.units),
                     trees=[expression_tree(c) for c in codes])
-        mse = float(fit["rmse"]) ** 2
+        mse = float(fit.rmse) ** 2
     else:
         new = replace(model)
         mse = mse_unrefined

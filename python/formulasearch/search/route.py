@@ -55,9 +55,14 @@ def search_stats(candidates: int, combinations: int, seconds: float, scored: int
     return stats
 
 
-def screening_counts(screened: dict[str, Any]) -> dict[str, int]:
-    """What each filter dropped (the counters of a screening other than its totals)."""
-    return {k: int(v) for k, v in screened.items() if k.startswith("n_") and k not in ("n_candidates", "n_kept")}
+#: The counters of a screening other than its totals (n_candidates, n_kept), in report order.
+FILTER_COUNTS = ("n_screened", "n_nonfinite", "n_out_of_range", "n_low_variance", "n_string_duplicates",
+                 "n_value_duplicates")
+
+
+def screening_counts(screened: _core.ScreenCounts | None) -> dict[str, int]:
+    """What each filter of a screening dropped, as plain data for the Result (and its JSON); {} before one ran."""
+    return {} if screened is None else {k: int(getattr(screened, k)) for k in FILTER_COUNTS}
 
 
 def chance_r2(n_samples: int, n_candidates: int) -> float:
@@ -83,9 +88,9 @@ def interrupt_message(exc: BaseException) -> str:
     return f"interrupted (Ctrl-C) during {stage}: the tables hold the best models found until then"
 
 
-def value_duplicates_message(screened: dict[str, Any], what: str, hint: str = "") -> list[str]:
+def value_duplicates_message(screened: _core.ScreenCounts | None, what: str, hint: str = "") -> list[str]:
     """The note on value duplicates a screening dropped ([] when none)."""
-    n = int(screened.get("n_value_duplicates", 0) or 0)
+    n = 0 if screened is None else int(screened.n_value_duplicates)
     return [f"{n:,} {what} dropped as value duplicates (equal to an earlier one up to sign and scale){hint}"] if n else []
 
 
@@ -100,8 +105,10 @@ class Route:
         self.cfg, self.prim, self.progress = cfg, prim, progress
         self.lap: LapFn = lap or (lambda stage: None)
         self.messages: list[str] = []
-        #: the counters of the (last) screening: n_candidates, n_kept and what each filter dropped
-        self.screened: dict[str, Any] = {"n_candidates": 0, "n_kept": 0}
+        #: the (last) screening, with its counters (n_candidates, n_kept, what each filter dropped); None before one
+        self.screened: _core.ScreenCounts | None = None
+        #: the candidate source's size: the candidates counted while no screening has run
+        self.n_candidates = 0
         self.variables: list[str] = list(prim.names)
 
     # -- to fill in ---------------------------------------------------------
@@ -110,7 +117,7 @@ class Route:
         return self.cfg.search.max_dim
 
     def generate(self) -> None:
-        """Build the candidate source (and set `variables`, `screened["n_candidates"]`)."""
+        """Build the candidate source (and set `variables`, `n_candidates`)."""
         raise NotImplementedError
 
     def find(self, dim: int, models: list[Model]) -> Found:
@@ -175,9 +182,10 @@ def search(route: Route, lap: LapFn | None = None) -> Result:
         interrupted = True
         route.messages.append(interrupt_message(exc))
     fields = route.finish()
-    route.messages += selection_warning(route.prim.n_samples, int(route.screened.get("n_kept", 0) or 0))
     s = route.screened
-    return Result(config=route.cfg.to_dict(), n_candidates=int(s["n_candidates"]), n_kept=int(s["n_kept"]),
+    n_candidates, n_kept = (route.n_candidates, 0) if s is None else (int(s.n_candidates), int(s.n_kept))
+    route.messages += selection_warning(route.prim.n_samples, n_kept)
+    return Result(config=route.cfg.to_dict(), n_candidates=n_candidates, n_kept=n_kept,
                   models=models, target=route.prim.target_name, variables=list(route.variables),
                   screening=screening_counts(s), messages=route.messages, search_stats=stats,
                   interrupted=interrupted, task=route.task, **fields)

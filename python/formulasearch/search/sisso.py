@@ -83,11 +83,11 @@ def build_space(cfg: Config, prim: Primaries, progress: Callable | None = None):
     while space.lazy_rung < space.max_rung:
         started = time.perf_counter()
         scr = _core.screen(space, y, keep=len(space), **screen_options(cfg), progress=progress)
-        if scr.get("interrupted"):
+        if scr.interrupted:
             raise KeyboardInterrupt  # no model exists yet while the space is built
-        new = [int(i) for i in scr["indices"] if i >= space.n_stored]
-        info.rungs.append({"rung": space.lazy_rung, "generated": int(scr["n_candidates"]) - space.n_stored,
-                           "kept": len(new), "value_duplicates": int(scr["n_value_duplicates"]),
+        new = [int(i) for i in scr.indices if i >= space.n_stored]
+        info.rungs.append({"rung": space.lazy_rung, "generated": int(scr.n_candidates) - space.n_stored,
+                           "kept": len(new), "value_duplicates": int(scr.n_value_duplicates),
                            "seconds": time.perf_counter() - started})
         space.advance(new)
         info.stored_mb = space.stored_bytes / 2**20
@@ -117,7 +117,7 @@ class SissoRoute(Route):
     def generate(self) -> None:
         self.space, self.variables, self.info = build_space(self.cfg, self.prim, self.progress)
         self.y = np.ascontiguousarray(self.prim.target, dtype=float)
-        self.screened = {"n_candidates": len(self.space), "n_kept": 0}
+        self.n_candidates = len(self.space)
         self.union: list[int] = []  # sis-l0: the screened subspaces so far; exhaustive: every kept feature, ranked
 
     def find(self, dim: int, models: list[Model]) -> Found:
@@ -128,7 +128,7 @@ class SissoRoute(Route):
                 self.top_2d = len(self.space) if s.top_2d == "all" else s.top_2d
                 need = max(s.keep, self.top_2d if s.max_dim >= 2 else 0, s.top_3d if s.max_dim >= 3 else 0)
                 scr = self._screen(self.y[None, :], need)
-                self.union = [int(i) for i in scr["indices"]]
+                self.union = [int(i) for i in scr.indices]
             pool = self.union[: s.keep if dim == 1 else self.top_2d if dim == 2 else s.top_3d]
         else:
             previous = [m for m in models if m.dimension == dim - 1][: s.n_residual]
@@ -137,37 +137,42 @@ class SissoRoute(Route):
                                              @ self.space.evaluate(m.candidates) for m in previous]))
             scr = self._screen(targets, s.n_sis + len(self.union))
             in_union = set(self.union)
-            self.union.extend([int(i) for i in scr["indices"] if int(i) not in in_union][: s.n_sis])
+            self.union.extend([int(i) for i in scr.indices if int(i) not in in_union][: s.n_sis])
             pool = self.union
-        if self.screened.get("interrupted"):
+        if self.screened.interrupted:
             return Found([], interrupted=f"{'screening' if s.method == 'exhaustive' else 'SIS'} for {dim}D")
-        screened = time.perf_counter()
-        if dim == 1:
-            found = {"members": [[k] for k in range(min(s.keep, len(pool)))], "n_combinations": len(pool),
-                     "gram_flops": 0}
-        elif len(pool) < dim:
+        if dim > 1 and len(pool) < dim:
             self.messages.append(f"{dim}D: only {len(pool)} features survived screening; no {dim}D model")
             return Found([])
-        elif s.memory_budget_mb is not None:  # large n: the pool is evaluated a block at a time (same result)
-            kernel = _core.search_pairs_streamed if dim == 2 else _core.search_triples_streamed
-            found = kernel(self.space, pool, self.y, memory_budget_mb=s.memory_budget_mb,
-                           max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
-            found["members"] = found["members"].tolist()
-        else:
-            the_set = _core.StandardizedSet.from_candidates(self.space, pool, self.y)
-            kernel = _core.search_pairs if dim == 2 else _core.search_triples
-            found = kernel(the_set, max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
-            found["members"] = found["members"].tolist()
+        screened = time.perf_counter()
+        found = self._l0(dim, pool) if dim > 1 else None  # 1D: the screening's own ranking
         done = time.perf_counter()
-        stats = search_stats(len(pool), int(found["n_combinations"]), done - started,
-                             gram_flops=found["gram_flops"], peak_bytes=found.get("peak_bytes", 0),
+        if found is None:  # the best keep, one feature each
+            members = [[k] for k in range(min(s.keep, len(pool)))]
+            n_combinations, gram_flops, peak_bytes = len(pool), 0, 0
+        else:
+            members, n_combinations = found.members.tolist(), int(found.n_combinations)
+            gram_flops, peak_bytes = found.gram_flops, found.peak_bytes
+        stats = search_stats(len(pool), n_combinations, done - started, gram_flops=gram_flops, peak_bytes=peak_bytes,
                              sis_seconds=screened - started, l0_seconds=done - screened)
-        stats["models_per_second"] = found["n_combinations"] / max(done - screened, 1e-12)  # the l0 step's rate
-        combinations = [[pool[m] for m in members] for members in found["members"]]
-        interrupted = f"the {dim}D l0 step" if found.get("interrupted") else None
-        return Found(combinations, stats, interrupted)
+        stats["models_per_second"] = n_combinations / max(done - screened, 1e-12)  # the l0 step's rate
+        combinations = [[pool[m] for m in row] for row in members]
+        interrupted = found is not None and found.interrupted
+        return Found(combinations, stats, f"the {dim}D l0 step" if interrupted else None)
 
-    def _screen(self, targets: np.ndarray, keep: int) -> dict[str, Any]:
+    def _l0(self, dim: int, pool: list[int]) -> _core.SearchResult:
+        """The l0 step: every dim-combination of the pool searched; with a memory budget (large n) the pool is
+        evaluated a block at a time, with the same result."""
+        s = self.cfg.search
+        if s.memory_budget_mb is not None:
+            kernel = _core.search_pairs_streamed if dim == 2 else _core.search_triples_streamed
+            return kernel(self.space, pool, self.y, memory_budget_mb=s.memory_budget_mb,
+                          max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
+        the_set = _core.StandardizedSet.from_candidates(self.space, pool, self.y)
+        kernel = _core.search_pairs if dim == 2 else _core.search_triples
+        return kernel(the_set, max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
+
+    def _screen(self, targets: np.ndarray, keep: int) -> _core.ScreenResult:
         self.screened = _core.screen(self.space, targets, keep=keep, **screen_options(self.cfg),
                                      progress=self.progress)
         return self.screened
@@ -181,6 +186,7 @@ class SissoRoute(Route):
 
     def finish(self) -> dict[str, Any]:
         cfg, space, scr, info = self.cfg, self.space, self.screened, self.info
+        n_candidates, n_kept = (len(space), 0) if scr is None else (int(scr.n_candidates), int(scr.n_kept))
         restricted = [t for t, op in OPERATORS.items() if op.dimensionless_operand]
         used = [t for t in restricted if any(t in ops for ops in cfg.ops_per_rung())]
         if cfg.features.strict_units and used:
@@ -188,7 +194,7 @@ class SissoRoute(Route):
                                  "dimensionless features only")
         self.messages += value_duplicates_message(scr, "features")
         if space.max_rung > 0:  # the last rung, streamed through screening
-            info.rungs.append({"rung": space.lazy_rung, "generated": int(scr["n_candidates"]) - space.n_stored,
-                               "kept": int(scr["n_kept"]) - space.n_stored, "streamed": True})
-        return {"feature_space": {"rungs": info.rungs, "size": int(scr["n_candidates"]), "kept": int(scr["n_kept"]),
+            info.rungs.append({"rung": space.lazy_rung, "generated": n_candidates - space.n_stored,
+                               "kept": n_kept - space.n_stored, "streamed": True})
+        return {"feature_space": {"rungs": info.rungs, "size": n_candidates, "kept": n_kept,
                                   "stored_mb": info.stored_mb, "base_units": info.base_units}}

@@ -61,26 +61,41 @@ def cached_set(spec: SearchSpec):
     return _worker_cache[spec.key]
 
 
-def _plain(found: dict[str, Any]) -> dict[str, Any]:
-    return {"members": found["members"].tolist(), "r2": found["r2"].tolist(),
-            "n_combinations": int(found["n_combinations"]), "n_scored": int(found["n_scored"]),
-            "gram_flops": int(found["gram_flops"]), "seconds": float(found["seconds"]),
-            "peak_bytes": int(found["peak_bytes"]),
-            "cancelled": bool(found["cancelled"]), "interrupted": bool(found.get("interrupted", False))}
+@dataclass
+class SliceResult:
+    """A search's best combinations and counts as plain Python data, named as in _core.SearchResult:
+    what a slice sends between processes, and what merging slices gives."""
+
+    members: list[list[int]]  #: positions of each combination's members in the pool, best first
+    r2: list[float]
+    n_combinations: int  #: combinations evaluated (all of the slice's unless cancelled)
+    n_scored: int
+    gram_flops: int
+    seconds: float
+    peak_bytes: int
+    cancelled: bool
+    interrupted: bool
+
+    @classmethod
+    def of(cls, found: "_core.SearchResult") -> "SliceResult":
+        """The core's result as plain data (picklable; no view into the C++ result)."""
+        return cls(found.members.tolist(), found.r2.tolist(), int(found.n_combinations), int(found.n_scored),
+                   int(found.gram_flops), float(found.seconds), int(found.peak_bytes), bool(found.cancelled),
+                   bool(found.interrupted))
 
 
 def search_streamed(spec: SearchSpec, dim: int, options: dict[str, Any], memory_budget_mb: float,
-                    progress: Callable | None = None, first: int = 0, last: int | None = None) -> dict[str, Any]:
+                    progress: Callable | None = None, first: int = 0, last: int | None = None) -> SliceResult:
     """The pair or triple search of a spec (or one slice of it) within a memory budget: the pool
     is evaluated a block at a time instead of held (the same result as search_slice over it)."""
     kernel = _core.search_pairs_streamed if dim == 2 else _core.search_triples_streamed
     found = kernel(spec.generator(), spec.pool.tolist(), spec.target, memory_budget_mb=memory_budget_mb,
                    first=first, last=last, progress=progress, **options)
-    return _plain(found)
+    return SliceResult.of(found)
 
 
 def search_slice(spec_or_set, dim: int, first: int, last: int | None, options: dict[str, Any],
-                 progress: Callable | None = None, memory_budget_mb: float | None = None) -> dict[str, Any]:
+                 progress: Callable | None = None, memory_budget_mb: float | None = None) -> SliceResult:
     """Search one slice; returns plain Python data (cheap to send between processes).
 
     With a memory budget (and a spec) the slice is searched streamed: the worker
@@ -93,22 +108,22 @@ def search_slice(spec_or_set, dim: int, first: int, last: int | None, options: d
     the_set = cached_set(spec_or_set) if isinstance(spec_or_set, SearchSpec) else spec_or_set
     kernel = _core.search_pairs if dim == 2 else _core.search_triples
     found = kernel(the_set, first=first, last=last, progress=progress, **options)
-    return _plain(found)
+    return SliceResult.of(found)
 
 
-def merge_slices(parts: list[dict[str, Any]], keep: int) -> dict[str, Any]:
+def merge_slices(parts: list[SliceResult], keep: int) -> SliceResult:
     """Best `keep` models over all slices, in the core's order; counters summed."""
-    models = [(r2, tuple(members)) for part in parts for members, r2 in zip(part["members"], part["r2"])]
+    models = [(r2, tuple(members)) for part in parts for members, r2 in zip(part.members, part.r2)]
     models.sort(key=lambda m: (-m[0], m[1]))
     models = models[:keep]
-    merged = {key: sum(part[key] for part in parts) for key in ("n_combinations", "n_scored", "gram_flops")}
-    merged["seconds"] = sum(part["seconds"] for part in parts)  # compute time, over all tasks
-    merged["peak_bytes"] = max((part.get("peak_bytes", 0) for part in parts), default=0)  # of one task
-    merged["members"] = [list(m[1]) for m in models]
-    merged["r2"] = [m[0] for m in models]
-    merged["cancelled"] = any(part["cancelled"] for part in parts)
-    merged["interrupted"] = any(part.get("interrupted", False) for part in parts)
-    return merged
+    return SliceResult(members=[list(m[1]) for m in models], r2=[m[0] for m in models],
+                       n_combinations=sum(part.n_combinations for part in parts),
+                       n_scored=sum(part.n_scored for part in parts),
+                       gram_flops=sum(part.gram_flops for part in parts),
+                       seconds=sum(part.seconds for part in parts),  # compute time, over all tasks
+                       peak_bytes=max((part.peak_bytes for part in parts), default=0),  # of one task
+                       cancelled=any(part.cancelled for part in parts),
+                       interrupted=any(part.interrupted for part in parts))
 
 
 def plan_slices(m: int, dim: int, n_tasks: int, tile: int, streamed: bool = False) -> list[tuple[int, int]]:

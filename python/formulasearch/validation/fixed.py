@@ -51,7 +51,7 @@ def cv_accuracy(values: np.ndarray, labels: np.ndarray, folds: list[np.ndarray],
     for test in folds:
         train = np.setdiff1d(np.arange(labels.size), test)
         fit = _core.fit_logistic(np.ascontiguousarray(values[:, train]), labels[train], l2=l2)
-        correct += int(np.sum(predict(fit["intercept"], fit["coefficients"], values[:, test]) == labels[test]))
+        correct += int(np.sum(predict(fit.intercept, fit.coefficients, values[:, test]) == labels[test]))
     return correct / labels.size
 
 

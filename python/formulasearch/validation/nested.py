@@ -94,7 +94,7 @@ def nested_classification(run_search: SearchFn, values_of: Callable[[Model], np.
         best = best_of_dimension(models)
         values = values_of(best)
         fit = _core.fit_logistic(np.ascontiguousarray(values[:, train]), labels[train], l2=l2)
-        return (int(np.sum(predict(fit["intercept"], fit["coefficients"], values[:, test]) == labels[test])),
+        return (int(np.sum(predict(fit.intercept, fit.coefficients, values[:, test]) == labels[test])),
                 " | ".join(best.formulas))
 
     outcomes, notes = outer_folds(folds, labels.size, run_search, assess, progress)
