@@ -360,10 +360,12 @@ def test_report_shows_the_classifier_tables(octet_result, tmp_path):
     export(octet_result, tmp_path / "report.md", figures=False)
     text = (tmp_path / "report.md").read_text()
     best = octet_result.best(2)
-    assert "### 2D classifiers" in text and "| rank | overlap | size | log-loss | accuracy | CV accuracy |" in text
+    assert "### 2D classifiers" in text and ("| rank | overlap | size | log-loss | accuracy | balanced acc. | threshold | "
+                                             "confusion (rows: true) | CV accuracy |") in text
     assert f"| 1 | {best.classification['overlap_count']} | {best.classification['overlap_size']:.4f} |" in text
     assert "RMSE" not in text.split("## Models")[1]
-    assert "| search | classification: score = overlap, classes = sign, max_dim = 2, top_2d = 1000" in text
+    assert ("| search | classification: score = overlap, class_weight = none, classes = sign, max_dim = 2, "
+            "top_2d = 1000") in text
     export(octet_result, tmp_path / "report.html")
     html_text = (tmp_path / "report.html").read_text()
     assert "2D classifiers" in html_text and 'id="fig-decision_map"' in html_text

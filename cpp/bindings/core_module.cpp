@@ -167,7 +167,7 @@ std::string separation_name(SeparationScore s) {
 ClassWeight class_weight_of(const std::string& s) {
     if (s == "none") return ClassWeight::None;
     if (s == "balanced") return ClassWeight::Balanced;
-    throw std::invalid_argument("class_weight must be 'none' or 'balanced', not '" + s + "'");
+    throw std::invalid_argument("class_weight must be 'none', 'balanced' or one weight per class, not '" + s + "'");
 }
 
 // SearchOptions::last as Python sees it: None for "to the end".
@@ -215,10 +215,13 @@ Array evaluate_source(const CandidateSource& g, const std::vector<std::uint64_t>
     return matrix_of(std::move(v), indices.size(), g.n_samples());
 }
 
-ClassLabels labels_of(const IntArray& labels, std::size_t n, const std::string& class_weight = "none") {
+// class_weight: "none", "balanced", or one weight per class.
+ClassLabels labels_of(const IntArray& labels, std::size_t n, const py::object& class_weight = py::str("none")) {
     if (labels.ndim() != 1 || static_cast<std::size_t>(labels.shape(0)) != n)
         throw std::invalid_argument("labels must be 1-D with one class per sample");
-    return ClassLabels(std::vector<int>(labels.data(), labels.data() + labels.size()), 1, class_weight_of(class_weight));
+    std::vector<int> l(labels.data(), labels.data() + labels.size());
+    if (py::isinstance<py::str>(class_weight)) return ClassLabels(std::move(l), 1, class_weight_of(class_weight.cast<std::string>()));
+    return ClassLabels(std::move(l), 1, class_weight.cast<std::vector<double>>());
 }
 
 // Rows of a (features x samples) matrix as pointers.
@@ -778,7 +781,7 @@ void add_classification(py::module_& m) {
 
     const LogisticOptions logistic_defaults;
     m.def("fit_logistic", [](const Array& features, const IntArray& labels, double l2, int max_iterations,
-                             double tolerance, const std::string& class_weight) {
+                             double tolerance, const py::object& class_weight) {
         auto rows = rows_of(features);
         ClassLabels cl = labels_of(labels, static_cast<std::size_t>(features.shape(1)), class_weight);
         LogisticOptions opt;
@@ -789,13 +792,13 @@ void add_classification(py::module_& m) {
         return fit_logistic(rows.data(), static_cast<int>(rows.size()), cl, opt);
     }, py::arg("features"), py::arg("labels"), py::arg("l2") = logistic_defaults.l2,
        py::arg("max_iterations") = logistic_defaults.max_iterations, py::arg("tolerance") = logistic_defaults.tolerance,
-       py::arg("class_weight") = "none",
+       py::arg("class_weight") = py::str("none"),
        "L2-penalised logistic separator (one-vs-rest beyond two classes), in the features' units (a LogisticModel); "
-       "class_weight 'balanced' weighs each class alike.");
+       "class_weight: 'none', 'balanced' (each class alike) or one weight per class.");
 
     const SvmOptions svm_defaults;
     m.def("fit_linear_svm", [](const Array& features, const IntArray& labels, double c, int max_iterations,
-                               double tolerance, const std::string& class_weight) {
+                               double tolerance, const py::object& class_weight) {
         auto rows = rows_of(features);
         ClassLabels cl = labels_of(labels, static_cast<std::size_t>(features.shape(1)), class_weight);
         SvmOptions opt;
@@ -806,11 +809,11 @@ void add_classification(py::module_& m) {
         return fit_linear_svm(rows.data(), static_cast<int>(rows.size()), cl, opt);
     }, py::arg("features"), py::arg("labels"), py::arg("c") = svm_defaults.c,
        py::arg("max_iterations") = svm_defaults.max_iterations, py::arg("tolerance") = svm_defaults.tolerance,
-       py::arg("class_weight") = "none",
+       py::arg("class_weight") = py::str("none"),
        "Linear L2-loss SVM (intercept penalised, one-vs-rest beyond two classes) on the features as given: "
        "scikit-learn's LinearSVC(loss='squared_hinge', intercept_scaling=1). An SvmModel.");
 
-    m.def("fit_accuracy_separator", [](const Array& features, const IntArray& labels, const std::string& class_weight,
+    m.def("fit_accuracy_separator", [](const Array& features, const IntArray& labels, const py::object& class_weight,
                                        double svm_c) {
         auto rows = rows_of(features);
         ClassLabels cl = labels_of(labels, static_cast<std::size_t>(features.shape(1)), class_weight);
@@ -818,14 +821,14 @@ void add_classification(py::module_& m) {
         opt.svm.c = svm_c;
         py::gil_scoped_release release;
         return fit_accuracy_separator(rows.data(), static_cast<int>(rows.size()), cl, opt);
-    }, py::arg("features"), py::arg("labels"), py::arg("class_weight") = "none", py::arg("svm_c") = svm_defaults.c,
+    }, py::arg("features"), py::arg("labels"), py::arg("class_weight") = py::str("none"), py::arg("svm_c") = svm_defaults.c,
        "The accuracy score's separator of 1 to 3 features (an AccuracySeparator): the exact best threshold of one; "
        "of two or three, the best threshold along an SVM's normal or along one feature.");
 
     const ClassifyOptions classify_defaults;
     m.def("screen_classes", [](const CandidateSource& source, const IntArray& labels, const std::string& score,
                                std::size_t keep, double variance_filter, const std::string& dedup, std::size_t block,
-                               double max_abs, double min_abs, double l2, const std::string& class_weight, double svm_c,
+                               double max_abs, double min_abs, double l2, const py::object& class_weight, double svm_c,
                                bool prune, py::object progress) {
         ClassifyOptions opt;
         opt.score = separation_of(score);
@@ -844,14 +847,14 @@ void add_classification(py::module_& m) {
        py::arg("keep") = classify_defaults.screen.keep, py::arg("variance_filter") = classify_defaults.screen.variance_filter,
        py::arg("dedup") = dedup_name(classify_defaults.screen.dedup), py::arg("block") = classify_defaults.screen.block,
        py::arg("max_abs") = classify_defaults.screen.max_abs, py::arg("min_abs") = classify_defaults.screen.min_abs,
-       py::arg("l2") = classify_defaults.logistic.l2, py::arg("class_weight") = "none",
+       py::arg("l2") = classify_defaults.logistic.l2, py::arg("class_weight") = py::str("none"),
        py::arg("svm_c") = classify_defaults.accuracy.svm.c, py::arg("prune") = classify_defaults.prune,
        py::arg("progress") = py::none(),
        "Stream over all candidates: filter, deduplicate, keep the best `keep` single formulas at separating the "
        "classes (a ClassScreenResult).");
     auto combinations = [](int dim) {
         return [dim](const Array& values, const IntArray& labels, const std::string& score, std::size_t keep,
-                     double max_pair_corr, double l2, const std::string& class_weight, double svm_c, bool prune,
+                     double max_pair_corr, double l2, const py::object& class_weight, double svm_c, bool prune,
                      py::object progress) {
             if (values.ndim() != 2) throw std::invalid_argument("values must be 2-D (formulas x samples)");
             ClassifyOptions opt;
@@ -873,7 +876,7 @@ void add_classification(py::module_& m) {
         m.def(dim == 2 ? "search_class_pairs" : "search_class_triples", combinations(dim), py::arg("values"),
               py::arg("labels"), py::kw_only(), py::arg("score") = separation_name(classify_defaults.score),
               py::arg("keep") = classify_defaults.keep, py::arg("max_pair_corr") = classify_defaults.max_pair_corr,
-              py::arg("l2") = classify_defaults.logistic.l2, py::arg("class_weight") = "none",
+              py::arg("l2") = classify_defaults.logistic.l2, py::arg("class_weight") = py::str("none"),
               py::arg("svm_c") = classify_defaults.accuracy.svm.c, py::arg("prune") = classify_defaults.prune,
               py::arg("progress") = py::none(),
               dim == 2 ? "Every pair of the rows of `values` scored at separating the classes; the best `keep`, best "

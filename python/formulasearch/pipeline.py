@@ -23,7 +23,7 @@ from .data.primaries import Primaries, build_primaries
 from .formula import latex_name
 from .results import Model, Result
 from .search import refine
-from .search.classification import ClassificationRoute
+from .search.classification import ClassificationRoute, core_class_weight
 from .search.paper import PaperRoute
 from .search.route import Route, max_threads, search, threads
 from .search.sisso import SissoRoute
@@ -164,7 +164,7 @@ def _nested_cv(cfg: Config, prim: Primaries, result: Result, route: type[Route],
         c = cfg.classification
         return nested_classification(run_search, lambda m: m.values(result.variables, matrix),
                                      np.asarray(result.class_labels, dtype=np.int32), c.outer_folds, c.seed + 1,
-                                     c.l2, progress)
+                                     c.l2, progress, c.score, core_class_weight(c.class_weight, result.classes))
 
     def predict_fold(model: Model, test: np.ndarray) -> np.ndarray:
         return model.intercept + np.asarray(model.coefficients) @ model.values(result.variables, matrix[:, test])

@@ -1,6 +1,7 @@
 #include "formulasearch/classification/class_labels.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -28,6 +29,17 @@ ClassLabels::ClassLabels(std::vector<int> labels, std::size_t min_per_class, Cla
             if (class_sizes[c] > 0)
                 class_weight[c] = static_cast<double>(label.size()) /
                                   (static_cast<double>(n_classes) * static_cast<double>(class_sizes[c]));
+}
+
+ClassLabels::ClassLabels(std::vector<int> labels, std::size_t min_per_class, std::vector<double> weights)
+    : ClassLabels(std::move(labels), min_per_class) {
+    if (weights.size() != class_weight.size())
+        throw std::invalid_argument("class weights: " + std::to_string(weights.size()) + " weights for " +
+                                    std::to_string(class_weight.size()) + " classes");
+    for (double w : weights)
+        if (!(w > 0) || !std::isfinite(w)) throw std::invalid_argument("class weights must be positive and finite");
+    class_weight = std::move(weights);
+    weighting = ClassWeight::Given;
 }
 
 }  // namespace formulasearch

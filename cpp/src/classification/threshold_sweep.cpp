@@ -1,6 +1,7 @@
 #include "threshold_sweep.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace formulasearch::detail {
 
@@ -44,11 +45,14 @@ Threshold best_threshold(const double* u, const ClassLabels& labels, int positiv
     auto consider = [&](double error, std::size_t wrong_pos, std::size_t wrong_rest, double lo, double hi, bool above) {
         if (best.valid && error > best.error) return;
         const double margin = 0.5 * (hi - lo) * unit;
-        if (best.valid && error == best.error && margin < best.margin) return;
+        // Gaps equal in the formula's own units differ by rounding once standardised: equal within 1e-9.
+        const bool same_error = best.valid && error == best.error;
+        const bool same_margin = same_error && std::fabs(margin - best.margin) <= 1e-9 * best.margin;
+        if (same_error && !same_margin && margin < best.margin) return;
         const double tie2 = weighted ? static_cast<double>(wrong_pos + wrong_rest) / static_cast<double>(n)
                                      : 0.5 * (static_cast<double>(wrong_pos) / n_pos +
                                               static_cast<double>(wrong_rest) / static_cast<double>(n_rest));
-        if (best.valid && error == best.error && margin == best.margin && !(tie2 < best.tie2)) return;
+        if (same_margin && !(tie2 < best.tie2)) return;
         best.valid = true;
         best.at = lo + 0.5 * (hi - lo);
         best.positive_above = above;

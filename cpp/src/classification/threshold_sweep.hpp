@@ -30,8 +30,9 @@ struct SweepWorkspace {
 };
 
 // The best split of problem `positive` vs the other classes: the lowest
-// error, ties to the wider margin (half the gap times `unit`), then the lower
-// tie2, then the lower threshold, positive above before below.
+// error, ties to the wider margin (half the gap times `unit`; margins within
+// 1e-9 of each other are equal), then the lower tie2, then the lower
+// threshold, positive above before below.
 Threshold best_threshold(const double* u, const ClassLabels& labels, int positive, double unit, SweepWorkspace& ws);
 
 // Error, balanced error and plain error of predicted classes, with the class
