@@ -1,10 +1,12 @@
 // Internal: the exact best threshold on one value per sample (a decision
-// stump), for one binary problem: sort once, then sweep every split between
-// two distinct consecutive values in O(n). Used by the accuracy score on a
+// stump), for one binary problem: every split between two distinct
+// consecutive values is weighed (sorted and swept; with two classes only the
+// value buckets that can still hold the best split are sorted). Used by the accuracy score on a
 // formula's values (1D) and on the projection onto a separator's normal (2D, 3D).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -16,17 +18,20 @@ namespace formulasearch::detail {
 struct Threshold {
     double at = 0;               // the threshold: the midpoint of the gap it splits
     bool positive_above = true;  // the problem's positive class above it
-    double error = 1;            // class-weighted training error of the binary problem
+    double error = 2;            // class-weighted training error of the binary problem
     double margin = 0;           // half the gap, in the caller's units
     double tie2 = 0;             // balanced error, or the plain error when classes are weighted
-    bool valid = false;          // false when every value is the same
+    bool valid = false;          // false when every value is the same (error then stays above any real one)
     SeparationKey key() const { return {0, error, -margin, tie2}; }
 };
 
-// Sorted values and class counts, reused from call to call: no allocation once grown.
+// Sorted values, buckets and class counts, reused from call to call: no allocation once grown.
 struct SweepWorkspace {
     std::vector<std::pair<double, int>> order;
     std::vector<std::size_t> left;
+    std::vector<std::uint32_t> bucket;
+    std::vector<std::size_t> count, start, fill;
+    std::vector<double> low, high;
 };
 
 // The best split of problem `positive` vs the other classes: the lowest
