@@ -755,7 +755,9 @@ void add_classification(py::module_& m) {
         .def_readonly("dim", &Combos::dim, "formulas per combination")
         .def_readonly("n_combinations", &Combos::n_combinations, "combinations searched: all of the pool's unless cancelled")
         .def_readonly("n_scored", &Combos::n_scored, "those within the |r| limit")
-        .def_readonly("n_fitted", &Combos::n_fitted, "logistic: those fitted to the end (the others fell to the bound)")
+        .def_readonly("n_fitted", &Combos::n_fitted,
+                      "logistic: those fitted to the end, the others dropped by the bound (the count depends on the "
+                      "thread schedule; the kept combinations do not)")
         .def_readonly("seconds", &Combos::seconds, "wall time of the search")
         .def_readonly("cancelled", &Combos::cancelled, "stopped early (progress callback or Ctrl-C)")
         .def_readonly("interrupted", &Combos::interrupted, "stopped by Ctrl-C");

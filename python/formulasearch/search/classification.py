@@ -115,8 +115,6 @@ class ClassificationRoute(Route):
         kernel = _core.search_class_pairs if dim == 2 else _core.search_class_triples
         found = kernel(values, self.labels, keep=keep, max_pair_corr=c.max_pair_corr, progress=self.progress, **score)
         stats = search_stats(len(pool), found.n_combinations, found.seconds, scored=found.n_scored)
-        if c.score == "logistic":  # how many sets the bound left to fit to the end
-            stats["fitted"] = int(found.n_fitted)
         return Found([[pool[i] for i in members] for members in found.members.tolist()], stats,
                      f"the {dim}D classification search" if found.interrupted else None)
 

@@ -70,6 +70,7 @@ struct ClassSearchResult {
     std::uint64_t n_combinations = 0;         // combinations of the pool searched: all of them unless cancelled
     std::uint64_t n_scored = 0;               // those within the |r| limit
     std::uint64_t n_fitted = 0;               // logistic: those fitted to the end, not dropped by the bound
+                                              // (depends on the thread schedule; `best` does not)
     double seconds = 0;
     bool cancelled = false;
 };
