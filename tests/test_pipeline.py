@@ -375,7 +375,7 @@ def test_config_round_trip_through_toml(tmp_path):
         {"features": {"method": 0}},
         {"features": {"variant": "both"}},
         {"features": {"dedup": "none"}},
-        {"search": {"max_dim": 4}},
+        {"search": {"max_dim": 7}},
         {"search": {"max_pair_corr": 1.5}},
         {"search": {"max_pair_corr": 0}},
         {"search": {"keep": 0}},

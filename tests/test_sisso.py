@@ -492,6 +492,65 @@ def test_sis_l0_matches_brute_force():
     check_models_against_numpy(r, v, y)
 
 
+def best_nonsingular_combination(values, y, members, dim, singular_tol=1e-10):
+    """best_combination among the combinations whose correlation matrix has determinant
+    above singular_tol (the kernels' rule: a rung-1 union holds exactly dependent
+    features, e.g. a, b and a + b)."""
+    members = list(members)
+    Z = values[members] - values[members].mean(axis=1, keepdims=True)
+    Z /= np.linalg.norm(Z, axis=1, keepdims=True)
+    t = (y - y.mean()) / np.linalg.norm(y - y.mean())
+    G, b = Z @ Z.T, Z @ t
+    combos = np.array(list(itertools.combinations(range(len(members)), dim)))
+    Gs = G[combos[:, :, None], combos[:, None, :]]
+    combos, Gs = combos[np.linalg.det(Gs) > singular_tol], Gs[np.linalg.det(Gs) > singular_tol]
+    bs = b[combos]
+    r2 = np.einsum("ij,ij->i", bs, np.linalg.solve(Gs, bs[..., None])[..., 0])
+    order = np.argsort(-r2)[:40]
+    return min((lstsq_rmse([values[members[k]] for k in combos[o]], y), tuple(members[k] for k in combos[o]))
+               for o in order)
+
+
+def test_sis_l0_4d_and_5d_match_brute_force():
+    # max_dim 5: the l0 step of 4D and 5D (the d-combination kernel) over the SIS union,
+    # against every combination of the same union by least squares.
+    atoms, comp, rng = synthetic_tables(seed=11)
+    v = {f"{p}_{s}": site_values(atoms, comp, p, s) for p in ("E", "R", "X") for s in ("A", "B")}
+    y = (0.8 * v["E_A"] / v["R_B"] - 0.5 * np.abs(v["X_A"] - v["X_B"]) + 0.3 * v["E_B"] * v["R_A"]
+         + 0.2 * np.exp(v["X_B"]) - 0.1 * v["R_A"] ** 2)
+    y = y + 0.05 * rng.standard_normal(len(y))
+    comp["y"] = y
+    units = {"E": "eV", "R": "angstrom", "X": ""}
+    ds = fs.load_dataset(comp, atoms, "y", units=units)
+    ops = ["+", "-", "*", "/", "exp", "^2", "sqrt", "^-1", "|-|"]
+    n_sis = 6  # unions of 6, 12, 18, 24, 30 features
+    r = fs.run({"features": {"generator": "sisso", "ops": ops, "rung": 1},
+                "search": {"n_sis": n_sis, "max_dim": 5}, "validation": {"nested": False}}, dataset=ds)
+    codes, values = rung1_oracle_values(v, {n: units[n.split("_")[0]] for n in v}, ops)
+    kept = oracle_filter(values)
+    values = values[kept]
+    union: list[int] = []
+    residual = y
+    for dim in range(1, 6):
+        corr = abs_corr(values, residual)
+        union += [int(k) for k in np.argsort(-corr, kind="stable") if int(k) not in union][:n_sis]
+        if dim == 1:
+            rmse, best = lstsq_rmse([values[union[0]]], y), (union[0],)
+        else:
+            rmse, best = best_nonsingular_combination(values, y, union, dim)
+            assert r.search_stats[f"{dim}D"]["candidates"] == len(union)
+            assert r.search_stats[f"{dim}D"]["combinations"] == math.comb(len(union), dim)
+        assert r.best(dim).rmse == pytest.approx(rmse, abs=1e-9), dim
+        assert sorted(canon(tree_of(c)) for c in r.best(dim).codes) == \
+            sorted(canon(tree_of(codes[kept[k]])) for k in best), dim
+        X = np.column_stack([values[k] for k in best])
+        fit = ols_metrics(X, y)
+        residual = y - fit["intercept"] - X @ fit["coefficients"]
+    assert r.best(5).rmse < r.best(4).rmse < r.best(3).rmse
+    check_models_against_numpy(r, v, y)
+    assert "5D models" in r.summary()
+
+
 # ---------------------------------------------------------------------------
 # Determinism
 # ---------------------------------------------------------------------------

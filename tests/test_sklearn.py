@@ -247,7 +247,7 @@ def test_units_and_strict_units():
 
 def test_bad_settings_are_clear_value_errors(planted):
     X, y = planted
-    for params, match in [({"max_dim": 4}, "max_dim"), ({"ops": ["nosuch"]}, "nosuch"), ({"rung": 1.5}, "rung"),
+    for params, match in [({"max_dim": 7}, "max_dim"), ({"ops": ["nosuch"]}, "nosuch"), ({"rung": 1.5}, "rung"),
                           ({"n_sis": 0}, "n_sis"), ({"validation": "x"}, "validation")]:
         with pytest.raises(ValueError, match=match):
             FormulaRegressor(**params).fit(X, y)

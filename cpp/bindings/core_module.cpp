@@ -21,6 +21,7 @@
 #include "formulasearch/sisso_space.hpp"
 #include "formulasearch/standardized_set.hpp"
 #include "formulasearch/streamed_search.hpp"
+#include "formulasearch/subset_search.hpp"
 #include "formulasearch/validation.hpp"
 
 #ifdef _OPENMP
@@ -235,6 +236,7 @@ std::vector<const double*> rows_of(const Array& features) {
 void add_options(py::module_& m);
 void add_results(py::module_& m);
 void add_classification(py::module_& m);
+void add_subset_search(py::module_& m);
 
 }  // namespace
 
@@ -515,6 +517,7 @@ PYBIND11_MODULE(_core, m) {
     }, py::arg("features"), py::arg("target"), "OLS with intercept by column-pivoted QR, with error metrics (a LinearFit).");
 
     add_classification(m);
+    add_subset_search(m);
 }
 
 namespace {
@@ -886,6 +889,92 @@ void add_classification(py::module_& m) {
                        : "Every triple of the rows of `values` scored at separating the classes (logistic or accuracy "
                          "score); the best `keep`, best first (a ClassSearchResult).");
     }
+}
+
+}  // namespace
+
+// ---- combinations of any number of members (d >= 4 beyond the tile kernels) --
+
+namespace {
+
+void add_subset_search(py::module_& m) {
+    using Subsets = Interruptible<SubsetSearchResult>;
+    py::class_<Subsets>(m, "SubsetSearchResult", "Best combinations of d members, best first, and what it took.")
+        .def_property_readonly("members", [](py::object self) {
+            const Subsets& r = self.cast<const Subsets&>();
+            const auto k = static_cast<py::ssize_t>(r.best.size());
+            return view<std::uint32_t>(self, k ? r.best[0].members.data() : nullptr, {k, r.dim},
+                                       {static_cast<py::ssize_t>(sizeof(Subset)), sizeof(std::uint32_t)});
+        }, "positions of each combination's members in the searched pool (combinations x dim, uint32)")
+        .def_property_readonly("r2", [](py::object self) {
+            const Subsets& r = self.cast<const Subsets&>();
+            return column(self, r.best, r.best.empty() ? nullptr : &r.best[0].r2);
+        }, "R^2 of each combination's least-squares fit")
+        .def_readonly("dim", &Subsets::dim, "members per combination")
+        .def_readonly("n_combinations", &Subsets::n_combinations,
+                      "combinations searched: all of the slice's, or when cancelled those evaluated")
+        .def_readonly("n_planned", &Subsets::n_planned, "combinations of the search (of the slice)")
+        .def_readonly("n_scored", &Subsets::n_scored, "those within the |r| limit and not singular")
+        .def_readonly("gram_flops", &Subsets::gram_flops, "flops spent on the correlations")
+        .def_readonly("seconds", &Subsets::seconds, "wall time of the search")
+        .def_readonly("peak_bytes", &Subsets::peak_bytes, "candidate values and work buffers held at once")
+        .def_readonly("block_size", &Subsets::block_size, "candidates per block of a streamed search (0: in memory)")
+        .def_readonly("cancelled", &Subsets::cancelled, "stopped early (progress callback or Ctrl-C)")
+        .def_readonly("interrupted", &Subsets::interrupted, "stopped by Ctrl-C");
+
+    const SearchOptions defaults;
+    const char* doc =
+        "Best combinations of d members (1..8) by exact OLS fit: every d-subset of the set whose pairwise |r| "
+        "are below max_pair_corr and whose correlation matrix has determinant above singular_tol, best `keep` "
+        "by r2 (ties: members ascending), the same for any thread count. A depth-first walk with an incremental "
+        "Cholesky of the K x K correlations (held once). n_combinations: the d-subsets evaluated (fewer than "
+        "n_planned when stopped by progress or Ctrl-C). first / last: a slice of the first member. "
+        "(a SubsetSearchResult)";
+    auto of_set = [](const StandardizedSet& set, int d, const SearchOptions& opt, py::object progress) {
+        return with_progress(std::move(progress), [&](Progress* p) { return search_combinations(set, d, opt, p); });
+    };
+    m.def("search_combinations", [of_set](const StandardizedSet& set, int d, double max_pair_corr, std::size_t keep,
+                                          std::size_t tile, double singular_tol, std::size_t first,
+                                          std::optional<std::size_t> last, py::object progress, std::size_t sample_block) {
+        return of_set(set, d, search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block),
+                      std::move(progress));
+    }, py::arg("set"), py::arg("d"), py::kw_only(), py::arg("max_pair_corr") = defaults.max_pair_corr,
+       py::arg("keep") = defaults.keep, py::arg("tile") = defaults.tile, py::arg("singular_tol") = defaults.singular_tol,
+       py::arg("first") = defaults.first, py::arg("last") = last_of(defaults), py::arg("progress") = py::none(),
+       py::arg("sample_block") = defaults.sample_block, doc);
+    m.def("search_combinations", [of_set](const Array& values, const Array& target, int d, double max_pair_corr,
+                                          std::size_t keep, std::size_t tile, double singular_tol, std::size_t first,
+                                          std::optional<std::size_t> last, py::object progress, std::size_t sample_block) {
+        auto set = set_of(values, target);
+        return of_set(*set, d, search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block),
+                      std::move(progress));
+    }, py::arg("values"), py::arg("target"), py::arg("d"), py::kw_only(), py::arg("max_pair_corr") = defaults.max_pair_corr,
+       py::arg("keep") = defaults.keep, py::arg("tile") = defaults.tile, py::arg("singular_tol") = defaults.singular_tol,
+       py::arg("first") = defaults.first, py::arg("last") = last_of(defaults), py::arg("progress") = py::none(),
+       py::arg("sample_block") = defaults.sample_block, "The same search over rows of `values` (candidates x samples).");
+    m.def("search_combinations_streamed", [](const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                                             const Array& target, int d, double memory_budget_mb, double max_pair_corr,
+                                             std::size_t keep, std::size_t tile, double singular_tol,
+                                             std::size_t sample_block, std::size_t first,
+                                             std::optional<std::size_t> last, py::object progress) {
+        if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != source.n_samples())
+            throw std::invalid_argument("target length does not match the samples");
+        if (!(memory_budget_mb > 0)) throw std::invalid_argument("memory_budget_mb must be positive");
+        for (auto i : indices)
+            if (i >= source.size()) throw std::out_of_range("candidate index out of range");
+        const SearchOptions opt = search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block);
+        const auto budget = static_cast<std::size_t>(memory_budget_mb * 1024.0 * 1024.0);
+        return with_progress(std::move(progress), [&](Progress* p) {
+            return search_combinations_streamed(source, indices, target.data(), d, opt, budget, p);
+        });
+    }, py::arg("source"), py::arg("indices"), py::arg("target"), py::arg("d"), py::kw_only(),
+       py::arg("memory_budget_mb"), py::arg("max_pair_corr") = defaults.max_pair_corr, py::arg("keep") = defaults.keep,
+       py::arg("tile") = defaults.tile, py::arg("singular_tol") = defaults.singular_tol,
+       py::arg("sample_block") = defaults.sample_block, py::arg("first") = defaults.first,
+       py::arg("last") = last_of(defaults), py::arg("progress") = py::none(),
+       "search_combinations over StandardizedSet.from_candidates(source, indices, target) with the same result, "
+       "holding the K x K correlations (which must fit in memory_budget_mb) and at most two blocks of candidates. "
+       "first / last: a slice of the first member (multiples of 16). (a SubsetSearchResult)");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "formulasearch/subset_search.hpp"
 #include "formulasearch/top_k.hpp"
 #include "gram_kernel.hpp"
 #include "pair_tiles.hpp"
@@ -59,7 +60,9 @@ std::uint64_t count_combinations(std::size_t m, int d, std::size_t first, std::s
     std::uint64_t total = 0;
     for (std::size_t i = first; i < std::min(m, last); ++i) {
         const std::uint64_t r = m - 1 - i;
-        total += d == 1 ? 1 : d == 2 ? r : r * (r - (r > 0)) / 2;
+        const std::uint64_t here = d == 1 ? 1 : d == 2 ? r : d == 3 ? r * (r - (r > 0)) / 2 : binomial(r, d - 1);
+        if (total + here < total) throw std::invalid_argument("more than 2^64 combinations");
+        total += here;
     }
     return total;
 }

@@ -162,41 +162,57 @@ SearchResult search_pairs_streamed(const CandidateSource& source, const std::vec
     return res;
 }
 
-SearchResult search_triples_streamed(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
-                                     const double* target, const SearchOptions& opt, std::size_t budget,
-                                     Progress* progress) {
+namespace detail {
+
+StreamedCorrelations streamed_correlations(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                                           const double* target, const SearchOptions& opt, std::size_t budget, int dim,
+                                           Progress* progress) {
     check_streamed(opt, indices.size());
-    const auto t0 = std::chrono::steady_clock::now();
     const std::size_t K = indices.size(), n = source.n_samples(), T = opt.tile;
-    const std::size_t ld = round_up16(K), g_bytes = ld * ld * sizeof(double);
-    const std::size_t block = streamed_block_size(3, K, n, budget, opt);  // a multiple of 16
+    StreamedCorrelations out;
+    out.ld = round_up16(K);
+    const std::size_t g_bytes = out.ld * out.ld * sizeof(double);
+    const std::size_t block = streamed_block_size(dim, K, n, budget, opt);  // a multiple of 16
+    out.block = block;
     const std::size_t kc = detail::sample_block(opt, T);
     // The upper triangle of the Gram matrix, block pair by block pair (the
-    // triple scoring reads G[i][k], i < k, only), and the correlations with the
+    // scoring reads G[i][k], i < k, only), and the correlations with the
     // target, from each row block. A slice [first, last) reads rows and columns
-    // from `first` on only (every member of its triples is at first or after),
-    // so only those are computed; the scoring then takes the slice's rows.
-    std::vector<double> G(ld * ld, 0.0), b(K);
-    std::uint64_t flops = 0, done = 0;
+    // from `first` on only (every member of its combinations is at first or
+    // after), so only those are computed; the scoring then takes the slice's rows.
+    out.G.assign(out.ld * out.ld, 0.0);
+    out.b.assign(K, 0.0);
+    std::uint64_t done = 0;
     const std::size_t from = std::min(opt.first, K);
     const std::uint64_t total = count_combinations(K - from, 2, 0, K - from);
-    bool cancelled = false;
     std::size_t peak = for_each_block_pair(source, indices, target, block, from, K,
         [&](const StandardizedSet& rows, std::size_t a0, std::size_t, const StandardizedSet& cols, std::size_t b0) {
             const bool same = &rows == &cols;
-            if (same) std::copy(rows.target_correlations().begin(), rows.target_correlations().end(), b.begin() + a0);
-            flops += detail::fill_gram(rows, cols, same, T, kc, G.data() + a0 * ld + b0, ld);
+            if (same) std::copy(rows.target_correlations().begin(), rows.target_correlations().end(), out.b.begin() + a0);
+            out.flops += detail::fill_gram(rows, cols, same, T, kc, out.G.data() + a0 * out.ld + b0, out.ld);
             done += same ? count_combinations(rows.size(), 2, 0, rows.size()) : rows.size() * cols.size();
-            cancelled = !keep_going(progress, "correlations", done, total);
-            return !cancelled;
+            out.cancelled = !keep_going(progress, "correlations", done, total);
+            return !out.cancelled;
         });
-    SearchResult res;  // cancelled while computing the correlations: no triple scored
-    if (!cancelled) res = detail::score_triples(G.data(), ld, b.data(), K, opt, progress);
+    out.peak_bytes = peak + g_bytes + (K + 2 * n) * sizeof(double);
+    return out;
+}
+
+}  // namespace detail
+
+SearchResult search_triples_streamed(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                                     const double* target, const SearchOptions& opt, std::size_t budget,
+                                     Progress* progress) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::size_t K = indices.size();
+    detail::StreamedCorrelations corr = detail::streamed_correlations(source, indices, target, opt, budget, 3, progress);
+    SearchResult res;
+    if (!corr.cancelled) res = detail::score_triples(corr.G.data(), corr.ld, corr.b.data(), K, opt, progress);
     res.dim = 3;
-    res.block_size = block;
-    res.gram_flops = flops;
-    res.peak_bytes = peak + g_bytes + (K + 2 * n) * sizeof(double);
-    res.cancelled = res.cancelled || cancelled;
+    res.block_size = corr.block;
+    res.gram_flops = corr.flops;
+    res.peak_bytes = corr.peak_bytes;
+    res.cancelled = res.cancelled || corr.cancelled;
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
 }

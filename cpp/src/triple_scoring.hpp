@@ -5,6 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
+
+#include "formulasearch/candidate_source.hpp"
 
 #include "formulasearch/combination_search.hpp"
 #include "formulasearch/standardized_set.hpp"
@@ -25,5 +28,21 @@ std::uint64_t fill_gram(const StandardizedSet& rows, const StandardizedSet& cols
 // cancelled; progress counts triples.
 SearchResult score_triples(const double* G, std::size_t ld, const double* b, std::size_t m, const SearchOptions& options,
                            Progress* progress);
+
+// The K x K correlations (upper triangle, leading dimension ld) and the
+// correlations with the target of a pool evaluated a block at a time within a
+// memory budget (streamed_block_size of `dim`, any dim but 2: K x K held);
+// a slice options.first computes the entries among positions from first on.
+struct StreamedCorrelations {
+    std::vector<double> G, b;
+    std::size_t ld = 0;
+    std::size_t block = 0;  // candidates evaluated per block
+    std::uint64_t flops = 0;
+    std::size_t peak_bytes = 0;  // blocks, correlations and work buffers held at once
+    bool cancelled = false;
+};
+StreamedCorrelations streamed_correlations(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
+                                           const double* target, const SearchOptions& options, std::size_t budget,
+                                           int dim, Progress* progress);
 
 }  // namespace formulasearch::detail

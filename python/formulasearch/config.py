@@ -77,6 +77,7 @@ class FeaturesConfig:
 
 
 SISSO_OPS = tuple(OPERATORS)  # every operator of the core
+MAX_DIM = 6  # [search] max_dim: formulas in one least-squares model at most
 DEFAULT_SISSO_OPS = ["+", "-", "*", "/", "|-|", "exp", "^2", "^3", "sqrt", "^-1"]
 
 
@@ -86,15 +87,16 @@ class SearchConfig:
 
     task: str = "regression"  #: "regression" (least squares on the target) or "classification" (see [classification])
     method: str | None = None  #: "exhaustive" (paper default) or "sis-l0" (sisso default)
-    max_dim: int = 3  #: largest number of formulas in one model (1-3)
+    max_dim: int = 3  #: largest number of formulas in one model (1-6)
     top_2d: int | str = 5000  #: pairs among this many best 1D formulas; "all": every kept formula (exact)
     top_3d: int = 1000  #: triples among this many
+    top_nd: int = 100  #: 4D and up: every combination among this many (C(100, 4) = 3.9e6, C(100, 5) = 7.5e7)
     max_pair_corr: float | None = None  #: pairwise |r| limit inside a model (default: paper 0.90, sisso none = 1.0)
     n_sis: int = 1000  #: sis-l0: features kept by each screening (SISSO's subs_sis)
     n_residual: int = 1  #: sis-l0: screen against the residuals of this many best models
     keep: int = 10  #: models reported per dimension
     threads: int = 0  #: worker threads (0: all cores)
-    memory_budget_mb: float | None = None  #: 2D/3D search and SISSO's l0 step (on Dask: per task): hold at most this many MiB of standardised candidates (and 3D's K x K correlations), evaluating the pool in blocks (same result); none: the whole pool in memory
+    memory_budget_mb: float | None = None  #: 2D+ search and SISSO's l0 step (on Dask: per task): hold at most this many MiB of standardised candidates (and, from 3D on, the K x K correlations), evaluating the pool in blocks (same result); none: the whole pool in memory
 
 
 @dataclass
@@ -279,11 +281,11 @@ class Config:
                 isinstance(v, list) and all(isinstance(p, str) for p in v) for v in f.classes.values()
             ):
                 raise ConfigError("[features] classes must map class names to lists of property names")
-        if s.max_dim not in (1, 2, 3):
-            raise ConfigError(f"[search] max_dim must be 1, 2 or 3, not {s.max_dim}")
+        if s.max_dim not in range(1, MAX_DIM + 1):
+            raise ConfigError(f"[search] max_dim must be 1 to {MAX_DIM}, not {s.max_dim}")
         if isinstance(s.top_2d, str) and s.top_2d != "all":
             raise ConfigError(f"[search] top_2d must be a number or \"all\", not {s.top_2d!r}")
-        for key in ("top_2d", "top_3d", "keep"):
+        for key in ("top_2d", "top_3d", "top_nd", "keep"):
             value = getattr(s, key)
             if not isinstance(value, str) and value < 1:
                 raise ConfigError(f"[search] {key} must be at least 1, not {value}")
@@ -340,7 +342,7 @@ class Config:
                           "min_abs", "memory_budget_mb"], sisso, "[features] generator = \"sisso\""),
             ("search", ["n_sis", "n_residual"], sisso and s.method == "sis-l0" and not classifying,
              "[search] method = \"sis-l0\" (SISSO generator, regression)"),
-            ("search", ["top_2d", "top_3d"], s.method == "exhaustive" and not classifying,
+            ("search", ["top_2d", "top_3d", "top_nd"], s.method == "exhaustive" and not classifying,
              "[search] method = \"exhaustive\" (regression; classification has [classification] top_2d)"),
             ("search", ["max_dim", "memory_budget_mb"], not classifying,
              "task = \"regression\" (classification has [classification] max_dim)"),

@@ -160,9 +160,11 @@ class Result:
             lines.insert(0, "INTERRUPTED: partial results, the best models found before Ctrl-C")
         if self.task == "classification":
             lines += _classification_summary(self, per_dimension)
-        for d in ([] if self.task == "classification" else sorted({m.dimension for m in self.models} | {1, 2, 3})):
+        max_dim = int(self.config.get("search", {}).get("max_dim", 3))
+        dims = [] if self.task == "classification" else sorted({m.dimension for m in self.models} | set(range(1, max_dim + 1)))
+        for d in dims:  # every searched dimension, "(none)" where it gave no model
             ms = [m for m in self.models if m.dimension == d]
-            if d > int(self.config.get("search", {}).get("max_dim", 3)):
+            if d > max_dim:
                 continue
             lines.append("")
             lines.append(f"{d}D models")

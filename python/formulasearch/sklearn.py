@@ -74,7 +74,7 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
     rung : int, default=1
         Levels of operators applied (1..3).
     max_dim : int, default=2
-        Largest number of features in one model (1..3).
+        Largest number of features in one model (1..6).
     n_sis : int, default=100
         Features kept by each SIS screening.
     n_residual : int, default=1

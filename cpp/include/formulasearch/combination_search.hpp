@@ -32,7 +32,8 @@ struct SearchOptions {
     std::size_t last = static_cast<std::size_t>(-1);
 };
 
-// Combinations of d members out of m whose first member is in [first, last).
+// Combinations of d members out of m whose first member is in [first, last)
+// (any d >= 1; throws std::invalid_argument beyond 2^64 - 1).
 std::uint64_t count_combinations(std::size_t m, int d, std::size_t first, std::size_t last);
 
 // A combination of d members (positions in the StandardizedSet, ascending).

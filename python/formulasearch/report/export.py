@@ -382,7 +382,8 @@ def _summary_rows(result: Result) -> list[tuple[str, str]]:
         rows.append(("search", "classification: " + ", ".join(f"{k} = {c[k]}" for k in keys)
                      + f", keep = {search.get('keep')}"))
     elif search:
-        keys = [k for k in ("method", "max_dim", "top_2d", "top_3d", "n_sis", "keep") if k in search]
+        keys = [k for k in ("method", "max_dim", "top_2d", "top_3d", "top_nd", "n_sis", "keep") if k in search
+                and (k != "top_nd" or int(search.get("max_dim", 3)) >= 4)]
         rows.append(("search", ", ".join(f"{k} = {search[k]}" for k in keys)))
     rows.append(("validation", _cv_text(result)))
     if refine:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 
 from .. import _core
 from ..errors import ConfigError
-from .slices import SearchSpec, SliceResult, merge_slices, plan_slices, search_slice
+from .slices import SearchSpec, SliceResult, merge_slices, plan_slices, search_slice, stage_name
 
 
 def _require_dask():
@@ -67,5 +67,5 @@ def search_on_dask(client, spec: SearchSpec, dim: int, options: dict[str, Any], 
     for done, future in enumerate(distributed.as_completed(futures), start=1):
         parts.append(future.result())
         if progress is not None:
-            progress("pairs" if dim == 2 else "triples", done, len(futures))
+            progress(stage_name(dim), done, len(futures))
     return merge_slices(parts, options["keep"])

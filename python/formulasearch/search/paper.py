@@ -1,7 +1,8 @@
-"""The paper route: every formula of the grammar of Gajera et al. screened in 1D, then exact pairs and triples.
+"""The paper route: every formula of the grammar of Gajera et al. screened in 1D, then exact pairs, triples, ...
 
 generation (C++ PaperGenerator) -> screening (filters, dedup, 1D rank) -> pairs among
-the best top_2d and triples among the best top_3d (Gram kernels, on the chosen backend)
+the best top_2d, triples among the best top_3d (Gram kernels) and combinations of 4 to
+max_dim members among the best top_nd (the d-combination walk), on the chosen backend
 -> each kept combination refit by QR.
 """
 from __future__ import annotations
@@ -41,6 +42,12 @@ def fitted_model(source: Any, names: list[str], y: np.ndarray, candidates: list[
                  trees=[expression_tree(c) for c in codes])
 
 
+def pool_size(search: Any, dim: int, top_2d: int) -> int:
+    """How many of the best 1D candidates an exhaustive search of `dim`-combinations takes
+    ([search] top_2d, resolved to a number; top_3d; top_nd from 4D on)."""
+    return search.keep if dim == 1 else top_2d if dim == 2 else search.top_3d if dim == 3 else search.top_nd
+
+
 class PaperRoute(Route):
     """Exhaustive least-squares search over the paper grammar's formulas."""
 
@@ -60,8 +67,7 @@ class PaperRoute(Route):
         s = self.cfg.search
         if dim == 1:
             return self._screen()
-        limit = self.top_2d if dim == 2 else s.top_3d
-        pool = self.top[:limit]
+        pool = self.top[:pool_size(s, dim, self.top_2d)]
         if len(pool) < dim:
             self.messages.append(f"{dim}D: only {len(pool)} formulas survived screening; no {dim}D model")
             return Found([])
@@ -81,7 +87,7 @@ class PaperRoute(Route):
     def _screen(self) -> Found:
         f, s, v = self.cfg.features, self.cfg.search, self.cfg.validation
         self.top_2d = len(self.source) if s.top_2d == "all" else s.top_2d
-        need = max(s.keep, self.top_2d if s.max_dim >= 2 else 0, s.top_3d if s.max_dim >= 3 else 0)
+        need = max([s.keep] + [pool_size(s, d, self.top_2d) for d in range(2, s.max_dim + 1)])
         splits = _core.random_splits(self.y.size, v.n_splits, v.test_fraction, v.seed) if v.rank_1d == "splits" else None
         self.screened = _core.screen(self.source, self.y, keep=need, variance_filter=f.variance_filter, dedup=f.dedup,
                                      rank_splits=splits, progress=self.progress)

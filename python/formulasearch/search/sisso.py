@@ -7,7 +7,8 @@
   with the target (dimension 1) or with the residuals of the best n_residual
   models of the previous dimension; the l0 step then searches ALL
   d-combinations of the union of the screened subspaces with the same
-  Gram-tile kernels as the paper route.
+  kernels as the paper route (Gram tiles for pairs and triples, the
+  d-combination walk from 4D on).
 """
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ from ..data.units import parse_unit, unit_matrix
 from ..errors import ConfigError, InputError
 from ..formula import OPERATORS
 from ..results import Model
-from .paper import fitted_model
+from .paper import fitted_model, pool_size
 from .route import Found, Route, search_stats, value_duplicates_message
+from .slices import combination_kernel, streamed_kernel
 
 
 @dataclass
@@ -110,8 +112,9 @@ class SissoRoute(Route):
       adds the n_sis best new features to the union, and searches all combinations
       of the union (l0) with the Gram kernels of the paper route.
     - method = "exhaustive": one screening ranks every feature by its 1D fit, then
-      all pairs of the best top_2d ("all": every kept feature) and all triples of the
-      best top_3d are searched, as in the paper route.
+      all pairs of the best top_2d ("all": every kept feature), all triples of the
+      best top_3d and all d-combinations (d >= 4) of the best top_nd are searched,
+      as in the paper route.
     """
 
     def generate(self) -> None:
@@ -126,10 +129,10 @@ class SissoRoute(Route):
         if s.method == "exhaustive":
             if dim == 1:
                 self.top_2d = len(self.space) if s.top_2d == "all" else s.top_2d
-                need = max(s.keep, self.top_2d if s.max_dim >= 2 else 0, s.top_3d if s.max_dim >= 3 else 0)
+                need = max([s.keep] + [pool_size(s, d, self.top_2d) for d in range(2, s.max_dim + 1)])
                 scr = self._screen(self.y[None, :], need)
                 self.union = [int(i) for i in scr.indices]
-            pool = self.union[: s.keep if dim == 1 else self.top_2d if dim == 2 else s.top_3d]
+            pool = self.union[: pool_size(s, dim, self.top_2d)]
         else:
             previous = [m for m in models if m.dimension == dim - 1][: s.n_residual]
             targets = (self.y[None, :] if dim == 1 else
@@ -160,17 +163,15 @@ class SissoRoute(Route):
         interrupted = found is not None and found.interrupted
         return Found(combinations, stats, f"the {dim}D l0 step" if interrupted else None)
 
-    def _l0(self, dim: int, pool: list[int]) -> _core.SearchResult:
+    def _l0(self, dim: int, pool: list[int]) -> Any:
         """The l0 step: every dim-combination of the pool searched; with a memory budget (large n) the pool is
         evaluated a block at a time, with the same result."""
         s = self.cfg.search
         if s.memory_budget_mb is not None:
-            kernel = _core.search_pairs_streamed if dim == 2 else _core.search_triples_streamed
-            return kernel(self.space, pool, self.y, memory_budget_mb=s.memory_budget_mb,
-                          max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
+            return streamed_kernel(dim)(self.space, pool, self.y, memory_budget_mb=s.memory_budget_mb,
+                                        max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
         the_set = _core.StandardizedSet.from_candidates(self.space, pool, self.y)
-        kernel = _core.search_pairs if dim == 2 else _core.search_triples
-        return kernel(the_set, max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
+        return combination_kernel(dim)(the_set, max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
 
     def _screen(self, targets: np.ndarray, keep: int) -> _core.ScreenResult:
         self.screened = _core.screen(self.space, targets, keep=keep, **screen_options(self.cfg),

@@ -1,4 +1,4 @@
-"""The unit of work of a pair or triple search, the same for every backend.
+"""The unit of work of a combination search (pairs, triples, d >= 4), the same for every backend.
 
 A search over a pool of candidates is split into slices (combinations whose
 first member lies in a range). Each slice is an independent task: it rebuilds
@@ -53,6 +53,31 @@ class SearchSpec:
 _worker_cache: dict[str, Any] = {}
 
 
+def combination_kernel(dim: int) -> Callable[..., Any]:
+    """The core's search of `dim`-combinations over a StandardizedSet: kernel(set, **options).
+    Pairs and triples by the Gram-tile kernels, 4 and more members by the d-combination walk."""
+    if dim == 2:
+        return _core.search_pairs
+    if dim == 3:
+        return _core.search_triples
+    return lambda the_set, **options: _core.search_combinations(the_set, dim, **options)
+
+
+def streamed_kernel(dim: int) -> Callable[..., Any]:
+    """The same within a memory budget: kernel(source, indices, target, memory_budget_mb=..., **options)."""
+    if dim == 2:
+        return _core.search_pairs_streamed
+    if dim == 3:
+        return _core.search_triples_streamed
+    return lambda source, indices, target, **options: _core.search_combinations_streamed(
+        source, indices, target, dim, **options)
+
+
+def stage_name(dim: int) -> str:
+    """The progress stage of a search of `dim`-combinations."""
+    return {2: "pairs", 3: "triples"}.get(dim, f"{dim}-combinations")
+
+
 def cached_set(spec: SearchSpec):
     """The spec's standardised set, built once per process (a worker runs many slices)."""
     if spec.key not in _worker_cache:
@@ -86,9 +111,9 @@ class SliceResult:
 
 def search_streamed(spec: SearchSpec, dim: int, options: dict[str, Any], memory_budget_mb: float,
                     progress: Callable | None = None, first: int = 0, last: int | None = None) -> SliceResult:
-    """The pair or triple search of a spec (or one slice of it) within a memory budget: the pool
+    """The combination search of a spec (or one slice of it) within a memory budget: the pool
     is evaluated a block at a time instead of held (the same result as search_slice over it)."""
-    kernel = _core.search_pairs_streamed if dim == 2 else _core.search_triples_streamed
+    kernel = streamed_kernel(dim)
     found = kernel(spec.generator(), spec.pool.tolist(), spec.target, memory_budget_mb=memory_budget_mb,
                    first=first, last=last, progress=progress, **options)
     return SliceResult.of(found)
@@ -106,7 +131,7 @@ def search_slice(spec_or_set, dim: int, first: int, last: int | None, options: d
             raise TypeError("a memory budget needs a SearchSpec (the pool to evaluate), not a built set")
         return search_streamed(spec_or_set, dim, options, memory_budget_mb, progress, first, last)
     the_set = cached_set(spec_or_set) if isinstance(spec_or_set, SearchSpec) else spec_or_set
-    kernel = _core.search_pairs if dim == 2 else _core.search_triples
+    kernel = combination_kernel(dim)
     found = kernel(the_set, first=first, last=last, progress=progress, **options)
     return SliceResult.of(found)
 
@@ -129,8 +154,8 @@ def merge_slices(parts: list[SliceResult], keep: int) -> SliceResult:
 def plan_slices(m: int, dim: int, n_tasks: int, tile: int, streamed: bool = False) -> list[tuple[int, int]]:
     """Split [0, m) into about n_tasks ranges of about equal work.
 
-    Pair slices are aligned to the Gram tile; with `streamed`, triple slices
-    are aligned to 16 (the streamed kernels' blocks). The work of a range is
+    Pair slices are aligned to the Gram tile; with `streamed`, slices of
+    three or more members are aligned to 16 (the streamed kernels' blocks). The work of a range is
     the number of combinations whose first member falls in it.
     """
     step = tile if dim == 2 else (16 if streamed else 1)
