@@ -16,7 +16,7 @@ from formulasearch import _core, run
 from formulasearch.config import Config
 from formulasearch.data.datasets import octet
 from formulasearch.data.primaries import build_primaries
-from formulasearch.errors import ConfigError
+from formulasearch.errors import ConfigError, InputError
 from formulasearch.validation import cv_accuracy, stratified_folds
 
 sklearn_svm = pytest.importorskip("sklearn.svm")
@@ -401,3 +401,22 @@ def test_settings_that_do_not_apply_are_refused():
         fs.FormulaClassifier(class_weight="auto").fit(np.random.default_rng(0).normal(size=(20, 2)), [0, 1] * 10)
     with pytest.raises(ValueError, match="criterion"):
         fs.FormulaClassifier(criterion="margin").fit(np.random.default_rng(0).normal(size=(20, 2)), [0, 1] * 10)
+
+
+def test_class_weight_table_names_classes_and_reaches_every_fit():
+    prim = build_primaries(octet(), ["rs", "rp"])
+    base = {"search": {"task": "classification", "keep": 2}}
+    heavy = run({**base, "classification": {"score": "accuracy", "max_dim": 1, "cv_folds": 5,
+                                            "class_weight": {"zincblende": 3.0}}}, primaries=prim)
+    c = heavy.best(1).classification
+    assert c["class_weight"] == [1.0, 3.0]
+    labels = np.array(heavy.class_labels)
+    values = heavy.best(1).values(heavy.variables, np.ascontiguousarray(prim.rows(heavy.variables)))
+    direct = _core.fit_accuracy_separator(values, labels.astype(np.int32), class_weight=[1.0, 3.0])
+    assert c["accuracy"] == pytest.approx(direct.accuracy) and heavy.best(1).intercept == pytest.approx(direct.intercept[0])
+    folds = stratified_folds(labels, 5, 0)
+    assert c["cv_accuracy"] == pytest.approx(cv_accuracy(values, labels, folds, 1e-3, "accuracy", [1.0, 3.0]))
+    with pytest.raises(InputError, match="not a class"):
+        run({**base, "classification": {"class_weight": {"wurtzite": 2.0}}}, primaries=prim)
+    with pytest.raises(ConfigError, match="positive"):
+        Config.from_dict({**base, "classification": {"class_weight": {"rocksalt": -1.0}}})
