@@ -25,11 +25,30 @@ nested = false
 """
 
 
+def _wait_for_cpu(pid: int, seconds: float, limit: float = 120.0) -> None:
+    """Until the process has used `seconds` of CPU time (its own progress, whatever the machine's load),
+    or 4 s of wall time where /proc cannot tell."""
+    stat = f"/proc/{pid}/stat"
+    if not os.path.exists(stat):
+        time.sleep(4.0)
+        return
+    ticks = os.sysconf("SC_CLK_TCK")
+    start = time.perf_counter()
+    while time.perf_counter() - start < limit:
+        try:
+            fields = open(stat).read().rsplit(")", 1)[1].split()
+        except OSError:
+            return  # the process ended; the test's own check says so
+        if (int(fields[11]) + int(fields[12])) / ticks >= seconds:  # utime + stime
+            return
+        time.sleep(0.05)
+
+
 def test_sigint_during_generation_3_stops_promptly_with_partial_tables(tmp_path):
     (tmp_path / "long.toml").write_text(CONFIG)
     proc = subprocess.Popen([sys.executable, "-m", "formulasearch.cli", "run", "long.toml"], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4.0)  # imports, generation, screening, then well into the pair search
+    _wait_for_cpu(proc.pid, 4.0)  # imports, generation, screening, then well into the pair search
     assert proc.poll() is None, "the search finished before it could be interrupted"
     sent = time.perf_counter()
     proc.send_signal(signal.SIGINT)
