@@ -209,7 +209,7 @@ def test_screening_keeps_the_best_single_formulas():
     assert (int(scr.count[0]), scr.value[0]) == pytest.approx(keys[0][:2], rel=1e-9)
 
 
-@pytest.mark.parametrize("score", ["overlap", "logistic"])
+@pytest.mark.parametrize("score", ["overlap", "logistic", "accuracy"])
 def test_results_do_not_depend_on_the_thread_count(score):
     gen, labels = _small_generator()
     before = _core.max_threads()
@@ -219,8 +219,11 @@ def test_results_do_not_depend_on_the_thread_count(score):
             _core.set_threads(threads)
             scr = _core.screen_classes(gen, labels, score=score, keep=60)
             pairs = _core.search_class_pairs(gen.evaluate(scr.indices), labels, score=score, keep=8)
-            out.append((scr.indices.tolist(), scr.value.tolist(), pairs.members.tolist(),
-                        pairs.value.tolist()))
+            found = [scr.indices.tolist(), scr.value.tolist(), pairs.members.tolist(), pairs.value.tolist()]
+            if score != "overlap":
+                triples = _core.search_class_triples(gen.evaluate(scr.indices[:20]), labels, score=score, keep=8)
+                found += [triples.members.tolist(), triples.value.tolist()]
+            out.append(found)
     finally:
         _core.set_threads(before)
     assert out[0] == out[1]
@@ -360,10 +363,12 @@ def test_report_shows_the_classifier_tables(octet_result, tmp_path):
     export(octet_result, tmp_path / "report.md", figures=False)
     text = (tmp_path / "report.md").read_text()
     best = octet_result.best(2)
-    assert "### 2D classifiers" in text and "| rank | overlap | size | log-loss | accuracy | CV accuracy |" in text
+    assert "### 2D classifiers" in text and ("| rank | overlap | size | log-loss | accuracy | balanced acc. | threshold | "
+                                             "confusion (rows: true) | CV accuracy |") in text
     assert f"| 1 | {best.classification['overlap_count']} | {best.classification['overlap_size']:.4f} |" in text
     assert "RMSE" not in text.split("## Models")[1]
-    assert "| search | classification: score = overlap, classes = sign, max_dim = 2, top_2d = 1000" in text
+    assert ("| search | classification: score = overlap, class_weight = none, classes = sign, max_dim = 2, "
+            "top_2d = 1000") in text
     export(octet_result, tmp_path / "report.html")
     html_text = (tmp_path / "report.html").read_text()
     assert "2D classifiers" in html_text and 'id="fig-decision_map"' in html_text

@@ -158,10 +158,19 @@ PaperVariant variant_of(const std::string& s) {
 SeparationScore separation_of(const std::string& s) {
     if (s == "overlap") return SeparationScore::Overlap;
     if (s == "logistic") return SeparationScore::Logistic;
-    throw std::invalid_argument("score must be 'overlap' or 'logistic', not '" + s + "'");
+    if (s == "accuracy") return SeparationScore::Accuracy;
+    throw std::invalid_argument("score must be 'overlap', 'logistic' or 'accuracy', not '" + s + "'");
 }
 
-std::string separation_name(SeparationScore s) { return s == SeparationScore::Overlap ? "overlap" : "logistic"; }
+std::string separation_name(SeparationScore s) {
+    return s == SeparationScore::Overlap ? "overlap" : s == SeparationScore::Logistic ? "logistic" : "accuracy";
+}
+
+ClassWeight class_weight_of(const std::string& s) {
+    if (s == "none") return ClassWeight::None;
+    if (s == "balanced") return ClassWeight::Balanced;
+    throw std::invalid_argument("class_weight must be 'none', 'balanced' or one weight per class, not '" + s + "'");
+}
 
 // SearchOptions::last as Python sees it: None for "to the end".
 std::optional<std::size_t> last_of(const SearchOptions& o) {
@@ -208,10 +217,13 @@ Array evaluate_source(const CandidateSource& g, const std::vector<std::uint64_t>
     return matrix_of(std::move(v), indices.size(), g.n_samples());
 }
 
-ClassLabels labels_of(const IntArray& labels, std::size_t n) {
+// class_weight: "none", "balanced", or one weight per class.
+ClassLabels labels_of(const IntArray& labels, std::size_t n, const py::object& class_weight = py::str("none")) {
     if (labels.ndim() != 1 || static_cast<std::size_t>(labels.shape(0)) != n)
         throw std::invalid_argument("labels must be 1-D with one class per sample");
-    return ClassLabels(std::vector<int>(labels.data(), labels.data() + labels.size()));
+    std::vector<int> l(labels.data(), labels.data() + labels.size());
+    if (py::isinstance<py::str>(class_weight)) return ClassLabels(std::move(l), 1, class_weight_of(class_weight.cast<std::string>()));
+    return ClassLabels(std::move(l), 1, class_weight.cast<std::vector<double>>());
 }
 
 // Rows of a (features x samples) matrix as pointers.
@@ -549,7 +561,9 @@ void add_options(py::module_& m) {
         .value("Value", Dedup::Value, "also a formula whose values equal an earlier one's up to sign and scale");
     py::enum_<SeparationScore>(m, "SeparationScore", "How well formulas separate classes.")
         .value("Overlap", SeparationScore::Overlap, "domain overlap (count, then size or minus the gap)")
-        .value("Logistic", SeparationScore::Logistic, "mean log-loss of a penalised logistic fit");
+        .value("Logistic", SeparationScore::Logistic, "mean log-loss of a penalised logistic fit")
+        .value("Accuracy", SeparationScore::Accuracy,
+               "training error of a threshold (1 formula) or SVM-normal separator, then margin, then balanced error");
 
     py::class_<SearchOptions>(m, "SearchOptions", "Options of the pair and triple searches (defaults as in C++).")
         .def(py::init<>())
@@ -582,14 +596,27 @@ void add_options(py::module_& m) {
         .def_readwrite("max_iterations", &LogisticOptions::max_iterations, "Newton steps at most")
         .def_readwrite("tolerance", &LogisticOptions::tolerance, "stop when the gradient's largest component is below this");
 
+    py::class_<SvmOptions>(m, "SvmOptions", "Options of the linear SVM (defaults as in C++).")
+        .def(py::init<>())
+        .def_readwrite("c", &SvmOptions::c, "cost of the squared hinge losses against (|w|^2 + b^2) / 2")
+        .def_readwrite("max_iterations", &SvmOptions::max_iterations, "Newton steps at most")
+        .def_readwrite("tolerance", &SvmOptions::tolerance, "stop when the gradient is below this times its first value");
+
+    py::class_<AccuracyOptions>(m, "AccuracyOptions", "Options of the accuracy separator (defaults as in C++).")
+        .def(py::init<>())
+        .def_readwrite("svm", &AccuracyOptions::svm, "the SVM giving the normal of 2 and 3 formulas");
+
     py::class_<ClassifyOptions>(m, "ClassifyOptions", "Options of the classification searches (defaults as in C++).")
         .def(py::init<>())
         .def_readwrite("score", &ClassifyOptions::score, "the separation score (a SeparationScore)")
         .def_readwrite("screen", &ClassifyOptions::screen, "the 1D screening's options; screen.keep: formulas kept")
-        .def_readwrite("keep", &ClassifyOptions::keep, "best pairs returned")
+        .def_readwrite("keep", &ClassifyOptions::keep, "best pairs (triples) returned")
         .def_readwrite("max_pair_corr", &ClassifyOptions::max_pair_corr,
-                       "pairs with |r| >= this are skipped; >= 1 disables the limit")
-        .def_readwrite("logistic", &ClassifyOptions::logistic, "the logistic fit's options");
+                       "combinations with a pairwise |r| >= this are skipped; >= 1 disables the limit")
+        .def_readwrite("logistic", &ClassifyOptions::logistic, "the logistic fit's options")
+        .def_readwrite("accuracy", &ClassifyOptions::accuracy, "the accuracy separator's options")
+        .def_readwrite("prune", &ClassifyOptions::prune,
+                       "logistic: drop a formula set once a bound shows it cannot make the top list (same result)");
 }
 
 // ---- results: the core's structs, arrays as read-only numpy views ------------
@@ -663,32 +690,52 @@ void add_results(py::module_& m) {
 // ---- classification: separating classes with one or two formulas -----------
 
 void add_classification(py::module_& m) {
-    py::class_<LogisticModel>(m, "LogisticModel",
-                              "A logistic separator in the features' units: per binary problem k (one for two "
-                              "classes, else class k vs the rest) the score intercept[k] + coefficients[k] . x.")
-        .def_readonly("dim", &LogisticModel::dim, "features")
-        .def_readonly("n_classes", &LogisticModel::n_classes)
+    py::class_<LinearClassifier>(m, "LinearClassifier",
+                                 "Linear scores in the features' units: per binary problem k (one for two classes, else "
+                                 "class k vs the rest) intercept[k] + coefficients[k] . x; two classes: > 0 predicts "
+                                 "class 1; more: the largest score wins.")
+        .def_readonly("dim", &LinearClassifier::dim, "features")
+        .def_readonly("n_classes", &LinearClassifier::n_classes)
         .def_property_readonly("intercept", [](py::object self) {
-            const LogisticModel& f = self.cast<const LogisticModel&>();
+            const LinearClassifier& f = self.cast<const LinearClassifier&>();
             return view<double>(self, f.intercept.data(), {static_cast<py::ssize_t>(f.intercept.size())},
                                 {sizeof(double)});
         }, "one per binary problem")
-        .def_property_readonly("coefficients", [](const LogisticModel& f) {
+        .def_property_readonly("coefficients", [](const LinearClassifier& f) {
             py::array_t<double> out({f.coefficients.size(), static_cast<std::size_t>(f.dim)});
             for (std::size_t k = 0; k < f.coefficients.size(); ++k)
                 std::copy(f.coefficients[k].begin(), f.coefficients[k].end(), out.mutable_data(k, 0));
             return out;
         }, "binary problems x features")
-        .def_readonly("loss", &LogisticModel::loss, "mean log-loss over the training samples")
-        .def_readonly("accuracy", &LogisticModel::accuracy, "training accuracy")
-        .def_readonly("iterations", &LogisticModel::iterations, "Newton steps of the slowest binary problem")
-        .def_readonly("converged", &LogisticModel::converged)
-        .def("predict", [](const LogisticModel& f, const Array& features) {
+        .def("predict", [](const LinearClassifier& f, const Array& features) {
             auto rows = rows_of(features);
             if (static_cast<int>(rows.size()) != f.dim) throw std::invalid_argument("features must have one row per feature of the model");
             const std::vector<int> classes = f.predict(rows.data(), static_cast<std::size_t>(features.shape(1)));
             return py::array_t<int>(classes.size(), classes.data());
         }, py::arg("features"), "The predicted class of each sample; features: (features x samples).");
+
+    py::class_<LogisticModel, LinearClassifier>(m, "LogisticModel", "A logistic separator in the features' units.")
+        .def_readonly("loss", &LogisticModel::loss, "mean log-loss over the training samples (class-weighted)")
+        .def_readonly("accuracy", &LogisticModel::accuracy, "training accuracy")
+        .def_readonly("iterations", &LogisticModel::iterations, "Newton steps of the slowest binary problem")
+        .def_readonly("converged", &LogisticModel::converged);
+
+    py::class_<SvmModel, LinearClassifier>(m, "SvmModel", "A linear L2-loss SVM on the features as given.")
+        .def_readonly("iterations", &SvmModel::iterations, "Newton steps of the slowest binary problem")
+        .def_readonly("converged", &SvmModel::converged);
+
+    py::class_<AccuracySeparator, LinearClassifier>(
+        m, "AccuracySeparator",
+        "The accuracy score's separator (a threshold, or a threshold along an SVM normal) in the features' units; "
+        "each score is the signed distance to the threshold in standard deviations.")
+        .def_property_readonly("error", [](const AccuracySeparator& f) { return f.key.value; },
+                               "training error, class-weighted (balanced weights: the balanced error)")
+        .def_property_readonly("key", [](const AccuracySeparator& f) {
+            return py::make_tuple(f.key.value, f.key.tie, f.key.tie2);
+        }, "the ranking key (error, minus the margin, tie2), lower is better")
+        .def_readonly("accuracy", &AccuracySeparator::accuracy, "training accuracy")
+        .def_readonly("balanced_accuracy", &AccuracySeparator::balanced_accuracy, "mean over the classes of their accuracy")
+        .def_readonly("margin", &AccuracySeparator::margin, "half the gap around the threshold, in standard deviations");
 
     using ClassScreen = Interruptible<ClassScreenResult>;
     py::class_<ClassScreen, ScreenCounts>(m, "ClassScreenResult",
@@ -700,34 +747,55 @@ void add_classification(py::module_& m) {
         .def_property_readonly("count", [](py::object self) {
             const ClassScreen& r = self.cast<const ClassScreen&>();
             return column(self, r.top, r.top.empty() ? nullptr : &r.top[0].key.count);
-        }, "samples in another class's domain (0 for the logistic score)")
+        }, "samples in another class's domain (0 for the other scores)")
         .def_property_readonly("value", [](py::object self) {
             const ClassScreen& r = self.cast<const ClassScreen&>();
             return column(self, r.top, r.top.empty() ? nullptr : &r.top[0].key.value);
-        }, "overlap size or minus the gap; or the mean log-loss")
+        }, "overlap size or minus the gap; the mean log-loss; or the training error")
+        .def_property_readonly("tie", [](py::object self) {
+            const ClassScreen& r = self.cast<const ClassScreen&>();
+            return column(self, r.top, r.top.empty() ? nullptr : &r.top[0].key.tie);
+        }, "accuracy: minus the margin (0 for the other scores)")
+        .def_property_readonly("tie2", [](py::object self) {
+            const ClassScreen& r = self.cast<const ClassScreen&>();
+            return column(self, r.top, r.top.empty() ? nullptr : &r.top[0].key.tie2);
+        }, "accuracy: the balanced error (or plain error when classes are weighted)")
         .def_readonly("interrupted", &ClassScreen::interrupted, "stopped by Ctrl-C");
 
-    using Pairs = Interruptible<PairSearchResult>;
-    py::class_<Pairs>(m, "PairSearchResult", "The pairs of formulas that best separate the classes, best first.")
+    using Combos = Interruptible<ClassSearchResult>;
+    py::class_<Combos>(m, "ClassSearchResult", "The pairs or triples of formulas that best separate the classes, best first.")
         .def_property_readonly("members", [](py::object self) {
-            const Pairs& r = self.cast<const Pairs&>();
+            const Combos& r = self.cast<const Combos&>();
             const auto k = static_cast<py::ssize_t>(r.best.size());
-            return view<std::uint32_t>(self, k ? &r.best[0].first : nullptr, {k, 2},
-                                       {static_cast<py::ssize_t>(sizeof(ClassifiedPair)), sizeof(std::uint32_t)});
-        }, "positions of each pair's formulas in the pool (pairs x 2, uint32)")
+            return view<std::uint32_t>(self, k ? r.best[0].members.data() : nullptr, {k, r.dim},
+                                       {static_cast<py::ssize_t>(sizeof(ClassifiedCombination)), sizeof(std::uint32_t)});
+        }, "positions of each combination's formulas in the pool (combinations x dim, uint32)")
         .def_property_readonly("count", [](py::object self) {
-            const Pairs& r = self.cast<const Pairs&>();
+            const Combos& r = self.cast<const Combos&>();
             return column(self, r.best, r.best.empty() ? nullptr : &r.best[0].key.count);
-        }, "samples in another class's domain (0 for the logistic score)")
+        }, "samples in another class's domain (0 for the other scores)")
         .def_property_readonly("value", [](py::object self) {
-            const Pairs& r = self.cast<const Pairs&>();
+            const Combos& r = self.cast<const Combos&>();
             return column(self, r.best, r.best.empty() ? nullptr : &r.best[0].key.value);
-        }, "overlap size or minus the gap; or the mean log-loss")
-        .def_readonly("n_combinations", &Pairs::n_combinations, "pairs searched: all of the pool's unless cancelled")
-        .def_readonly("n_scored", &Pairs::n_scored, "those within the |r| limit")
-        .def_readonly("seconds", &Pairs::seconds, "wall time of the search")
-        .def_readonly("cancelled", &Pairs::cancelled, "stopped early (progress callback or Ctrl-C)")
-        .def_readonly("interrupted", &Pairs::interrupted, "stopped by Ctrl-C");
+        }, "overlap size or minus the gap; the mean log-loss; or the training error")
+        .def_property_readonly("tie", [](py::object self) {
+            const Combos& r = self.cast<const Combos&>();
+            return column(self, r.best, r.best.empty() ? nullptr : &r.best[0].key.tie);
+        }, "accuracy: minus the margin")
+        .def_property_readonly("tie2", [](py::object self) {
+            const Combos& r = self.cast<const Combos&>();
+            return column(self, r.best, r.best.empty() ? nullptr : &r.best[0].key.tie2);
+        }, "accuracy: the balanced error (or plain error when classes are weighted)")
+        .def_readonly("dim", &Combos::dim, "formulas per combination")
+        .def_readonly("n_combinations", &Combos::n_combinations, "combinations searched: all of the pool's unless cancelled")
+        .def_readonly("n_scored", &Combos::n_scored, "those within the |r| limit")
+        .def_readonly("n_fitted", &Combos::n_fitted,
+                      "logistic: those fitted to the end, the others dropped by the bound (the count depends on the "
+                      "thread schedule; the kept combinations do not)")
+        .def_readonly("seconds", &Combos::seconds, "wall time of the search")
+        .def_readonly("cancelled", &Combos::cancelled, "stopped early (progress callback or Ctrl-C)")
+        .def_readonly("interrupted", &Combos::interrupted, "stopped by Ctrl-C");
+    m.attr("PairSearchResult") = m.attr("ClassSearchResult");
 
     m.def("overlap_score", [](const Array& features, const IntArray& labels) {
         auto rows = rows_of(features);
@@ -749,9 +817,9 @@ void add_classification(py::module_& m) {
 
     const LogisticOptions logistic_defaults;
     m.def("fit_logistic", [](const Array& features, const IntArray& labels, double l2, int max_iterations,
-                             double tolerance) {
+                             double tolerance, const py::object& class_weight) {
         auto rows = rows_of(features);
-        ClassLabels cl = labels_of(labels, static_cast<std::size_t>(features.shape(1)));
+        ClassLabels cl = labels_of(labels, static_cast<std::size_t>(features.shape(1)), class_weight);
         LogisticOptions opt;
         opt.l2 = l2;
         opt.max_iterations = max_iterations;
@@ -760,12 +828,44 @@ void add_classification(py::module_& m) {
         return fit_logistic(rows.data(), static_cast<int>(rows.size()), cl, opt);
     }, py::arg("features"), py::arg("labels"), py::arg("l2") = logistic_defaults.l2,
        py::arg("max_iterations") = logistic_defaults.max_iterations, py::arg("tolerance") = logistic_defaults.tolerance,
-       "L2-penalised logistic separator (one-vs-rest beyond two classes), in the features' units (a LogisticModel).");
+       py::arg("class_weight") = py::str("none"),
+       "L2-penalised logistic separator (one-vs-rest beyond two classes), in the features' units (a LogisticModel); "
+       "class_weight: 'none', 'balanced' (each class alike) or one weight per class.");
+
+    const SvmOptions svm_defaults;
+    m.def("fit_linear_svm", [](const Array& features, const IntArray& labels, double c, int max_iterations,
+                               double tolerance, const py::object& class_weight) {
+        auto rows = rows_of(features);
+        ClassLabels cl = labels_of(labels, static_cast<std::size_t>(features.shape(1)), class_weight);
+        SvmOptions opt;
+        opt.c = c;
+        opt.max_iterations = max_iterations;
+        opt.tolerance = tolerance;
+        py::gil_scoped_release release;
+        return fit_linear_svm(rows.data(), static_cast<int>(rows.size()), cl, opt);
+    }, py::arg("features"), py::arg("labels"), py::arg("c") = svm_defaults.c,
+       py::arg("max_iterations") = svm_defaults.max_iterations, py::arg("tolerance") = svm_defaults.tolerance,
+       py::arg("class_weight") = py::str("none"),
+       "Linear L2-loss SVM (intercept penalised, one-vs-rest beyond two classes) on the features as given: "
+       "scikit-learn's LinearSVC(loss='squared_hinge', intercept_scaling=1). An SvmModel.");
+
+    m.def("fit_accuracy_separator", [](const Array& features, const IntArray& labels, const py::object& class_weight,
+                                       double svm_c) {
+        auto rows = rows_of(features);
+        ClassLabels cl = labels_of(labels, static_cast<std::size_t>(features.shape(1)), class_weight);
+        AccuracyOptions opt;
+        opt.svm.c = svm_c;
+        py::gil_scoped_release release;
+        return fit_accuracy_separator(rows.data(), static_cast<int>(rows.size()), cl, opt);
+    }, py::arg("features"), py::arg("labels"), py::arg("class_weight") = py::str("none"), py::arg("svm_c") = svm_defaults.c,
+       "The accuracy score's separator of 1 to 3 features (an AccuracySeparator): the exact best threshold of one; "
+       "of two or three, the best threshold along an SVM's normal or along one feature.");
 
     const ClassifyOptions classify_defaults;
     m.def("screen_classes", [](const CandidateSource& source, const IntArray& labels, const std::string& score,
                                std::size_t keep, double variance_filter, const std::string& dedup, std::size_t block,
-                               double max_abs, double min_abs, double l2, py::object progress) {
+                               double max_abs, double min_abs, double l2, const py::object& class_weight, double svm_c,
+                               bool prune, py::object progress) {
         ClassifyOptions opt;
         opt.score = separation_of(score);
         opt.screen.keep = keep;
@@ -775,32 +875,51 @@ void add_classification(py::module_& m) {
         opt.screen.max_abs = max_abs;
         opt.screen.min_abs = min_abs;
         opt.logistic.l2 = l2;
-        ClassLabels cl = labels_of(labels, source.n_samples());
+        opt.accuracy.svm.c = svm_c;
+        opt.prune = prune;
+        ClassLabels cl = labels_of(labels, source.n_samples(), class_weight);
         return with_progress(std::move(progress), [&](Progress* p) { return screen_classes(source, cl, opt, p); });
     }, py::arg("source"), py::arg("labels"), py::kw_only(), py::arg("score") = separation_name(classify_defaults.score),
        py::arg("keep") = classify_defaults.screen.keep, py::arg("variance_filter") = classify_defaults.screen.variance_filter,
        py::arg("dedup") = dedup_name(classify_defaults.screen.dedup), py::arg("block") = classify_defaults.screen.block,
        py::arg("max_abs") = classify_defaults.screen.max_abs, py::arg("min_abs") = classify_defaults.screen.min_abs,
-       py::arg("l2") = classify_defaults.logistic.l2, py::arg("progress") = py::none(),
+       py::arg("l2") = classify_defaults.logistic.l2, py::arg("class_weight") = py::str("none"),
+       py::arg("svm_c") = classify_defaults.accuracy.svm.c, py::arg("prune") = classify_defaults.prune,
+       py::arg("progress") = py::none(),
        "Stream over all candidates: filter, deduplicate, keep the best `keep` single formulas at separating the "
        "classes (a ClassScreenResult).");
-    m.def("search_class_pairs", [](const Array& values, const IntArray& labels, const std::string& score,
-                                   std::size_t keep, double max_pair_corr, double l2, py::object progress) {
-        if (values.ndim() != 2) throw std::invalid_argument("values must be 2-D (formulas x samples)");
-        ClassifyOptions opt;
-        opt.score = separation_of(score);
-        opt.keep = keep;
-        opt.max_pair_corr = max_pair_corr;
-        opt.logistic.l2 = l2;
-        ClassLabels cl = labels_of(labels, static_cast<std::size_t>(values.shape(1)));
-        return with_progress(std::move(progress), [&](Progress* p) {
-            return search_class_pairs(values.data(), static_cast<std::size_t>(values.shape(0)), cl, opt, p);
-        });
-    }, py::arg("values"), py::arg("labels"), py::kw_only(), py::arg("score") = separation_name(classify_defaults.score),
-       py::arg("keep") = classify_defaults.keep, py::arg("max_pair_corr") = classify_defaults.max_pair_corr,
-       py::arg("l2") = classify_defaults.logistic.l2, py::arg("progress") = py::none(),
-       "Every pair of the rows of `values` scored at separating the classes; the best `keep`, best first "
-       "(a PairSearchResult).");
+    auto combinations = [](int dim) {
+        return [dim](const Array& values, const IntArray& labels, const std::string& score, std::size_t keep,
+                     double max_pair_corr, double l2, const py::object& class_weight, double svm_c, bool prune,
+                     py::object progress) {
+            if (values.ndim() != 2) throw std::invalid_argument("values must be 2-D (formulas x samples)");
+            ClassifyOptions opt;
+            opt.score = separation_of(score);
+            opt.keep = keep;
+            opt.max_pair_corr = max_pair_corr;
+            opt.logistic.l2 = l2;
+            opt.accuracy.svm.c = svm_c;
+            opt.prune = prune;
+            ClassLabels cl = labels_of(labels, static_cast<std::size_t>(values.shape(1)), class_weight);
+            return with_progress(std::move(progress), [&](Progress* p) {
+                const auto m = static_cast<std::size_t>(values.shape(0));
+                return dim == 2 ? search_class_pairs(values.data(), m, cl, opt, p)
+                                : search_class_triples(values.data(), m, cl, opt, p);
+            });
+        };
+    };
+    for (int dim : {2, 3}) {
+        m.def(dim == 2 ? "search_class_pairs" : "search_class_triples", combinations(dim), py::arg("values"),
+              py::arg("labels"), py::kw_only(), py::arg("score") = separation_name(classify_defaults.score),
+              py::arg("keep") = classify_defaults.keep, py::arg("max_pair_corr") = classify_defaults.max_pair_corr,
+              py::arg("l2") = classify_defaults.logistic.l2, py::arg("class_weight") = py::str("none"),
+              py::arg("svm_c") = classify_defaults.accuracy.svm.c, py::arg("prune") = classify_defaults.prune,
+              py::arg("progress") = py::none(),
+              dim == 2 ? "Every pair of the rows of `values` scored at separating the classes; the best `keep`, best "
+                         "first (a ClassSearchResult)."
+                       : "Every triple of the rows of `values` scored at separating the classes (logistic or accuracy "
+                         "score); the best `keep`, best first (a ClassSearchResult).");
+    }
 }
 
 // Nested cross-validation in one sweep (fold_search.hpp).

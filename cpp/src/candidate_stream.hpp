@@ -66,7 +66,11 @@ inline Status common_filters(const double* x, std::size_t n, const ScreenOptions
     return Status::Kept;
 }
 
-// Stream over every candidate of `source`. score(x, n, moments) -> Score is
+// Per-thread scratch of a score that needs none.
+struct NoWorkspace {};
+
+// Stream over every candidate of `source`. score(x, n, moments) -> Score, or
+// score(x, n, moments, workspace) with one Workspace per thread and block, is
 // called (on any thread) for each candidate that passes the filters;
 // keep(score, index) is called on the calling thread, in generation order, for
 // each one that also survives deduplication. Fills the counters of `res`.
@@ -74,7 +78,7 @@ inline Status common_filters(const double* x, std::size_t n, const ScreenOptions
 // each keep(), with the candidate's values: the block being screened is then
 // evaluated into one buffer (block x n values) instead of per-thread chunks
 // (the same values: each candidate is evaluated on its own).
-template <class Score, class ScoreFn, class KeepFn, class SinkFn = std::nullptr_t>
+template <class Score, class Workspace = NoWorkspace, class ScoreFn, class KeepFn, class SinkFn = std::nullptr_t>
 void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, Progress* progress, const char* stage,
                        ScreenCounts& res, ScoreFn score, KeepFn keep, SinkFn sink = nullptr) {
     constexpr bool kSink = !std::is_same_v<SinkFn, std::nullptr_t>;
@@ -100,6 +104,7 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
 #pragma omp parallel
         {
             std::vector<double> values(kSink ? 0 : kChunk * n);
+            [[maybe_unused]] Workspace ws;
 #pragma omp for schedule(static)
             for (long long c = 0; c < n_chunks; ++c) {
                 const std::uint64_t lo = begin + static_cast<std::uint64_t>(c) * kChunk;
@@ -114,7 +119,10 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
                     Moments m;
                     v.status = common_filters(x, n, opt, m);
                     if (v.status != Status::Kept) continue;
-                    v.score = score(x, n, m);
+                    if constexpr (std::is_invocable_v<ScoreFn&, const double*, std::size_t, const Moments&, Workspace&>)
+                        v.score = score(x, n, m, ws);
+                    else
+                        v.score = score(x, n, m);
                     v.moments = m;
                     if (opt.dedup == Dedup::Value) v.value_hash = value_hash(x, n, m);
                 }

@@ -191,16 +191,16 @@ int main() {
         const std::vector<double> v = random_values(m, ns, 6);
         ClassifyOptions opt;
         opt.keep = 5;
-        for (SeparationScore score : {SeparationScore::Overlap, SeparationScore::Logistic}) {
+        for (SeparationScore score : {SeparationScore::Overlap, SeparationScore::Logistic, SeparationScore::Accuracy}) {
             opt.score = score;
             StopAt stop(1);
-            const PairSearchResult r = search_class_pairs(v.data(), m, labels, opt, &stop);
+            const ClassSearchResult r = search_class_pairs(v.data(), m, labels, opt, &stop);
             std::uint64_t first_rows = 0;
             for (std::size_t i = 0; i < 32; ++i) first_rows += m - 1 - i;
             CHECK(r.cancelled && r.n_combinations == first_rows && r.n_combinations == stop.last_done);
             CHECK(r.n_scored == r.n_combinations);
             StopAt never(kNever);
-            const PairSearchResult all = search_class_pairs(v.data(), m, labels, opt, &never);
+            const ClassSearchResult all = search_class_pairs(v.data(), m, labels, opt, &never);
             CHECK(!all.cancelled && all.n_combinations == m * (m - 1) / 2 && never.last_done == all.n_combinations);
         }
     }

@@ -141,12 +141,14 @@ class RefineConfig:
 class ClassificationConfig:
     """[classification]: formulas that separate classes of compounds ([search] task = "classification")."""
 
-    score: str = "overlap"  #: "overlap" (SISSO's domain overlap: count, then size) or "logistic" (mean log-loss)
+    score: str = "overlap"  #: "overlap" (SISSO's domain overlap: count, then size), "logistic" (mean log-loss) or "accuracy" (training accuracy of a threshold / SVM-normal separator, then margin)
+    class_weight: str | dict[str, float] = "none"  #: "none", "balanced" (every class weighs alike in the scores and separators) or {class name = weight}
     classes: str = "sign"  #: classes from the numeric target: "sign" (< 0, >= 0) or "values" (each distinct value)
     names: list[str] | None = None  #: class names in class order (default: octet dE: rocksalt, zincblende)
-    max_dim: int = 2  #: formulas per classifier: 1 or 2
+    max_dim: int = 2  #: formulas per classifier: 1, 2 or 3 (3: score "logistic" or "accuracy")
     top_2d: int = 2000  #: pairs among this many best 1D formulas
-    max_pair_corr: float = 1.0  #: pairwise |r| limit inside a pair (1: none)
+    top_3d: int = 100  #: max_dim = 3: triples among this many best 1D formulas
+    max_pair_corr: float = 1.0  #: pairwise |r| limit inside a pair or triple (1: none)
     l2: float = 1e-3  #: penalty of the logistic separator on standardised weights (keeps separable fits finite)
     cv_folds: int = 10  #: stratified k-fold of each kept classifier's accuracy (formulas fixed)
     nested: bool = False  #: repeat the whole search inside outer stratified folds (the method's honest accuracy)
@@ -350,6 +352,9 @@ class Config:
              "task = \"regression\" (classification validates with [classification] cv_folds, nested)"),
             ("refine", self._changed("refine"), not classifying, "task = \"regression\""),
             ("classification", self._changed("classification"), classifying, "[search] task = \"classification\""),
+            ("classification", ["top_2d", "max_pair_corr"], self.classification.max_dim >= 2,
+             "[classification] max_dim >= 2"),
+            ("classification", ["top_3d"], self.classification.max_dim == 3, "[classification] max_dim = 3"),
         ]
         changed = {section: set(self._changed(section)) for section in _SECTIONS}
         changed["data"] -= {"dataset", "table", "compounds"}  # the source, rewritten when files are given
@@ -362,16 +367,26 @@ class Config:
 
     def _validate_classification(self) -> None:
         c = self.classification
-        _choice("classification", "score", c.score, ("overlap", "logistic"))
+        _choice("classification", "score", c.score, ("overlap", "logistic", "accuracy"))
+        if isinstance(c.class_weight, dict):
+            bad = [k for k, v in c.class_weight.items()
+                   if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf")]
+            if bad:
+                raise ConfigError(f"[classification] class_weight: the weight of {bad[0]!r} must be a positive number")
+        else:
+            _choice("classification", "class_weight", c.class_weight, ("none", "balanced"))
         _choice("classification", "classes", c.classes, ("sign", "values"))
         if self.refine.enabled:
             raise ConfigError("[refine] tunes least-squares models; it does not apply to task = \"classification\"")
         if self.distributed.backend != "local":
             raise ConfigError("[search] task = \"classification\" runs locally for now ([distributed] backend = \"local\")")
-        if c.max_dim not in (1, 2):
-            raise ConfigError(f"[classification] max_dim must be 1 or 2, not {c.max_dim}")
-        if c.top_2d < 2 or c.cv_folds < 2 or c.outer_folds < 2:
-            raise ConfigError("[classification] needs top_2d >= 2, cv_folds >= 2 and outer_folds >= 2")
+        if c.max_dim not in (1, 2, 3):
+            raise ConfigError(f"[classification] max_dim must be 1, 2 or 3, not {c.max_dim}")
+        if c.max_dim == 3 and c.score == "overlap":
+            raise ConfigError("[classification] max_dim = 3 needs score = \"logistic\" or \"accuracy\" "
+                              "(the domain overlap is defined for one or two formulas)")
+        if c.top_2d < 2 or c.top_3d < 3 or c.cv_folds < 2 or c.outer_folds < 2:
+            raise ConfigError("[classification] needs top_2d >= 2, top_3d >= 3, cv_folds >= 2 and outer_folds >= 2")
         if not 0 < c.max_pair_corr <= 1:
             raise ConfigError(f"[classification] max_pair_corr must be in (0, 1], not {c.max_pair_corr}")
         if not c.l2 > 0:
@@ -480,6 +495,10 @@ def _coerce(section: str, key: str, value: Any, annotation: str) -> Any:
         if "None" in annotation:
             return None
         raise ConfigError(f"{where} cannot be empty")
+    if annotation == "str | dict[str, float]":  # a keyword, or a table of numbers
+        if not isinstance(value, (str, Mapping)):
+            raise ConfigError(f"{where} must be a string or a table, not {value!r}")
+        return value if isinstance(value, str) else {str(k): v for k, v in value.items()}
     if annotation == "int | str":  # a count, or a keyword such as "all"
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise ConfigError(f"{where} must be an integer or a string, not {value!r}")

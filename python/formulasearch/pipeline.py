@@ -23,7 +23,7 @@ from .data.primaries import Primaries, build_primaries
 from .formula import latex_name
 from .results import Model, Result
 from .search import refine
-from .search.classification import ClassificationRoute
+from .search.classification import ClassificationRoute, core_class_weight
 from .search.paper import PaperRoute
 from .search.route import Route, max_threads, search, threads
 from .search.sisso import SissoRoute
@@ -169,7 +169,7 @@ def _nested_cv(cfg: Config, prim: Primaries, result: Result, route: type[Route],
         c = cfg.classification
         report = nested_classification(run_search, lambda m: m.values(result.variables, matrix),
                                        np.asarray(result.class_labels, dtype=np.int32), c.outer_folds, c.seed + 1,
-                                       c.l2, progress)
+                                       c.l2, progress, c.score, core_class_weight(c.class_weight, result.classes))
         report.update(mode="refit", mode_reason=f"fold by fold: {sweep_reason(cfg)}")
         return report
 

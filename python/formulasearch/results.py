@@ -39,9 +39,12 @@ class Model:
     cv_method: str = ""  #: "loo", "kfold", "splits" or "" (not validated)
     refined_from: int | None = None  #: for a refined model: the index of the model it refines
     notes: dict[str, Any] = field(default_factory=dict)  #: e.g. refinement details
-    #: classification results only (then intercept/coefficients are the logistic separator, rmse... None):
-    #: overlap_count, overlap_size, overlap_samples, log_loss, accuracy, cv_accuracy, cv_folds,
-    #: and for more than two classes the one-vs-rest intercepts and coefficients
+    #: classification results only (then intercept/coefficients are the separator that predicts, rmse... None):
+    #: separator ("accuracy" or "logistic"), overlap_count, overlap_size, overlap_samples (1 or 2 formulas),
+    #: log_loss, accuracy, balanced_accuracy, confusion (rows: true class, columns: predicted), threshold
+    #: (one formula: its value where the class changes, with `above` the class above it; more: t of
+    #: coefficients . x > t), margin (accuracy score), cv_accuracy, cv_folds, and for more than two
+    #: classes the one-vs-rest intercepts and coefficients
     classification: dict[str, Any] = field(default_factory=dict)
 
     def values(self, names: list[str], matrix: np.ndarray) -> np.ndarray:
@@ -246,40 +249,86 @@ class Result:
 def _classification_row(m: Model) -> dict[str, Any]:
     c = m.classification
     row = {"dimension": m.dimension, "overlap_count": c.get("overlap_count"), "overlap_size": c.get("overlap_size"),
-           "log_loss": c.get("log_loss"), "accuracy": c.get("accuracy"), "cv_accuracy": c.get("cv_accuracy"),
-           "intercept": m.intercept}
+           "log_loss": c.get("log_loss"), "accuracy": c.get("accuracy"),
+           "balanced_accuracy": c.get("balanced_accuracy"), "cv_accuracy": c.get("cv_accuracy"),
+           "separator": c.get("separator", "logistic"), "threshold": c.get("threshold"), "intercept": m.intercept}
     for i, (f, coef) in enumerate(zip(m.formulas, m.coefficients), start=1):
         row[f"formula_{i}"] = f
         row[f"coef_{i}"] = coef
     return row
 
 
+#: How each [classification] score ranks, in words.
+SCORE_NAMES = {"overlap": "domain overlap", "logistic": "logistic loss",
+               "accuracy": "training accuracy (then margin, then balanced accuracy)"}
+
+
+def threshold_text(m: Model, classes: list[str]) -> str:
+    """The decision rule of a two-class classifier in words: 'f > t predicts B' (one formula) or
+    'score = c . x > t predicts B'."""
+    c = m.classification
+    t = c.get("threshold")
+    if t is None or isinstance(t, list) or len(classes) != 2:
+        return ""
+    if m.dimension == 1 and "above" in c:
+        below = classes[0] if c["above"] == classes[1] else classes[1]
+        return f"{m.formulas[0]} > {t:.6g} predicts {c['above']} (below: {below})"
+    terms = "".join((f"{k:.6g}" if i == 1 else f" {'-' if k < 0 else '+'} {abs(k):.6g}") + f"*D{i}"
+                    for i, k in enumerate(m.coefficients, start=1))
+    return f"{terms} > {t:.6g} predicts {classes[1]}"
+
+
+def confusion_lines(m: Model, classes: list[str], indent: str = "    ") -> list[str]:
+    """A classifier's confusion matrix as text: rows are the true classes, columns the predicted ones."""
+    matrix = m.classification.get("confusion")
+    if not matrix:
+        return []
+    width = max(8, *(len(n) for n in classes))
+    lines = [indent + " " * width + "  " + "  ".join(f"{n:>{width}}" for n in classes) + "   (predicted)"]
+    for name, row in zip(classes, matrix):
+        lines.append(indent + f"{name:>{width}}  " + "  ".join(f"{v:>{width}}" for v in row))
+    return lines
+
+
 def _classification_summary(result: Result, per_dimension: int | None) -> list[str]:
-    """The classifier tables: overlap, log-loss and accuracies of each kept model."""
-    score = result.config.get("classification", {}).get("score", "overlap")
+    """The classifier tables: overlap, log-loss and accuracies of each kept model; the decision rule and
+    confusion matrix of the best one of each dimension."""
+    settings = result.config.get("classification", {})
+    score = settings.get("score", "overlap")
     counts = {name: result.class_labels.count(k) for k, name in enumerate(result.classes)}
+    weighted = settings.get("class_weight", "none") != "none"
     lines = ["classes: " + ", ".join(f"{name} ({n})" for name, n in counts.items())
-             + f"; ranked by {'domain overlap' if score == 'overlap' else 'logistic loss'}"]
+             + f"; ranked by {SCORE_NAMES.get(score, score)}" + ("; classes weighted alike" if weighted else "")]
+    predicting = "the accuracy separator" if score == "accuracy" else "the logistic separator"
     for d in sorted({m.dimension for m in result.models}):
         ms = [m for m in result.models if m.dimension == d][:per_dimension or None]
         folds = next((m.classification.get("cv_folds") for m in ms if m.classification.get("cv_folds")), None)
         cv_head = f"CV{folds}-acc" if folds else ""
         lines += ["", f"{d}D classifiers",
-                  f"  {'rank':>4}  {'overlap':>7}  {'size':>8}  {'logloss':>7}  {'acc':>6}  {cv_head:>9}  separator"]
+                  f"  {'rank':>4}  {'overlap':>7}  {'size':>8}  {'logloss':>7}  {'acc':>6}  {'bal-acc':>7}  "
+                  f"{cv_head:>9}  separator"]
         for rank, m in enumerate(ms, start=1):
             c = m.classification
-            cv = c.get("cv_accuracy")
-            lines.append(f"  {rank:>4}  {c.get('overlap_count', 0):>7}  {c.get('overlap_size', 0.0):8.4f}  "
+            cv, bal = c.get("cv_accuracy"), c.get("balanced_accuracy")
+            overlap = "" if c.get("overlap_count") is None else c["overlap_count"]
+            size = "" if c.get("overlap_size") is None else f"{c['overlap_size']:8.4f}"
+            lines.append(f"  {rank:>4}  {overlap:>7}  {size:>8}  "
                          f"{c.get('log_loss', 0.0):7.4f}  {c.get('accuracy', 0.0):6.3f}  "
+                         f"{'' if bal is None else f'{bal:.3f}':>7}  "
                          f"{'' if cv is None else f'{cv:.3f}':>9}  {m.equation('score')}")
+        if ms and ms[0].classification.get("confusion"):
+            rule = threshold_text(ms[0], result.classes)
+            lines += [f"  best {d}D: " + (rule if rule else f"{predicting} predicts") + "; confusion matrix (rows: true)"]
+            lines += confusion_lines(ms[0], result.classes)
     nested = result.validation.get("nested")
     if nested:
         lines += ["", f"Nested CV of the whole search ({nested['folds']} outer stratified folds): accuracy "
                       f"{nested['accuracy']:.3f} ({nested['correct']}/{nested['n_samples']})"]
         for formula, count in nested["most_selected"][:3]:
             lines.append(f"      selected in {count:>2}/{nested['folds']} folds: {formula}")
-    lines += ["", f"score > 0 predicts {result.classes[1]}" if len(result.classes) == 2 else
-              "the class with the largest one-vs-rest score is predicted"]
+    lines += ["", f"separator: {predicting}; "
+              + (f"score > 0 predicts {result.classes[1]}" if len(result.classes) == 2 else
+                 "the class with the largest one-vs-rest score is predicted")]
     return lines
 
 

@@ -15,8 +15,9 @@ used for prediction is intercept + coef_ . (values of formulas_).
     >>> clf.formulas_, clf.classes_; clf.predict(X_new); clf.score(X_test, labels_test)
 
 FormulaClassifier searches the same operator space for formulas that separate
-the classes (``[search] task = "classification"``) and predicts through the
-logistic separator of the chosen formulas.
+the classes (``[search] task = "classification"``) and predicts through a
+linear separator of the chosen formulas (logistic, or with criterion="accuracy"
+the accuracy score's own).
 
 scikit-learn is an optional dependency (``pip install formulasearch[sklearn]``).
 """
@@ -265,34 +266,44 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
     The columns of X are primary variables. Features are built from them with
     the operators ``ops`` up to ``rung`` levels deep, as in
     :class:`FormulaRegressor`. Every feature is scored alone at separating the
-    classes, then every pair of the ``n_sis`` best (``max_dim=2``); the kept
-    classifiers are the best by ``criterion``. The chosen one predicts through
-    its L2-penalised logistic separator on the formula values: for two classes
-    ``classes_[1]`` where ``intercept_[0] + coef_[0] @ values > 0``, otherwise
-    ``classes_[0]``; for more, the class of the largest one-vs-rest score.
+    classes, then every pair (``max_dim=2``) and triple (``max_dim=3``) of the
+    ``n_sis`` best; the kept classifiers are the best by ``criterion``. The
+    chosen one predicts through a linear separator on the formula values (with
+    ``criterion="accuracy"`` its own threshold or SVM-normal separator, else its
+    L2-penalised logistic separator): for two classes ``classes_[1]`` where
+    ``intercept_[0] + coef_[0] @ values > 0``, otherwise ``classes_[0]``; for
+    more, the class of the largest one-vs-rest score.
 
     Parameters
     ----------
     ops, rung, max_complexity, units, strict_units, threads, keep, max_abs, min_abs
         As in :class:`FormulaRegressor`.
-    max_dim : {1, 2}, default=2
-        Formulas per classifier.
+    max_dim : {1, 2, 3}, default=2
+        Formulas per classifier (3: ``criterion`` "logistic" or "accuracy").
     n_sis : int, default=100
-        The pair search runs over this many best single formulas
-        (``[classification] top_2d``).
-    dimension : {None, 1, 2}, default=None
+        The pair and triple searches run over this many best single formulas
+        (``[classification] top_2d`` and ``top_3d``).
+    dimension : {None, 1, 2, 3}, default=None
         The dimension of the classifier :meth:`predict` uses (its best one).
         None: the best of the highest dimension found.
-    criterion : {"overlap", "logistic"}, default="overlap"
+    criterion : {"overlap", "logistic", "accuracy"}, default="overlap"
         How formulas are ranked (``[classification] score``; named so as not to
         hide :meth:`score`): "overlap" is SISSO's domain overlap (samples
-        inside another class's interval / convex hull, then its size), and
-        "logistic" the mean log-loss of the logistic separator.
+        inside another class's interval / convex hull, then its size),
+        "logistic" the mean log-loss of the logistic separator, and "accuracy"
+        the training accuracy of the exact best threshold (one formula) or of
+        the best threshold along a linear SVM's normal (two or three), ties to
+        the wider margin, then the balanced accuracy.
+    class_weight : None, "balanced" or dict, default=None
+        How much a sample of each class weighs in the ranking and the
+        separators: "balanced", n / (n_classes * n_c), every class alike (the
+        weighted training accuracy is then the balanced accuracy); a dict
+        {label: weight} (labels left out weigh 1).
     l2 : float, default=1e-3
         Penalty of the logistic separator on standardised weights (keeps the
         fit finite when the classes are separable).
     max_pair_corr : float, default=1.0
-        Largest |correlation| of the two formulas of a pair (1: no limit).
+        Largest |correlation| of two formulas of a pair or triple (1: no limit).
     cv_folds : int, default=5
         Stratified folds of the cross-validated accuracy of each kept
         classifier (``result_``; formulas fixed). Fewer when a class is smaller.
@@ -305,7 +316,8 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
         Everything the search produced (``result_.classes`` are ``str`` of ``classes_``).
     model_ : formulasearch.Model
         The classifier used; ``model_.classification`` has its overlap, training
-        ``accuracy`` and ``cv_accuracy``.
+        ``accuracy``, ``balanced_accuracy``, ``confusion`` matrix, decision
+        ``threshold`` and ``cv_accuracy``.
     formulas_ : list of str
     coef_ : ndarray of shape (1, n_formulas) for two classes, (n_classes, n_formulas) beyond
     intercept_ : ndarray of shape (1,) or (n_classes,)
@@ -324,8 +336,8 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, ops=None, rung=1, max_dim=2, n_sis=100, max_complexity=0, dimension=None,
-                 criterion="overlap", l2=1e-3, max_pair_corr=1.0, cv_folds=5, units=None, strict_units=False,
-                 threads=0, keep=10, max_abs=1e5, min_abs=1e-3):
+                 criterion="overlap", class_weight=None, l2=1e-3, max_pair_corr=1.0, cv_folds=5, units=None,
+                 strict_units=False, threads=0, keep=10, max_abs=1e5, min_abs=1e-3):
         self.ops = ops
         self.rung = rung
         self.max_dim = max_dim
@@ -333,6 +345,7 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
         self.max_complexity = max_complexity
         self.dimension = dimension
         self.criterion = criterion
+        self.class_weight = class_weight
         self.l2 = l2
         self.max_pair_corr = max_pair_corr
         self.cv_folds = cv_folds
@@ -365,7 +378,7 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
         names = variable_names(headers)
         self.units_ = dict(zip(headers, units))
         class_names = _class_names(classes)
-        config = self._config(class_names)  # ConfigError (a ValueError) for bad settings, before any work
+        config = self._config(class_names, classes)  # ConfigError (a ValueError) for bad settings, before any work
         dimension = _checked_dimension(self.dimension, self.max_dim)
 
         matrix = np.array(X.T, dtype=np.float64, order="C", copy=True)  # variables x samples
@@ -399,24 +412,44 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
         self.dimension_ = int(model.dimension)
         return self
 
-    def _config(self, class_names: list[str]) -> dict[str, Any]:
-        if self.criterion not in ("overlap", "logistic"):
-            raise ValueError(f"criterion must be 'overlap' or 'logistic', not {self.criterion!r}")
+    def _config(self, class_names: list[str], classes: np.ndarray) -> dict[str, Any]:
+        if self.criterion not in ("overlap", "logistic", "accuracy"):
+            raise ValueError(f"criterion must be 'overlap', 'logistic' or 'accuracy', not {self.criterion!r}")
+        class_weight = self._class_weight(class_names, classes)
+        max_dim = _int("max_dim", self.max_dim)
+        classification = {"score": self.criterion, "class_weight": class_weight, "classes": "values",
+                          "names": class_names, "max_dim": max_dim, "l2": _float("l2", self.l2),
+                          "cv_folds": _int("cv_folds", self.cv_folds), "nested": False}
+        if max_dim >= 2:  # the pool of the pair (and triple) search; read only there
+            classification["top_2d"] = _int("n_sis", self.n_sis)
+            classification["max_pair_corr"] = _float("max_pair_corr", self.max_pair_corr)
+        if max_dim == 3:
+            classification["top_3d"] = _int("n_sis", self.n_sis)
         config = {"features": _sisso_features(self),
                   "search": {"task": "classification", "keep": _int("keep", self.keep),
                              "threads": _int("threads", self.threads)},
-                  "classification": {"score": self.criterion, "classes": "values", "names": class_names,
-                                     "max_dim": _int("max_dim", self.max_dim), "top_2d": _int("n_sis", self.n_sis),
-                                     "max_pair_corr": _float("max_pair_corr", self.max_pair_corr),
-                                     "l2": _float("l2", self.l2), "cv_folds": _int("cv_folds", self.cv_folds),
-                                     "nested": False}}
+                  "classification": classification}
         Config.from_dict(config)  # validate now: a bad setting is an error, never a fallback
         return config
+
+    def _class_weight(self, class_names: list[str], classes: np.ndarray) -> str | dict[str, float]:
+        """class_weight as [classification] takes it: "none", "balanced" or {class name: weight}."""
+        given = self.class_weight
+        if given is None or (isinstance(given, str) and given == "balanced"):
+            return given or "none"
+        if not isinstance(given, dict):
+            raise ValueError(f"class_weight must be None, 'balanced' or a dict {{label: weight}}, not {given!r}")
+        by_label = {str(label): name for label, name in zip(classes, class_names)}
+        weights = {}
+        for label, weight in given.items():
+            if str(label) in by_label:  # labels absent from y weigh nothing here
+                weights[by_label[str(label)]] = _float("class_weight", weight)
+        return weights
 
     # ------------------------------------------------------------ predict
 
     def decision_function(self, X):
-        """Scores of the logistic separator(s): shape (n_samples,) for two classes (> 0: ``classes_[1]``),
+        """Scores of the separator(s) that predict: shape (n_samples,) for two classes (> 0: ``classes_[1]``),
         (n_samples, n_classes) beyond."""
         scores = self._scores(X)
         return scores[0] if scores.shape[0] == 1 else scores.T
@@ -430,8 +463,10 @@ class FormulaClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[predicted]
 
     def predict_proba(self, X):
-        """Class probabilities of the logistic separator(s), columns in ``classes_`` order: two classes
-        from the sigmoid of the score; beyond, each one-vs-rest sigmoid normalised to sum to 1."""
+        """Class probabilities from the separator(s) that predict, columns in ``classes_`` order: two classes
+        from the sigmoid of the score; beyond, each one-vs-rest sigmoid normalised to sum to 1. With
+        criterion="accuracy" the score is a signed distance in standard deviations, so these follow the
+        predictions but are not calibrated probabilities."""
         scores = self._scores(X)
         # sigmoid via tanh: no overflow warning for scores far from 0
         positive = 0.5 * (1.0 + np.tanh(0.5 * scores))

@@ -33,6 +33,9 @@ public:
         }
     }
 
+    // Empty again, keeping the storage.
+    void clear() { heap_.clear(); }
+
     void merge(const TopK& other) {
         for (const Entry& e : other.heap_) push(e);
     }

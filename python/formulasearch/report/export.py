@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import InputError
 from .._version import __version__
-from ..results import Model, Result, ResultSource, as_result
+from ..results import SCORE_NAMES, Model, Result, ResultSource, as_result
 from . import plots
 
 __all__ = ["export", "html_report", "markdown_report", "top_formulas", "EXPORT_FORMATS"]
@@ -41,7 +41,7 @@ _FIGURE_TITLES = {
     "descriptor_map": "Descriptor map of the best 2D model",
     "error_vs_dimension": "Error against dimension and complexity",
     "residuals": "Residuals of the best model of the highest dimension",
-    "decision_map": "Decision map of the best classifier: classes, their domains and the logistic separator",
+    "decision_map": "Decision map of the best classifier: classes, their domains and the separator that predicts",
 }
 
 
@@ -392,7 +392,8 @@ def _summary_rows(result: Result) -> list[tuple[str, str]]:
             rows.append(("feature space", f"{size:,} features" if isinstance(size, int) else str(size)))
     if result.task == "classification":
         c = cfg.get("classification") or {}
-        keys = [k for k in ("score", "classes", "max_dim", "top_2d", "max_pair_corr", "l2") if k in c]
+        keys = [k for k in ("score", "class_weight", "classes", "max_dim", "top_2d", "top_3d", "max_pair_corr", "l2")
+                if k in c]
         rows.append(("search", "classification: " + ", ".join(f"{k} = {c[k]}" for k in keys)
                      + f", keep = {search.get('keep')}"))
     elif search:
@@ -434,17 +435,30 @@ def _model_table(result: Result):
     k = (result.validation.get("settings") or {}).get("k", "?")
     side = f"score > 0 predicts {result.classes[1]}" if len(result.classes) == 2 else \
         "the class with the largest one-vs-rest score is predicted"
-    intro = (f"Classes of {result.target}: {counts}; ranked by {'domain overlap' if score == 'overlap' else 'logistic loss'}. "
+    separator = ("the accuracy separator: the exact best threshold of one formula, or the best threshold along a "
+                 "linear SVM's normal for two or three" if score == "accuracy" else
+                 "logistic regression on all samples")
+    intro = (f"Classes of {result.target}: {counts}; ranked by {SCORE_NAMES.get(score, score)}. "
              f"Overlap: samples inside or on another class's domain (interval or convex hull), then its size "
-             f"(negative: the gap between domains). Separator: score = c0 + sum_i c_i D_i by logistic regression on "
-             f"all samples ({side}); CV accuracy: stratified {k}-fold, formulas fixed.")
+             f"(negative: the gap between domains). Separator: score = c0 + sum_i c_i D_i by {separator} "
+             f"({side}); threshold: one formula, its value where the predicted class changes; more, t in "
+             f"sum_i c_i D_i > t. CV accuracy: stratified {k}-fold, formulas fixed, separator refit.")
 
     def cells(label: str, m: Model) -> list[str]:
         c = m.classification
+        t = c.get("threshold")
+        threshold = "" if t is None else ", ".join(_num(v, 4) for v in t) if isinstance(t, list) else _num(t, 4)
         return [label, str(c.get("overlap_count", "")), _num(c.get("overlap_size"), 4), _num(c.get("log_loss"), 4),
-                _num(c.get("accuracy"), 3), _num(c.get("cv_accuracy"), 3)]
+                _num(c.get("accuracy"), 3), _num(c.get("balanced_accuracy"), 3), threshold,
+                _confusion_text(c.get("confusion")), _num(c.get("cv_accuracy"), 3)]
 
-    return ["rank", "overlap", "size", "log-loss", "accuracy", "CV accuracy"], cells, intro, "classifiers"
+    return (["rank", "overlap", "size", "log-loss", "accuracy", "balanced acc.", "threshold", "confusion (rows: true)",
+             "CV accuracy"], cells, intro, "classifiers")
+
+
+def _confusion_text(matrix: list[list[int]] | None) -> str:
+    """A confusion matrix in one cell: its rows (true classes) separated by ' / '."""
+    return "" if not matrix else " / ".join(" ".join(str(v) for v in row) for row in matrix)
 
 
 def _nested_accuracy_text(nested: dict[str, Any]) -> str:

@@ -197,11 +197,12 @@ def decision_map(result: ResultSource, model: int | Model | None = None, *,
 
     2D: each sample at (formula 1, formula 2) coloured by class; each class's
     domain (convex hull, as SISSO's overlap counts it); the samples inside or on
-    another class's domain circled; the logistic separator's line (two classes)
-    and the class it predicts shaded (``regions``). 1D: the formula's value
-    against the class, each class's interval, and the separator's threshold.
-    ``model``: None for the best classifier of the highest dimension, or an
-    index / :class:`Model`.
+    another class's domain circled; the line of the separator that predicts (two
+    classes; the accuracy score's own, else the logistic one) and the class it
+    predicts shaded (``regions``). 1D: the formula's value against the class,
+    each class's interval, and the separator's threshold.
+    ``model``: None for the best classifier of the highest dimension up to 2, or
+    an index / :class:`Model`.
 
     Artists carry gids: ``"decision_map:class:<k>"`` (the scatter of class k,
     offsets in sample order), ``"decision_map:domain:<k>"`` (hull polygon or 1D
@@ -212,8 +213,9 @@ def decision_map(result: ResultSource, model: int | Model | None = None, *,
     if result.task != "classification":
         raise InputError("a decision map draws a classification result ([search] task = \"classification\"); "
                          "for a regression result use descriptor_map")
-    if model is None:
-        index, m = _best(result, max(m.dimension for m in result.models))
+    if model is None:  # the best of the highest dimension it can draw
+        dims = [m.dimension for m in result.models]
+        index, m = _best(result, max([d for d in dims if d <= 2] or dims))
     else:
         index, m = _models(result, model)[0]
     values = _values(result, m, atoms, primaries)
@@ -224,6 +226,7 @@ def decision_map(result: ResultSource, model: int | Model | None = None, *,
     colours = [DIMENSION_COLOURS[k % len(DIMENSION_COLOURS)] for k in range(len(names))]
     intercepts, coefficients = separators(m)
     overlap = np.asarray(m.classification.get("overlap_samples", []), dtype=int)
+    separator_label = f"{m.classification.get('separator', 'logistic')} separator"
     fig, ax = _figure(figsize, dpi)
     if m.dimension == 1:
         x = values[0]
@@ -236,7 +239,7 @@ def decision_map(result: ResultSource, model: int | Model | None = None, *,
             line.set_gid(f"decision_map:domain:{k}")
         if len(intercepts) == 1 and coefficients[0][0] != 0:
             sep = ax.axvline(-intercepts[0] / coefficients[0][0], color="0.3", linestyle="--", linewidth=1.0,
-                             label="logistic separator")
+                             label=separator_label)
             sep.set_gid("decision_map:separator")
         ax.set_yticks(range(len(names)), names)
         ax.set_xlabel(_axis_label(m, 0))
@@ -264,9 +267,9 @@ def decision_map(result: ResultSource, model: int | Model | None = None, *,
             if abs(c2) > 1e-300:
                 xs = np.array(xlim)
                 sep = ax.plot(xs, -(b + c1 * xs) / c2, color="0.3", linewidth=1.0, linestyle="--", zorder=2,
-                              label="logistic separator")[0]
+                              label=separator_label)[0]
             else:
-                sep = ax.axvline(-b / c1, color="0.3", linewidth=1.0, linestyle="--", label="logistic separator")
+                sep = ax.axvline(-b / c1, color="0.3", linewidth=1.0, linestyle="--", label=separator_label)
             sep.set_gid("decision_map:separator")
         ax.set_xlim(*xlim)
         ax.set_ylim(*ylim)
@@ -286,6 +289,7 @@ def decision_map(result: ResultSource, model: int | Model | None = None, *,
     c = m.classification
     cv = c.get("cv_accuracy")
     ax.set_title(f"{_name(result, index, m)}: overlap {c.get('overlap_count')}, accuracy {c.get('accuracy', 0):.3f}"
+                 + (f" (balanced {c['balanced_accuracy']:.3f})" if "balanced_accuracy" in c else "")
                  + (f", CV {cv:.3f}" if cv is not None else ""), fontsize="medium")
     ax.legend(loc="best", fontsize="small")
     ax.grid(True, linewidth=0.3, alpha=0.5)

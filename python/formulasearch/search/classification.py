@@ -65,7 +65,7 @@ def class_labels(cfg: Config, prim: Primaries) -> tuple[np.ndarray, list[str]]:
 
 
 def predict(intercepts: list[float], coefficients: list[list[float]], values: np.ndarray) -> np.ndarray:
-    """Classes predicted by a logistic separator (values: d x samples): two classes by the sign of the
+    """Classes predicted by a linear separator (values: d x samples): two classes by the sign of the
     score, more by the largest one-vs-rest score."""
     scores = np.asarray(intercepts)[:, None] + np.asarray(coefficients) @ np.atleast_2d(values)
     return (scores[0] > 0).astype(np.int32) if len(intercepts) == 1 else np.argmax(scores, axis=0).astype(np.int32)
@@ -74,14 +74,16 @@ def predict(intercepts: list[float], coefficients: list[list[float]], values: np
 
 
 class ClassificationRoute(Route):
-    """Formulas ranked by how well they separate classes: every candidate alone, then pairs of the best."""
+    """Formulas ranked by how well they separate classes: every candidate alone, then pairs (and triples) of
+    the best."""
 
     task = "classification"
-    order_by = None  # the search's own ranking (overlap or log-loss) is the reported order
+    order_by = None  # the search's own ranking (overlap, log-loss or accuracy) is the reported order
 
     def generate(self) -> None:
         cfg, prim, f = self.cfg, self.prim, self.cfg.features
         self.labels, self.class_names = class_labels(cfg, prim)
+        self.class_weight = core_class_weight(cfg.classification.class_weight, self.class_names)
         # Either generator is a candidate source; the SISSO space uses its own primaries and filters.
         if f.generator == "sisso":
             self.source, self.variables, _ = build_space(cfg, prim, self.progress)
@@ -97,46 +99,107 @@ class ClassificationRoute(Route):
 
     def find(self, dim: int, models: list[Model]) -> Found:
         c, keep = self.cfg.classification, self.cfg.search.keep
+        score = {"score": c.score, "l2": c.l2, "class_weight": self.class_weight}
         if dim == 1:
-            need = max(keep, c.top_2d if c.max_dim >= 2 else 0)
-            self.screened = _core.screen_classes(self.source, self.labels, score=c.score, keep=need, l2=c.l2,
-                                                 progress=self.progress, **self.filters)
+            need = max(keep, c.top_2d if c.max_dim >= 2 else 0, c.top_3d if c.max_dim >= 3 else 0)
+            self.screened = _core.screen_classes(self.source, self.labels, keep=need, progress=self.progress,
+                                                 **score, **self.filters)
             self.lap("screening")
             self.top = [int(i) for i in self.screened.indices]
             return Found([[i] for i in self.top[:keep]], interrupted="screening" if self.screened.interrupted else None)
-        pool = self.top[: c.top_2d]
-        if len(pool) < 2:
-            self.messages.append(f"2D: only {len(pool)} formulas survived screening; no 2D classifier")
+        pool = self.top[: c.top_2d if dim == 2 else c.top_3d]
+        if len(pool) < dim:
+            self.messages.append(f"{dim}D: only {len(pool)} formulas survived screening; no {dim}D classifier")
             return Found([])
         values = self.source.evaluate(pool)
-        found = _core.search_class_pairs(values, self.labels, score=c.score, keep=keep,
-                                         max_pair_corr=c.max_pair_corr, l2=c.l2, progress=self.progress)
+        kernel = _core.search_class_pairs if dim == 2 else _core.search_class_triples
+        found = kernel(values, self.labels, keep=keep, max_pair_corr=c.max_pair_corr, progress=self.progress, **score)
         stats = search_stats(len(pool), found.n_combinations, found.seconds, scored=found.n_scored)
-        return Found([[pool[a], pool[b]] for a, b in found.members.tolist()], stats,
-                     "the 2D classification search" if found.interrupted else None)
+        return Found([[pool[i] for i in members] for members in found.members.tolist()], stats,
+                     f"the {dim}D classification search" if found.interrupted else None)
 
     def model(self, candidates: list[int]) -> Model:
-        return classifier_model(self.source, self.variables, self.labels, candidates, self.cfg.classification.l2,
-                                self.prim.display(self.variables))
+        c = self.cfg.classification
+        return classifier_model(self.source, self.variables, self.labels, candidates, c.l2,
+                                self.prim.display(self.variables), score=c.score, class_weight=self.class_weight,
+                                class_names=self.class_names)
 
     def finish(self) -> dict[str, Any]:
         self.messages += value_duplicates_message(self.screened, "formulas")
         return {"classes": self.class_names, "class_labels": [int(v) for v in self.labels]}
 
 
+def core_class_weight(setting: str | dict[str, float], class_names: list[str]) -> str | list[float]:
+    """[classification] class_weight as the core takes it: "none", "balanced", or one weight per class
+    (a table names classes; those it leaves out weigh 1)."""
+    if isinstance(setting, str):
+        return setting
+    unknown = [k for k in setting if k not in class_names]
+    if unknown:
+        raise InputError(f"[classification] class_weight names {unknown[0]!r}, which is not a class "
+                         f"(classes: {', '.join(class_names)})")
+    return [float(setting.get(name, 1.0)) for name in class_names]
+
+
+def fit_separator(values: np.ndarray, labels: np.ndarray, score: str, l2: float,
+                  class_weight: str | list[float] = "none"):
+    """The separator that predicts for a classifier ranked by `score` (values: d x samples): the accuracy
+    score's own (a threshold, or a threshold along an SVM normal), else the logistic one. Either has
+    intercept, coefficients (binary problems x d) and predict."""
+    values = np.ascontiguousarray(np.atleast_2d(values), dtype=float)
+    if score == "accuracy":
+        return _core.fit_accuracy_separator(values, labels, class_weight=class_weight)
+    return _core.fit_logistic(values, labels, l2=l2, class_weight=class_weight)
+
+
+def confusion(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> list[list[int]]:
+    """Confusion matrix: row = true class, column = predicted class (counts)."""
+    out = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(out, (np.asarray(labels, dtype=int), np.asarray(predicted, dtype=int)), 1)
+    return out.tolist()
+
+
+def decision_threshold(intercepts: list[float], coefficients: list[list[float]]) -> float | list[float]:
+    """The decision threshold of each binary problem: one formula, the formula's value where the
+    predicted class changes (-intercept / coefficient); more, the value t of the rule
+    coefficients . x > t (t = -intercept). A list beyond two classes."""
+    out = [(-b / c[0] if len(c) == 1 and c[0] != 0 else -b) for b, c in zip(intercepts, coefficients)]
+    return out[0] if len(out) == 1 else out
+
+
 def classifier_model(source, names: list[str], labels: np.ndarray, candidates: list[int], l2: float,
-                     display: list[str] | None = None) -> Model:
-    """A classifier: its formulas, overlap, logistic separator (in the formulas' units) and training accuracy
-    (`display`: how the text and LaTeX name each variable; the codes always use `names`)."""
+                     display: list[str] | None = None, score: str = "overlap",
+                     class_weight: str | list[float] = "none",
+                     class_names: list[str] | None = None) -> Model:
+    """A classifier: its formulas, overlap (1 or 2 formulas), logistic separator, the separator that predicts
+    (in the formulas' units; the accuracy score's own, else the logistic one), its training accuracy,
+    balanced accuracy, confusion matrix and decision threshold (`display`: how the text and LaTeX name each
+    variable; the codes always use `names`)."""
     shown = display or names
     formulas = [source.formula(i) for i in candidates]
     values = source.evaluate(candidates)
-    count, size = _core.overlap_score(values, labels)
-    fit = _core.fit_logistic(values, labels, l2=l2)
+    logistic = _core.fit_logistic(values, labels, l2=l2, class_weight=class_weight)
+    fit = logistic if score != "accuracy" else fit_separator(values, labels, score, l2, class_weight)
     codes = [fm.to_postfix(names) for fm in formulas]
-    info = {"overlap_count": int(count), "overlap_size": float(size),
-            "overlap_samples": [int(s) for s in _core.overlap_members(values, labels)],
-            "log_loss": fit.loss, "accuracy": fit.accuracy, "converged": fit.converged}
+    n_classes = int(labels.max()) + 1
+    predicted = np.asarray(fit.predict(values))
+    per_class = [float(np.mean(predicted[labels == k] == k)) for k in range(n_classes)]
+    info: dict[str, Any] = {}
+    if len(candidates) <= 2:  # the domain overlap is defined for one or two formulas
+        count, size = _core.overlap_score(values, labels)
+        info = {"overlap_count": int(count), "overlap_size": float(size),
+                "overlap_samples": [int(s) for s in _core.overlap_members(values, labels)]}
+    info.update({"log_loss": logistic.loss, "converged": logistic.converged,
+                 "separator": "accuracy" if score == "accuracy" else "logistic",
+                 "accuracy": float(np.mean(predicted == labels)), "balanced_accuracy": float(np.mean(per_class)),
+                 "confusion": confusion(labels, predicted, n_classes),
+                 "threshold": decision_threshold(fit.intercept.tolist(), fit.coefficients.tolist())})
+    if score == "accuracy":
+        info["margin"] = float(fit.margin)
+    if not isinstance(class_weight, str) or class_weight != "none":
+        info["class_weight"] = class_weight
+    if len(candidates) == 1 and len(fit.intercept) == 1 and class_names:  # which class lies above the threshold
+        info["above"] = class_names[1] if fit.coefficients[0][0] > 0 else class_names[0]
     if len(fit.intercept) > 1:  # one-vs-rest: every class's separator
         info["intercepts"] = fit.intercept.tolist()
         info["coefficients"] = fit.coefficients.tolist()

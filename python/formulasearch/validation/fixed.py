@@ -3,7 +3,8 @@
 - Least squares: leave-one-out in closed form (hat matrix diagonal, no refits),
   k-fold, or the paper's N random train/test splits; the same folds or splits
   (seeded, from the C++ core) for every model.
-- Classification: stratified k-fold accuracy of the logistic separator.
+- Classification: stratified k-fold accuracy of the separator that predicts (the
+  accuracy score's own, else the logistic one), refit on each fold's training part.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .. import _core
 from ..config import Config
 from ..data.primaries import Primaries
 from ..results import Result
-from ..search.classification import predict
+from ..search.classification import core_class_weight, fit_separator
 from .folds import stratified_folds, test_sets
 
 
@@ -44,14 +45,16 @@ def model_cv(features: np.ndarray, y: np.ndarray, settings) -> float | None:
 
 
 
-def cv_accuracy(values: np.ndarray, labels: np.ndarray, folds: list[np.ndarray], l2: float) -> float:
-    """Accuracy over held-out samples, the separator refit without each fold (formulas fixed)."""
+def cv_accuracy(values: np.ndarray, labels: np.ndarray, folds: list[np.ndarray], l2: float, score: str = "overlap",
+                class_weight: str | list[float] = "none") -> float:
+    """Accuracy over held-out samples, the separator that predicts for `score` refit without each fold
+    (formulas fixed)."""
     values = np.ascontiguousarray(np.atleast_2d(values), dtype=float)
     correct = 0
     for test in folds:
         train = np.setdiff1d(np.arange(labels.size), test)
-        fit = _core.fit_logistic(np.ascontiguousarray(values[:, train]), labels[train], l2=l2)
-        correct += int(np.sum(predict(fit.intercept, fit.coefficients, values[:, test]) == labels[test]))
+        fit = fit_separator(values[:, train], labels[train], score, l2, class_weight)
+        correct += int(np.sum(np.asarray(fit.predict(np.ascontiguousarray(values[:, test]))) == labels[test]))
     return correct / labels.size
 
 
@@ -107,7 +110,9 @@ def validate_classifiers(cfg: Config, prim: Primaries, result: Result) -> None:
     folds = stratified_folds(labels, k, c.seed)
     matrix = prim.rows(result.variables)
     result.validation["method"] = "stratified k-fold accuracy"
-    result.validation["settings"] = {"k": k, "seed": c.seed, "l2": c.l2}
+    result.validation["settings"] = {"k": k, "seed": c.seed, "l2": c.l2, "separator":
+                                     "accuracy" if c.score == "accuracy" else "logistic"}
     for m in result.models:
-        m.classification["cv_accuracy"] = cv_accuracy(m.values(result.variables, matrix), labels, folds, c.l2)
+        m.classification["cv_accuracy"] = cv_accuracy(m.values(result.variables, matrix), labels, folds, c.l2,
+                                                      c.score, core_class_weight(c.class_weight, result.classes))
         m.classification["cv_folds"] = k

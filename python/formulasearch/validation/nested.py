@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import _core
 from ..results import Model, best_of_dimension
-from ..search.classification import predict
+from ..search.classification import fit_separator
 from .folds import stratified_folds
 
 ProgressFn = Callable[[str, int, int], Any]
@@ -138,21 +138,22 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
 
 
 def nested_classification(run_search: SearchFn, values_of: Callable[[Model], np.ndarray], labels: np.ndarray,
-                          n_folds: int, seed: int, l2: float, progress: ProgressFn | None = None) -> dict[str, Any]:
+                          n_folds: int, seed: int, l2: float, progress: ProgressFn | None = None,
+                          score: str = "overlap", class_weight: str | list[float] = "none") -> dict[str, Any]:
     """Accuracy over the held-out samples of the best classifier of the highest dimension chosen in each
-    outer stratified fold, its separator fitted on the training part; and how often each was selected.
-    `values_of(model)`: the model's formulas over all samples."""
+    outer stratified fold, its separator (the one that predicts for `score`) fitted on the training part;
+    and how often each was selected. `values_of(model)`: the model's formulas over all samples."""
     k = min(n_folds, int(np.bincount(labels).min()) // 2)  # each training part keeps >= 2 per class
     if k < 2:
         return {"folds": 0, "note": "classes too small for nested CV"}
     folds = stratified_folds(labels, k, seed)
 
-    def assess(models: list[Model], train: np.ndarray, test: np.ndarray) -> tuple[int, str]:
+    def assess(models: list[Model], train: np.ndarray, test: np.ndarray) -> tuple[int, str, int]:
         best = best_of_dimension(models)
         values = values_of(best)
-        fit = _core.fit_logistic(np.ascontiguousarray(values[:, train]), labels[train], l2=l2)
-        return (int(np.sum(predict(fit.intercept, fit.coefficients, values[:, test]) == labels[test])),
-                " | ".join(best.formulas), int(test.size))
+        fit = fit_separator(values[:, train], labels[train], score, l2, class_weight)
+        predicted = np.asarray(fit.predict(np.ascontiguousarray(values[:, test])))
+        return int(np.sum(predicted == labels[test])), " | ".join(best.formulas), int(test.size)
 
     outcomes, notes, stopped = outer_folds(folds, labels.size, run_search, assess, progress)
     correct = sum(c for c, _, _ in outcomes)
