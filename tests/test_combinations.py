@@ -251,7 +251,9 @@ def test_max_dim_settings():
         fs.Config.from_dict({"search": {"top_nd": 0}})
     with pytest.raises(ConfigError, match="top_nd does not apply"):
         fs.Config.from_dict({"features": {"generator": "sisso"}, "search": {"top_nd": 50}})
-    with pytest.raises(ConfigError, match="classification\\] max_dim must be 1 or 2"):
+    with pytest.raises(ConfigError, match="classification\\] max_dim must be 1, 2 or 3"):
+        fs.Config.from_dict({"search": {"task": "classification"}, "classification": {"max_dim": 4}})
+    with pytest.raises(ConfigError, match="max_dim = 3 needs score"):
         fs.Config.from_dict({"search": {"task": "classification"}, "classification": {"max_dim": 3}})
 
 
