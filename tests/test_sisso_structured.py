@@ -194,3 +194,51 @@ def test_cache_budget_from_the_config():
     total = sisso.physical_memory_mb()
     if total:
         assert sisso.cache_budget_mb(fs.Config.from_dict({}), 0.0) == pytest.approx(0.25 * total)
+
+
+def test_bounded_deduplication_keeps_the_same_top_list():
+    """Past dedup_limit keys, only candidates that entered the top list are remembered (memory stays bounded on
+    spaces of billions): the top list is the same as with the exact deduplication, and the duplicate counts
+    become lower bounds. Checked against numpy: the list is the best |corr| among the candidates that are not
+    value duplicates (up to sign and scale) of an earlier one."""
+    space, y, cfg = rung2_octet_space()
+    opts = sisso.screen_options(cfg)
+    rng = np.random.default_rng(4)
+    for target in (y, rng.standard_normal(y.size)):
+        exact = _core.screen(space, target, keep=200, **opts)
+        assert not exact.dedup_bounded and exact.n_value_duplicates > 1000
+        for limit in (1, 50, 500):
+            bounded = _core.screen(space, target, keep=200, **opts, dedup_limit=limit)
+            assert bounded.dedup_bounded
+            assert np.array_equal(bounded.indices, exact.indices)
+            assert np.array_equal(bounded.score, exact.score)
+            assert bounded.n_candidates == exact.n_candidates
+            assert bounded.n_value_duplicates < exact.n_value_duplicates
+            assert bounded.n_kept + bounded.n_value_duplicates == exact.n_kept + exact.n_value_duplicates
+        # A list that holds every candidate forgets none: still exact.
+        everything = _core.screen(space, target, keep=len(space), **opts, dedup_limit=1)
+        assert not everything.dedup_bounded and everything.n_value_duplicates == exact.n_value_duplicates
+        # A cache is not filled by a bounded screening (it would hold duplicates).
+        cache = _core.ScreenCache(memory_budget_mb=512)
+        _core.screen(space, target, keep=200, **opts, dedup_limit=10, cache=cache)
+        assert not cache.ready and cache.size == 0
+
+    # numpy: standardised values up to sign; a candidate is a duplicate of an earlier one when they agree.
+    values = np.asarray(space.evaluate(np.arange(len(space), dtype=np.uint64)))
+    finite = np.all(np.isfinite(values), axis=1) & np.all(np.abs(values) < 1e150, axis=1)
+    values[~finite] = 0
+    mean = np.where(finite, values.mean(axis=1), 0)
+    std = np.where(finite, values.std(axis=1), 0)
+    ok = finite & (std > 0) & (np.abs(std / np.where(mean == 0, 1, mean)) >= opts["variance_filter"])
+    z = np.zeros_like(values)
+    z[ok] = (values[ok] - mean[ok, None]) / std[ok, None]
+    first_sign = np.sign(z[np.arange(len(z)), np.argmax(np.abs(z) > 1e-9, axis=1)])
+    key = np.round(z * first_sign[:, None], 6)
+    _, first = np.unique(key[ok], axis=0, return_index=True)
+    unique = np.flatnonzero(ok)[np.sort(first)]
+    yc = (y - y.mean()) / y.std()
+    r2 = (z[unique] @ yc / y.size) ** 2
+    order = unique[np.lexsort((unique, -np.round(r2, 9)))][:200]
+    bounded = _core.screen(space, y, keep=200, **opts, dedup_limit=1)
+    agree = np.mean(np.isin(bounded.indices[:150], order))
+    assert agree > 0.97, agree

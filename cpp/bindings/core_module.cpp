@@ -387,7 +387,8 @@ PYBIND11_MODULE(_core, m) {
     const ScreenOptions screen_defaults;
     m.def("screen", [](const CandidateSource& source, const Array& target, std::size_t keep, double variance_filter,
                        const std::string& dedup, std::size_t block, double max_abs, double min_abs,
-                       std::optional<TestSets> splits, py::object progress, ScreenCache* cache) {
+                       std::optional<TestSets> splits, py::object progress, ScreenCache* cache,
+                       std::size_t dedup_limit) {
         if (target.ndim() != 1 && target.ndim() != 2) throw std::invalid_argument("target must be 1-D (or 2-D: one row per target)");
         ScreenOptions opt;
         opt.keep = keep;
@@ -396,6 +397,7 @@ PYBIND11_MODULE(_core, m) {
         opt.block = block;
         opt.max_abs = max_abs;
         opt.min_abs = min_abs;
+        opt.dedup_limit = dedup_limit;
         if (splits) opt.rank_splits = &*splits;
         const std::size_t rows = target.ndim() == 1 ? 1 : static_cast<std::size_t>(target.shape(0));
         const std::size_t len = static_cast<std::size_t>(target.shape(target.ndim() - 1));
@@ -406,7 +408,7 @@ PYBIND11_MODULE(_core, m) {
        py::arg("variance_filter") = screen_defaults.variance_filter, py::arg("dedup") = dedup_name(screen_defaults.dedup),
        py::arg("block") = screen_defaults.block, py::arg("max_abs") = screen_defaults.max_abs,
        py::arg("min_abs") = screen_defaults.min_abs, py::arg("rank_splits") = py::none(), py::arg("progress") = py::none(),
-       py::arg("cache") = py::none(),
+       py::arg("cache") = py::none(), py::arg("dedup_limit") = screen_defaults.dedup_limit,
        "Stream over all candidates: filter, deduplicate, keep the best `keep` by 1D fit (a ScreenResult). With a "
        "ScreenCache: the first screening fills it (within its budget), later ones of the same source and filters "
        "reuse it (the same result, bit for bit).");
@@ -588,7 +590,10 @@ void add_options(py::module_& m) {
         .def_readwrite("min_abs", &ScreenOptions::min_abs, "drop when the largest |value| is below this")
         .def_readwrite("dedup", &ScreenOptions::dedup, "which duplicates are dropped (a Dedup)")
         .def_readwrite("keep", &ScreenOptions::keep, "size of the returned top list")
-        .def_readwrite("block", &ScreenOptions::block, "candidates per streaming block");
+        .def_readwrite("block", &ScreenOptions::block, "candidates per streaming block")
+        .def_readwrite("dedup_limit", &ScreenOptions::dedup_limit,
+                       "duplicate keys held for an exact deduplication; past it, only the keys of candidates that "
+                       "entered the top list (the same top list; the duplicate counts become lower bounds)");
 
     py::class_<LogisticOptions>(m, "LogisticOptions", "Options of the logistic separator (defaults as in C++).")
         .def(py::init<>())
@@ -654,7 +659,10 @@ void add_results(py::module_& m) {
         .def_readonly("n_string_duplicates", &ScreenCounts::n_string_duplicates, "dropped as string duplicates")
         .def_readonly("n_value_duplicates", &ScreenCounts::n_value_duplicates, "dropped as value duplicates")
         .def_readonly("n_kept", &ScreenCounts::n_kept, "candidates that passed every filter")
-        .def_readonly("cancelled", &ScreenCounts::cancelled, "stopped early (progress callback or Ctrl-C)");
+        .def_readonly("cancelled", &ScreenCounts::cancelled, "stopped early (progress callback or Ctrl-C)")
+        .def_readonly("dedup_bounded", &ScreenCounts::dedup_bounded,
+                      "more duplicate keys than dedup_limit: the duplicate counts count only the duplicates of "
+                      "candidates that entered the top list");
 
     using Screen = Interruptible<ScreenResult>;
     py::class_<Screen, ScreenCounts>(m, "ScreenResult", "The best candidates of a screening, best first, and its counts.")

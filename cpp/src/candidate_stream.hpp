@@ -72,8 +72,11 @@ struct NoWorkspace {};
 // Stream over every candidate of `source`. score(x, n, moments) -> Score, or
 // score(x, n, moments, workspace) with one Workspace per thread and block, is
 // called (on any thread) for each candidate that passes the filters;
-// keep(score, index) is called on the calling thread, in generation order, for
-// each one that also survives deduplication. Fills the counters of `res`.
+// keep(score, index) -> bool (true: it entered the caller's top list) is called
+// on the calling thread, in generation order, for each one that also survives
+// deduplication. Fills the counters of `res`. Deduplication is exact until
+// opt.dedup_limit keys are held; past it only the keys of candidates that
+// entered the top list are added (see ScreenOptions::dedup_limit).
 // With a sink (not nullptr), sink(index, x, moments) is called just before
 // each keep(), with the candidate's values: the block being screened is then
 // evaluated into one buffer (block x n values) instead of per-thread chunks
@@ -92,6 +95,7 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
     const std::size_t n = source.n_samples();
     const std::uint64_t n_indices = source.size();
     std::unordered_set<std::uint64_t> seen_strings, seen_values;
+    bool past_limit = opt.dedup_limit == 0;
     const bool check_strings = source.has_string_duplicates();
     std::vector<Verdict> verdicts;
     constexpr std::uint64_t kChunk = 32;  // candidates evaluated together by one thread
@@ -136,11 +140,19 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
             if (v.status == Status::NonFinite) { ++res.n_nonfinite; continue; }
             if (v.status == Status::OutOfRange) { ++res.n_out_of_range; continue; }
             if (v.status == Status::LowVariance) { ++res.n_low_variance; continue; }
-            if (check_strings && !seen_strings.insert(source.string_key(i)).second) { ++res.n_string_duplicates; continue; }
-            if (opt.dedup == Dedup::Value && !seen_values.insert(v.value_hash).second) { ++res.n_value_duplicates; continue; }
+            const std::uint64_t string_key = check_strings ? source.string_key(i) : 0;
+            if (check_strings && seen_strings.count(string_key)) { ++res.n_string_duplicates; continue; }
+            if (opt.dedup == Dedup::Value && seen_values.count(v.value_hash)) { ++res.n_value_duplicates; continue; }
             ++res.n_kept;
             if constexpr (kSink) sink(i, block_values.data() + (i - begin) * n, v.moments);
-            keep(v.score, i);
+            const bool entered = keep(v.score, i);
+            if (past_limit && !entered) {  // forgotten: its duplicates cannot enter either
+                res.dedup_bounded = true;
+                continue;
+            }
+            if (check_strings) seen_strings.insert(string_key);
+            if (opt.dedup == Dedup::Value) seen_values.insert(v.value_hash);
+            past_limit = std::max(seen_strings.size(), seen_values.size()) >= opt.dedup_limit;
         }
         res.n_screened = end;
         if (!keep_going(progress, stage, end, n_indices)) {

@@ -160,6 +160,11 @@ bool ScreenCache::add(std::uint64_t index, const double* x, std::size_t n, doubl
 
 void ScreenCache::finish(const ScreenCounts& counts) {
     if (over_budget_) return;  // already empty
+    if (counts.dedup_bounded) {  // it holds duplicates an exact deduplication drops: not reusable as it is
+        drop();
+        over_budget_ = true;
+        return;
+    }
     if (counts.cancelled) {
         clear();
         return;
@@ -208,7 +213,7 @@ ScreenResult screen(const CandidateSource& source, const std::vector<std::vector
     res.score_is_r2 = opt.rank_splits == nullptr;
     TopK<ScoredCandidate> top(opt.keep);
     auto score = [&](const double* x, std::size_t len, const Moments& m) { return score_of(x, len, m, tg, opt); };
-    auto keep = [&](double s, std::uint64_t index) { top.push({s, index}); };
+    auto keep = [&](double s, std::uint64_t index) { return top.push({s, index}); };
     if (opt.block == 0) throw std::invalid_argument("block size must be positive");
     if (cache && cache->ready() && cache->matches(source, opt)) {
         screen_cached(*cache, source.size(), n, tg, opt, progress, res, top);

@@ -32,6 +32,12 @@ struct ScreenOptions {
     // Null: rank by R^2. Needs a single target.
     const std::vector<std::vector<std::uint32_t>>* rank_splits = nullptr;
     std::size_t block = 16384;      // candidates per streaming block
+    // Duplicate keys (string and value) held for an exact deduplication. Past
+    // this many, a key is remembered only when its candidate enters the top
+    // list, so memory stays bounded on spaces of billions: the top list is the
+    // same (a duplicate scores as its original, which could not enter either,
+    // up to ties in the last bits), the duplicate counts become lower bounds.
+    std::size_t dedup_limit = std::size_t{1} << 23;
 };
 
 // The ranking score of a candidate, larger is better: R^2 of the 1D OLS fit
@@ -58,6 +64,10 @@ struct ScreenCounts {
     std::uint64_t n_value_duplicates = 0;
     std::uint64_t n_kept = 0;
     bool cancelled = false;
+    // Past ScreenOptions::dedup_limit keys, a candidate's key was forgotten
+    // (it did not enter the top list): the duplicate counts (and so n_kept)
+    // count only the duplicates of candidates that were remembered.
+    bool dedup_bounded = false;
 };
 
 struct ScreenResult : ScreenCounts {

@@ -21,16 +21,19 @@ public:
     // The entry that the next admitted one would evict (only when full()).
     const Entry& worst() const { return heap_.front(); }
 
-    void push(const Entry& e) {
-        if (k_ == 0) return;
+    // True when the entry entered the list.
+    bool push(const Entry& e) {
+        if (k_ == 0) return false;
         if (!full()) {
             heap_.push_back(e);
             std::push_heap(heap_.begin(), heap_.end(), worse_on_top);
-        } else if (better(e, heap_.front())) {
-            std::pop_heap(heap_.begin(), heap_.end(), worse_on_top);
-            heap_.back() = e;
-            std::push_heap(heap_.begin(), heap_.end(), worse_on_top);
+            return true;
         }
+        if (!better(e, heap_.front())) return false;
+        std::pop_heap(heap_.begin(), heap_.end(), worse_on_top);
+        heap_.back() = e;
+        std::push_heap(heap_.begin(), heap_.end(), worse_on_top);
+        return true;
     }
 
     // Empty again, keeping the storage.

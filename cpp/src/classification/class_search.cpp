@@ -326,8 +326,9 @@ ClassScreenResult screen_classes(const CandidateSource& source, const ClassLabel
             return detail::accuracy_key(&zp, 1, labels, ws.separators.data(), problems.count, ws.accuracy);
         },
         [&](const SeparationKey& key, std::uint64_t index) {
-            top.push({key, index});
+            const bool entered = top.push({key, index});
             if (top.full()) bound = top.worst().key.value;
+            return entered;
         });
     res.top = top.sorted();
     return res;

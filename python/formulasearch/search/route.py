@@ -91,7 +91,12 @@ def interrupt_message(exc: BaseException) -> str:
 def value_duplicates_message(screened: _core.ScreenCounts | None, what: str, hint: str = "") -> list[str]:
     """The note on value duplicates a screening dropped ([] when none)."""
     n = 0 if screened is None else int(screened.n_value_duplicates)
-    return [f"{n:,} {what} dropped as value duplicates (equal to an earlier one up to sign and scale){hint}"] if n else []
+    if not n:
+        return []
+    # Past the screening's dedup_limit keys only the candidates that entered the top list are remembered.
+    at_least = "at least " if screened.dedup_bounded else ""
+    return [f"{at_least}{n:,} {what} dropped as value duplicates (equal to an earlier one up to sign and "
+            f"scale){hint}"]
 
 
 class Route:
