@@ -110,7 +110,7 @@ def test_streamed_slices_merge_to_the_whole_search(spec, n_tasks):
 
 @pytest.mark.usefixtures("two_threads")
 def test_streamed_triple_slices_merge_to_the_whole_search(spec):
-    small = SearchSpec.make(spec.matrix, spec.names, spec.classes, 1, "paper", spec.target, spec.pool[:300])
+    small = SearchSpec.of(spec.source, spec.target, spec.pool[:300])
     whole = local(small, 3)
     slices = plan_slices(len(small.pool), 3, 4, 256, streamed=True)
     assert all(a % 16 == 0 for a, _ in slices)

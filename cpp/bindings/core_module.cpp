@@ -387,10 +387,15 @@ PYBIND11_MODULE(_core, m) {
     const ScreenOptions screen_defaults;
     m.def("screen", [](const CandidateSource& source, const Array& target, std::size_t keep, double variance_filter,
                        const std::string& dedup, std::size_t block, double max_abs, double min_abs,
-                       std::optional<TestSets> splits, py::object progress, ScreenCache* cache,
-                       std::size_t dedup_limit) {
+                       std::optional<TestSets> splits, py::object progress, ScreenCache* cache, std::uint64_t begin,
+                       std::optional<std::uint64_t> end, std::optional<std::vector<std::uint64_t>> earlier_values,
+                       bool report_values, std::size_t dedup_limit) {
         if (target.ndim() != 1 && target.ndim() != 2) throw std::invalid_argument("target must be 1-D (or 2-D: one row per target)");
         ScreenOptions opt;
+        opt.begin = begin;
+        if (end) opt.end = *end;
+        if (earlier_values) opt.earlier_values = &*earlier_values;
+        opt.report_values = report_values;
         opt.keep = keep;
         opt.variance_filter = variance_filter;
         opt.dedup = dedup_of(dedup);
@@ -408,10 +413,14 @@ PYBIND11_MODULE(_core, m) {
        py::arg("variance_filter") = screen_defaults.variance_filter, py::arg("dedup") = dedup_name(screen_defaults.dedup),
        py::arg("block") = screen_defaults.block, py::arg("max_abs") = screen_defaults.max_abs,
        py::arg("min_abs") = screen_defaults.min_abs, py::arg("rank_splits") = py::none(), py::arg("progress") = py::none(),
-       py::arg("cache") = py::none(), py::arg("dedup_limit") = screen_defaults.dedup_limit,
+       py::arg("cache") = py::none(), py::arg("begin") = 0, py::arg("end") = py::none(),
+       py::arg("earlier_values") = py::none(), py::arg("report_values") = false,
+       py::arg("dedup_limit") = screen_defaults.dedup_limit,
        "Stream over all candidates: filter, deduplicate, keep the best `keep` by 1D fit (a ScreenResult). With a "
        "ScreenCache: the first screening fills it (within its budget), later ones of the same source and filters "
-       "reuse it (the same result, bit for bit).");
+       "reuse it (the same result, bit for bit). A block: only indices [begin, end) are screened, with "
+       "`earlier_values` (uint64 value hashes of earlier candidates) counted as seen by the value dedup; "
+       "report_values=True records every kept candidate's value hash (kept_index, kept_hash).");
 
     py::class_<ScreenCache>(m, "ScreenCache",
                             "The usable candidates of one screening (values included), within a memory budget, "
@@ -680,6 +689,14 @@ void add_results(py::module_& m) {
             return column(self, r.top, r.top.empty() ? nullptr : &r.top[0].score);
         }, "R^2 of each candidate's 1D fit; None when ranked by splits")
         .def_readonly("score_is_r2", &Screen::score_is_r2, "False when ranked by the splits' test MSE")
+        .def_property_readonly("kept_index", [](py::object self) {
+            const Screen& r = self.cast<const Screen&>();
+            return view<std::uint64_t>(self, r.kept_index.data(), {static_cast<py::ssize_t>(r.kept_index.size())}, {8});
+        }, "with report_values (value dedup): every kept candidate, in generation order (uint64)")
+        .def_property_readonly("kept_hash", [](py::object self) {
+            const Screen& r = self.cast<const Screen&>();
+            return view<std::uint64_t>(self, r.kept_hash.data(), {static_cast<py::ssize_t>(r.kept_hash.size())}, {8});
+        }, "the value hash of each of kept_index (uint64)")
         .def_readonly("interrupted", &Screen::interrupted, "stopped by Ctrl-C");
 
     py::class_<LinearFit>(m, "LinearFit", "A least-squares model y ~ intercept + coefficients . x and its errors.")

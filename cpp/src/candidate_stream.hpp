@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <type_traits>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "formulasearch/candidate_source.hpp"
@@ -81,9 +82,13 @@ struct NoWorkspace {};
 // each keep(), with the candidate's values: the block being screened is then
 // evaluated into one buffer (block x n values) instead of per-thread chunks
 // (the same values: each candidate is evaluated on its own).
+// Only the block [opt.begin, opt.end) is streamed, its value dedup seeded with
+// opt.earlier_values; with `values` (not nullptr), each kept candidate's index
+// and value hash are appended to values->first and values->second.
 template <class Score, class Workspace = NoWorkspace, class ScoreFn, class KeepFn, class SinkFn = std::nullptr_t>
 void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, Progress* progress, const char* stage,
-                       ScreenCounts& res, ScoreFn score, KeepFn keep, SinkFn sink = nullptr) {
+                       ScreenCounts& res, ScoreFn score, KeepFn keep, SinkFn sink = nullptr,
+                       std::pair<std::vector<std::uint64_t>, std::vector<std::uint64_t>>* values = nullptr) {
     constexpr bool kSink = !std::is_same_v<SinkFn, std::nullptr_t>;
     struct Verdict {
         Status status;
@@ -93,15 +98,20 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
     };
     if (opt.block == 0) throw std::invalid_argument("block size must be positive");  // else no progress
     const std::size_t n = source.n_samples();
-    const std::uint64_t n_indices = source.size();
+    const std::uint64_t first = opt.begin, n_indices = std::min<std::uint64_t>(opt.end, source.size());
+    if (first > n_indices) throw std::invalid_argument("the block to screen begins past its end");
     std::unordered_set<std::uint64_t> seen_strings, seen_values;
     bool past_limit = opt.dedup_limit == 0;
     const bool check_strings = source.has_string_duplicates();
+    if (check_strings && first > 0)
+        throw std::invalid_argument("a block of a source with string duplicates must begin at 0 (the earlier strings are unknown)");
+    if (opt.dedup == Dedup::Value && opt.earlier_values)
+        seen_values.insert(opt.earlier_values->begin(), opt.earlier_values->end());
     std::vector<Verdict> verdicts;
     constexpr std::uint64_t kChunk = 32;  // candidates evaluated together by one thread
-    std::vector<double> block_values(kSink ? std::min<std::uint64_t>(opt.block, n_indices) * n : 0);
+    std::vector<double> block_values(kSink ? std::min<std::uint64_t>(opt.block, n_indices - first) * n : 0);
 
-    for (std::uint64_t begin = 0; begin < n_indices; begin += opt.block) {
+    for (std::uint64_t begin = first; begin < n_indices; begin += opt.block) {
         const std::uint64_t end = std::min<std::uint64_t>(n_indices, begin + opt.block);
         verdicts.resize(end - begin);
         const auto n_chunks = static_cast<long long>((end - begin + kChunk - 1) / kChunk);
@@ -144,6 +154,10 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
             if (check_strings && seen_strings.count(string_key)) { ++res.n_string_duplicates; continue; }
             if (opt.dedup == Dedup::Value && seen_values.count(v.value_hash)) { ++res.n_value_duplicates; continue; }
             ++res.n_kept;
+            if (values && opt.dedup == Dedup::Value) {
+                values->first.push_back(i);
+                values->second.push_back(v.value_hash);
+            }
             if constexpr (kSink) sink(i, block_values.data() + (i - begin) * n, v.moments);
             const bool entered = keep(v.score, i);
             if (past_limit && !entered) {  // forgotten: its duplicates cannot enter either
@@ -154,8 +168,8 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
             if (opt.dedup == Dedup::Value) seen_values.insert(v.value_hash);
             past_limit = std::max(seen_strings.size(), seen_values.size()) >= opt.dedup_limit;
         }
-        res.n_screened = end;
-        if (!keep_going(progress, stage, end, n_indices)) {
+        res.n_screened = end - first;
+        if (!keep_going(progress, stage, end - first, n_indices - first)) {
             res.cancelled = end < n_indices;
             break;
         }

@@ -215,6 +215,10 @@ ScreenResult screen(const CandidateSource& source, const std::vector<std::vector
     auto score = [&](const double* x, std::size_t len, const Moments& m) { return score_of(x, len, m, tg, opt); };
     auto keep = [&](double s, std::uint64_t index) { return top.push({s, index}); };
     if (opt.block == 0) throw std::invalid_argument("block size must be positive");
+    const bool whole = opt.begin == 0 && opt.end >= source.size() && !opt.earlier_values;
+    if (cache && !whole) throw std::invalid_argument("a screening cache holds whole screenings, not blocks");
+    std::pair<std::vector<std::uint64_t>, std::vector<std::uint64_t>> values;
+    auto* report = opt.report_values ? &values : nullptr;
     if (cache && cache->ready() && cache->matches(source, opt)) {
         screen_cached(*cache, source.size(), n, tg, opt, progress, res, top);
     } else if (cache && !(cache->matches(source, opt) && cache->over_budget())) {
@@ -229,8 +233,10 @@ ScreenResult screen(const CandidateSource& source, const std::vector<std::vector
         }
         cache->finish(res);
     } else {
-        detail::stream_candidates<double>(source, opt, progress, "screening", res, score, keep);
+        detail::stream_candidates<double>(source, opt, progress, "screening", res, score, keep, nullptr, report);
     }
+    res.kept_index = std::move(values.first);
+    res.kept_hash = std::move(values.second);
     res.top = top.sorted();
     return res;
 }

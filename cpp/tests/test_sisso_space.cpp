@@ -919,6 +919,62 @@ void test_screen_cache() {
     for (std::size_t t = 0; t < by_threads[0].size(); ++t) CHECK(same_screen(by_threads[0][t], by_threads[1][t]));
 }
 
+// Screening in blocks (the scale-out's unit): each block with the value hashes
+// of the earlier blocks as seen gives, counted and merged by score then index,
+// bit for bit the screening of the whole space; without them a block keeps
+// its copies of earlier candidates, and report_values names them.
+void test_screen_blocks() {
+    const std::vector<std::string> names{"a", "b", "c", "d", "e"};
+    const std::vector<Dims> units{dims(6, 0), dims(6, 0), dims(0, 6), dims(0, 6), Dims{}};
+    const std::vector<Op> ops{Op::Add, Op::Mul, Op::Div, Op::AbsDiff, Op::Exp, Op::Square, Op::Sqrt};
+    const Primaries prim = make_primaries(23, 29, names);
+    SissoSpace space = make_space(prim, units, {ops, ops}, 0, false);
+    std::vector<std::uint64_t> all;
+    for (std::uint64_t i = space.n_stored(); i < space.size(); ++i) all.push_back(i);
+    space.advance(all);
+    std::vector<double> y(prim.n_samples);
+    for (std::size_t s = 0; s < y.size(); ++s) y[s] = prim.values[s] * prim.values[prim.n_samples + s] + 0.1 * s;
+    ScreenOptions opt;
+    opt.keep = 50;
+    opt.block = 300;
+    opt.variance_filter = 0.0;
+    const ScreenResult whole = screen(space, y, opt);
+    const std::uint64_t size = space.size();
+    for (std::uint64_t n_blocks : {1u, 4u, 7u}) {
+        std::vector<std::uint64_t> seen;
+        ScreenResult merged;
+        std::vector<ScoredCandidate> tops;
+        std::uint64_t copies = 0;
+        for (std::uint64_t k = 0; k < n_blocks; ++k) {
+            ScreenOptions part_opt = opt;
+            part_opt.begin = size * k / n_blocks;
+            part_opt.end = size * (k + 1) / n_blocks;
+            part_opt.report_values = true;
+            const ScreenResult alone = screen(space, y, part_opt);  // the block on its own
+            part_opt.earlier_values = &seen;
+            const ScreenResult part = screen(space, y, part_opt);
+            CHECK(part.kept_index.size() == part.n_kept && part.kept_hash.size() == part.n_kept);
+            CHECK(part.n_screened == part_opt.end - part_opt.begin);
+            CHECK(alone.n_kept >= part.n_kept && alone.n_kept - part.n_kept == part.n_value_duplicates - alone.n_value_duplicates);
+            copies += alone.n_kept - part.n_kept;
+            for (auto h : part.kept_hash) seen.push_back(h);
+            merged.n_candidates += part.n_candidates, merged.n_screened += part.n_screened;
+            merged.n_nonfinite += part.n_nonfinite, merged.n_out_of_range += part.n_out_of_range;
+            merged.n_low_variance += part.n_low_variance, merged.n_value_duplicates += part.n_value_duplicates;
+            merged.n_kept += part.n_kept;
+            tops.insert(tops.end(), part.top.begin(), part.top.end());
+        }
+        std::sort(tops.begin(), tops.end(), [](const ScoredCandidate& a, const ScoredCandidate& b) { return better(a, b); });
+        tops.resize(std::min<std::size_t>(tops.size(), opt.keep));
+        merged.top = tops;
+        CHECK(same_screen(whole, merged));
+        CHECK(n_blocks == 1 ? copies == 0 : copies > 0);  // the blocks do repeat each other
+    }
+    ScreenOptions past = opt;
+    past.begin = 10, past.end = 5;
+    CHECK_THROWS(screen(space, y, past));
+}
+
 }  // namespace
 
 int main() {
@@ -932,5 +988,6 @@ int main() {
     test_bad_arguments();
     test_structured_enumeration();
     test_screen_cache();
+    test_screen_blocks();
     return fs_test::report("test_sisso_space");
 }

@@ -101,12 +101,12 @@ class SearchConfig:
 
 @dataclass
 class DistributedConfig:
-    """[distributed]: where the pair and triple searches run."""
+    """[distributed]: where the combination searches (and the SISSO route's SIS passes) run."""
 
     backend: str = "local"  #: "local" (this process, all cores) or "dask"
     address: str | None = None  #: Dask scheduler, e.g. "tcp://10.0.0.5:8786"; absent: a LocalCluster
     n_workers: int = 2  #: worker processes of the LocalCluster
-    tasks_per_worker: int = 4  #: slices per worker and search (more: finer load balance and retries)
+    tasks_per_worker: int = 4  #: slices (SIS: blocks) per worker and search (more: finer load balance and retries)
 
 
 @dataclass

@@ -38,6 +38,20 @@ struct ScreenOptions {
     // same (a duplicate scores as its original, which could not enter either,
     // up to ties in the last bits), the duplicate counts become lower bounds.
     std::size_t dedup_limit = std::size_t{1} << 23;
+    // One block of the source (scale-out: each worker screens a block, the
+    // top lists merge by score then index): only indices [begin, end) are
+    // screened; end past the source's size means its end. A block after the
+    // first of a source with string duplicates is refused (the earlier
+    // blocks' strings are not known here).
+    std::uint64_t begin = 0;
+    std::uint64_t end = std::numeric_limits<std::uint64_t>::max();
+    // Value dedup of a block: the value hashes of the candidates before
+    // `begin` that the block's candidates may repeat. A candidate with one of
+    // them is a value duplicate, as in a screening of the whole source. Null: none.
+    const std::vector<std::uint64_t>* earlier_values = nullptr;
+    // Record each kept candidate's value hash (ScreenResult::kept_index /
+    // kept_hash), so that the blocks' duplicates of each other can be found.
+    bool report_values = false;
 };
 
 // The ranking score of a candidate, larger is better: R^2 of the 1D OLS fit
@@ -73,6 +87,9 @@ struct ScreenCounts {
 struct ScreenResult : ScreenCounts {
     std::vector<ScoredCandidate> top;  // best first
     bool score_is_r2 = true;           // false: minus the mean test MSE (ranked by rank_splits)
+    // With options.report_values and value dedup: every kept candidate and its
+    // value hash, in generation order (n_kept of each).
+    std::vector<std::uint64_t> kept_index, kept_hash;
 };
 
 // What one screening of a source found usable, kept within a memory budget so

@@ -1,11 +1,12 @@
-"""Scale-out on Dask: the slices of search.slices run as Dask tasks.
+"""Scale-out on Dask: the slices and screening blocks of search.slices run as Dask tasks.
 
 A LocalCluster of worker processes by default, or any running scheduler given
 by address (so dask-jobqueue, Kubernetes or SSH clusters work unchanged).
-Workers run the C++ core; each rebuilds the candidate pool once from the
-small broadcast spec. A task whose worker dies is re-run elsewhere by Dask,
-and since slices are pure functions of the spec, the merged result is the
-same as a local run.
+Workers run the C++ core; each rebuilds the candidate source once from the
+small broadcast recipe (the paper grammar's primaries; the SISSO space's
+primaries and config). A task whose worker dies is re-run elsewhere by Dask,
+and since slices and blocks are pure functions of their spec, the merged
+result is the same as a local run.
 """
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ import os
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
+import numpy as np
+
 from .. import _core
 from ..errors import ConfigError
-from .slices import SearchSpec, SliceResult, merge_slices, plan_slices, search_slice, stage_name
+from .slices import (BlockJob, BlockResult, SearchSpec, SliceResult, SourceRecipe, merge_slices, plan_slices,
+                     screen_block, search_slice, stage_name)
 
 
 def _require_dask():
@@ -69,3 +73,24 @@ def search_on_dask(client, spec: SearchSpec, dim: int, options: dict[str, Any], 
         if progress is not None:
             progress(stage_name(dim), done, len(futures))
     return merge_slices(parts, options["keep"])
+
+
+def screen_on_dask(client, source: SourceRecipe, targets: np.ndarray, keep: int, options: dict[str, Any],
+                   jobs: list[BlockJob], progress: Callable[[str, int, int], Any] | None = None) -> list[BlockResult]:
+    """Screen blocks of a source on the cluster (see slices.BlockedScreening); the results in the jobs' order.
+    Progress counts the indices of the finished blocks, as a local screening counts its own."""
+    distributed = _require_dask()
+    source_future = client.scatter(source, broadcast=True)
+    futures = [client.submit(screen_block, source_future, targets, begin, end, keep, options, earlier, report,
+                             pure=False, retries=5)
+               for begin, end, earlier, report in jobs]
+    position = {future.key: k for k, future in enumerate(futures)}
+    results: list[BlockResult | None] = [None] * len(futures)
+    total, done = sum(end - begin for begin, end, _, _ in jobs), 0
+    for future in distributed.as_completed(futures):
+        k = position[future.key]
+        results[k] = future.result()
+        done += jobs[k][1] - jobs[k][0]
+        if progress is not None:
+            progress("screening", done, total)
+    return results  # type: ignore[return-value]

@@ -15,13 +15,22 @@
   features of the space (values included) in a ScreenCache within the memory
   budget; passes 2..max_dim score them without generating them again (the
   same result bit for bit); past the budget every pass streams.
+- On Dask ([distributed] backend = "dask") each SIS pass screens blocks of the
+  space as tasks (slices.BlockedScreening: top lists merged by score, then
+  index; the value dedup across blocks settled in the first pass) and the l0
+  step runs as slices of the combinations, as the paper route's searches:
+  the same models as here. Workers rebuild the space from the primaries and
+  the config (SissoSource) instead of receiving its values. The screening
+  cache is local: on Dask every pass evaluates its blocks again.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -32,9 +41,10 @@ from ..data.units import parse_unit, unit_matrix
 from ..errors import ConfigError, InputError
 from ..formula import OPERATORS
 from ..results import Model
+from .backends import backend_description, search_backend
 from .paper import fitted_model, pool_size
 from .route import Found, Route, search_stats, value_duplicates_message
-from .slices import combination_kernel, streamed_kernel
+from .slices import BlockedScreening, SearchSpec, forget_sources, register_source
 
 
 @dataclass
@@ -139,6 +149,30 @@ def build_space(cfg: Config, prim: Primaries, progress: Callable | None = None, 
     return space, names, info
 
 
+@dataclass(frozen=True, eq=False)
+class SissoSource:
+    """The recipe of a SISSO space, for tasks on other processes: the primaries and the config.
+
+    A worker rebuilds the stored rungs (the same features: the build is
+    deterministic) rather than receive them: the recipe is a few kB, the stored
+    rungs can be GBs, and the last rung is never held anywhere."""
+
+    cfg: Config
+    prim: Primaries
+    structured: bool
+    key: str = ""
+
+    @classmethod
+    def make(cls, cfg: Config, prim: Primaries, structured: bool) -> "SissoSource":
+        digest = hashlib.sha1(np.ascontiguousarray(prim.matrix, dtype=float).tobytes())
+        digest.update(np.ascontiguousarray(prim.target, dtype=float).tobytes())
+        digest.update(repr((prim.names, prim.units, cfg.features, cfg.ops_per_rung(), structured)).encode())
+        return cls(cfg, prim, structured, "sisso:" + digest.hexdigest())
+
+    def build(self) -> "_core.SissoSpace":
+        return build_space(self.cfg, self.prim, structured=self.structured)[0]
+
+
 def screen_options(cfg: Config) -> dict[str, Any]:
     f = cfg.features
     return {"variance_filter": f.variance_filter, "dedup": f.dedup, "max_abs": f.max_abs, "min_abs": f.min_abs}
@@ -167,13 +201,26 @@ class SissoRoute(Route):
         self.space, self.variables, self.info = build_space(self.cfg, self.prim, self.progress, self.structured)
         self.info.build_seconds = time.perf_counter() - started
         s = self.cfg.search
-        # SIS screens the same space once per dimension: keep what the first pass found usable.
+        # SIS screens the same space once per dimension: keep what the first pass found usable
+        # (here: on Dask the blocks are screened by workers, which evaluate them again).
         passes = s.max_dim if s.method != "exhaustive" else 1
+        local = self.cfg.distributed.backend == "local"
         self.cache = (_core.ScreenCache(cache_budget_mb(self.cfg, self.info.stored_mb))
-                      if self.cache_screening and passes > 1 else None)
+                      if self.cache_screening and passes > 1 and local else None)
+        self.recipe = SissoSource.make(self.cfg, self.prim, self.structured)
+        register_source(self.recipe, self.space)  # tasks run in this process use this space, not a rebuilt one
+        self.blocks: BlockedScreening | None = None
         self.y = np.ascontiguousarray(self.prim.target, dtype=float)
         self.n_candidates = len(self.space)
         self.union: list[int] = []  # sis-l0: the screened subspaces so far; exhaustive: every kept feature, ranked
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        with search_backend(self.cfg, screening=True) as backend:
+            self.backend = backend
+            if backend.distributed:  # SIS in blocks, one task each
+                self.blocks = BlockedScreening(len(self.space), backend.n_tasks, self.cfg.features.dedup)
+            yield
 
     def find(self, dim: int, models: list[Model]) -> Found:
         s = self.cfg.search
@@ -206,7 +253,7 @@ class SissoRoute(Route):
             members = [[k] for k in range(min(s.keep, len(pool)))]
             n_combinations, gram_flops, peak_bytes = len(pool), 0, 0
         else:
-            members, n_combinations = found.members.tolist(), int(found.n_combinations)
+            members, n_combinations = found.members, found.n_combinations
             gram_flops, peak_bytes = found.gram_flops, found.peak_bytes
         stats = search_stats(len(pool), n_combinations, done - started, gram_flops=gram_flops, peak_bytes=peak_bytes,
                              sis_seconds=screened - started, l0_seconds=done - screened)
@@ -216,17 +263,20 @@ class SissoRoute(Route):
         return Found(combinations, stats, f"the {dim}D l0 step" if interrupted else None)
 
     def _l0(self, dim: int, pool: list[int]) -> Any:
-        """The l0 step: every dim-combination of the pool searched; with a memory budget (large n) the pool is
-        evaluated a block at a time, with the same result."""
-        s = self.cfg.search
-        if s.memory_budget_mb is not None:
-            return streamed_kernel(dim)(self.space, pool, self.y, memory_budget_mb=s.memory_budget_mb,
-                                        max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
-        the_set = _core.StandardizedSet.from_candidates(self.space, pool, self.y)
-        return combination_kernel(dim)(the_set, max_pair_corr=s.max_pair_corr, keep=s.keep, progress=self.progress)
+        """The l0 step: every dim-combination of the pool searched on the backend, as the paper route's
+        searches (here: with a memory budget the pool is evaluated a block at a time; on Dask: slices)."""
+        return self.backend(SearchSpec.of(self.recipe, self.y, pool), dim, self.progress)
 
-    def _screen(self, targets: np.ndarray, keep: int) -> _core.ScreenResult:
+    def _screen(self, targets: np.ndarray, keep: int) -> Any:
         started = time.perf_counter()
+        if self.blocks is not None:
+            options = screen_options(self.cfg)
+            run = (lambda jobs: self.backend.screen_blocks(self.recipe, np.ascontiguousarray(targets), keep, options,
+                                                           jobs, self.progress))
+            self.screened = self.blocks.screen(run, keep)
+            self.info.passes.append({"seconds": time.perf_counter() - started, "cached": False,
+                                     "blocks": len(self.blocks.blocks), "reran": self.screened.reran})
+            return self.screened
         reused = self.cache is not None and self.cache.ready
         self.screened = _core.screen(self.space, targets, keep=keep, **screen_options(self.cfg),
                                      progress=self.progress, cache=self.cache)
@@ -259,4 +309,5 @@ class SissoRoute(Route):
                                       "features": int(self.cache.size), "used": bool(self.cache.ready),
                                       "over_budget": bool(self.cache.over_budget)}
             self.cache.clear()  # the search is done: free it
-        return {"feature_space": fsp}
+        forget_sources()  # nor keep the space (and the l0 step's set) for later tasks here
+        return {"feature_space": fsp, "backend": backend_description(cfg)}

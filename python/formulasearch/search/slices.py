@@ -1,50 +1,109 @@
-"""The unit of work of a combination search (pairs, triples, d >= 4), the same for every backend.
+"""The units of work of the scale-out, the same for every backend.
 
-A search over a pool of candidates is split into slices (combinations whose
-first member lies in a range). Each slice is an independent task: it rebuilds
-the standardised candidates from a small spec (the primary matrix and the pool's
-indices, not the candidates' values), searches its slice in the C++ core and
-returns its best models. Merging keeps the best `keep` by the core's own total
-order (r2 descending, then members ascending), so the merged result is the
-same for any number or size of slices.
+- A combination search (pairs, triples, d >= 4) over a pool of candidates is
+  split into slices (combinations whose first member lies in a range). Each
+  slice is an independent task: it rebuilds the standardised candidates from a
+  small spec (a recipe of the candidate source and the pool's indices, not the
+  candidates' values), searches its slice in the C++ core and returns its best
+  models. Merging keeps the best `keep` by the core's own total order (r2
+  descending, then members ascending), so the merged result is the same for
+  any number or size of slices.
+- A screening (SIS) of a large source is split into blocks of indices
+  (:class:`BlockedScreening`): each task screens one block and returns its top
+  list; the lists merge by the screening's order (score descending, then
+  index), and the value dedup across blocks is resolved so that the merged
+  screening is the one of the whole source.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
 from .. import _core
 
 
+class SourceRecipe(Protocol):
+    """What a task needs to rebuild a candidate source: small to send, deterministic to build."""
+
+    key: str  #: equal for recipes that build the same source
+
+    def build(self) -> Any: ...
+
+
 @dataclass(frozen=True, eq=False)
-class SearchSpec:
-    """Everything a task needs to rebuild the pool of a search."""
+class PaperSource:
+    """The paper grammar's generator: the primary matrix and the grammar's options (cheap to build)."""
 
     matrix: np.ndarray  #: primary variables (variables x samples)
     names: list[str]
     classes: list[list[int]]
     method: int
     variant: str
-    target: np.ndarray
-    pool: np.ndarray  #: generation-order indices of the pool's candidates, in 1D rank order
     key: str = field(default="")
 
     @classmethod
-    def make(cls, matrix, names, classes, method, variant, target, pool) -> "SearchSpec":
-        digest = hashlib.sha1()
-        for part in (np.ascontiguousarray(matrix, dtype=float), np.ascontiguousarray(target, dtype=float),
-                     np.ascontiguousarray(pool, dtype=np.uint64)):
-            digest.update(part.tobytes())
-        digest.update(repr((names, classes, method, variant)).encode())
-        return cls(matrix, list(names), [list(c) for c in classes], method, variant,
-                   np.ascontiguousarray(target, dtype=float), np.ascontiguousarray(pool, dtype=np.uint64),
-                   digest.hexdigest())
+    def make(cls, matrix, names, classes, method, variant) -> "PaperSource":
+        matrix = np.ascontiguousarray(matrix, dtype=float)
+        digest = hashlib.sha1(matrix.tobytes())
+        digest.update(repr((list(names), [list(c) for c in classes], method, variant)).encode())
+        return cls(matrix, list(names), [list(c) for c in classes], method, variant, "paper:" + digest.hexdigest())
 
-    def generator(self) -> "_core.PaperGenerator":
+    def build(self) -> "_core.PaperGenerator":
         return _core.PaperGenerator(self.matrix, self.names, self.classes, self.method, self.variant)
+
+
+_sources: dict[str, Any] = {}
+
+
+def built_source(recipe: SourceRecipe) -> Any:
+    """The recipe's source, built once per process (a worker runs many tasks of one search)."""
+    if recipe.key not in _sources:
+        _sources.clear()  # one source at a time: bound the memory
+        _sources[recipe.key] = recipe.build()
+    return _sources[recipe.key]
+
+
+def register_source(recipe: SourceRecipe, source: Any) -> None:
+    """A source this process already built (the client's), so that its tasks run here reuse it."""
+    _sources.clear()
+    _sources[recipe.key] = source
+
+
+def forget_sources() -> None:
+    """Free the sources built or registered here (a search is done)."""
+    _sources.clear()
+    _worker_cache.clear()
+
+
+@dataclass(frozen=True, eq=False)
+class SearchSpec:
+    """Everything a task needs to rebuild the pool of a search."""
+
+    source: SourceRecipe
+    target: np.ndarray
+    pool: np.ndarray  #: source indices of the pool's candidates, in 1D rank order
+    key: str = field(default="")
+
+    @classmethod
+    def of(cls, source: SourceRecipe, target, pool) -> "SearchSpec":
+        target = np.ascontiguousarray(target, dtype=float)
+        pool = np.ascontiguousarray(pool, dtype=np.uint64)
+        digest = hashlib.sha1(source.key.encode())
+        digest.update(target.tobytes())
+        digest.update(pool.tobytes())
+        return cls(source, target, pool, digest.hexdigest())
+
+    @classmethod
+    def make(cls, matrix, names, classes, method, variant, target, pool) -> "SearchSpec":
+        """The spec of a pool of the paper grammar's formulas."""
+        return cls.of(PaperSource.make(matrix, names, classes, method, variant), target, pool)
+
+    def generator(self) -> Any:
+        """The candidate source (built once per process)."""
+        return built_source(self.source)
 
     def build(self, progress=None) -> "_core.StandardizedSet":
         return _core.StandardizedSet.from_candidates(self.generator(), self.pool.tolist(), self.target, progress)
@@ -136,11 +195,15 @@ def search_slice(spec_or_set, dim: int, first: int, last: int | None, options: d
     return SliceResult.of(found)
 
 
+def best_first(entries: list[tuple[float, Any]], keep: int) -> list[tuple[float, Any]]:
+    """The best `keep` of (score, tie) entries in the core's total order: score descending, then tie
+    ascending (a combination's members, a candidate's index): the merge rule of slices and blocks."""
+    return sorted(entries, key=lambda e: (-e[0], e[1]))[:keep]
+
+
 def merge_slices(parts: list[SliceResult], keep: int) -> SliceResult:
     """Best `keep` models over all slices, in the core's order; counters summed."""
-    models = [(r2, tuple(members)) for part in parts for members, r2 in zip(part.members, part.r2)]
-    models.sort(key=lambda m: (-m[0], m[1]))
-    models = models[:keep]
+    models = best_first([(r2, tuple(members)) for part in parts for members, r2 in zip(part.members, part.r2)], keep)
     return SliceResult(members=[list(m[1]) for m in models], r2=[m[0] for m in models],
                        n_combinations=sum(part.n_combinations for part in parts),
                        n_scored=sum(part.n_scored for part in parts),
@@ -173,3 +236,126 @@ def plan_slices(m: int, dim: int, n_tasks: int, tile: int, streamed: bool = Fals
     if begin < m:
         slices.append((begin, m))
     return slices
+
+
+# -- screening in blocks ------------------------------------------------------
+
+#: The counters of a screening, summed over blocks (as the core's ScreenCounts).
+SCREEN_COUNTS = ("n_candidates", "n_screened", "n_out_of_range", "n_nonfinite", "n_low_variance",
+                 "n_string_duplicates", "n_value_duplicates", "n_kept")
+
+
+@dataclass
+class BlockResult:
+    """One block's screening as plain data: its top list (best first) and counters, and with
+    report_values every kept candidate's value hash (what the blocks' dedup across blocks needs)."""
+
+    indices: list[int]
+    scores: list[float]
+    counts: dict[str, int]
+    kept_index: np.ndarray | None = None
+    kept_hash: np.ndarray | None = None
+    interrupted: bool = False
+
+
+def screen_block(source: SourceRecipe, targets: np.ndarray, begin: int, end: int, keep: int,
+                 options: dict[str, Any], earlier_values: np.ndarray | None = None, report_values: bool = False,
+                 progress: Callable | None = None) -> BlockResult:
+    """Screen the candidates [begin, end) of a source (a task: the source is rebuilt once per process)."""
+    found = _core.screen(built_source(source), targets, keep=keep, begin=begin, end=end,
+                         earlier_values=None if earlier_values is None else earlier_values.tolist(),
+                         report_values=report_values, progress=progress, **options)
+    return BlockResult(found.indices.tolist(), found.score.tolist(), {k: int(getattr(found, k)) for k in SCREEN_COUNTS},
+                       np.array(found.kept_index) if report_values else None,
+                       np.array(found.kept_hash) if report_values else None, bool(found.interrupted))
+
+
+@dataclass
+class MergedScreen:
+    """The screening of the whole source, merged from its blocks (read as the core's ScreenResult)."""
+
+    indices: np.ndarray
+    score: np.ndarray
+    interrupted: bool
+    n_candidates: int = 0
+    n_screened: int = 0
+    n_out_of_range: int = 0
+    n_nonfinite: int = 0
+    n_low_variance: int = 0
+    n_string_duplicates: int = 0
+    n_value_duplicates: int = 0
+    n_kept: int = 0
+    reran: int = 0  #: blocks screened again to settle the dedup across blocks (first screening only)
+
+
+def plan_blocks(size: int, n_blocks: int) -> list[tuple[int, int]]:
+    """[0, size) in n_blocks contiguous ranges of about equal size (screening costs the same per index)."""
+    n_blocks = max(1, min(n_blocks, size))
+    bounds = [size * k // n_blocks for k in range(n_blocks + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+# (begin, end, earlier_values, report_values): one block's task
+BlockJob = tuple[int, int, "np.ndarray | None", bool]
+
+
+class BlockedScreening:
+    """Screenings of one source in blocks, merged into exactly the screening of the whole source.
+
+    Each block's top list merges by score, then index (the core's TopK). What is
+    not local to a block is the value dedup: a candidate equal (up to sign and
+    scale) to one of an earlier block is a duplicate. The first screening has
+    each block record its kept candidates' value hashes; here the hashes seen
+    in an earlier block are found (the client holds one hash per kept candidate,
+    as a local screening does), the duplicates leave the top lists and the
+    counts, and a block whose full top list lost members is screened again
+    with those hashes as seen, unless the merged list ends above its last
+    member (then nothing it lacks could enter). Later screenings (other
+    targets: SIS on residuals) give each block its earlier hashes from the
+    start, so one pass suffices.
+    """
+
+    def __init__(self, size: int, n_blocks: int, dedup: str):
+        self.blocks = plan_blocks(size, n_blocks)
+        self.value_dedup = dedup == "value"
+        self.earlier: list[np.ndarray] | None = None  # per block: the hashes of earlier blocks it repeats
+
+    def screen(self, run: Callable[[list[BlockJob]], list[BlockResult]], keep: int) -> MergedScreen:
+        """The merged screening; run(jobs) screens the blocks (here or as tasks) and returns them in order."""
+        first = self.value_dedup and self.earlier is None
+        earlier = self.earlier or [None] * len(self.blocks)
+        parts = run([(b, e, seen if self.value_dedup else None, first) for (b, e), seen in zip(self.blocks, earlier)])
+        reran = self._settle_duplicates(parts, run, keep) if first and not any(p.interrupted for p in parts) else 0
+        top = best_first([(s, i) for p in parts for i, s in zip(p.indices, p.scores)], keep)
+        counts = {k: sum(p.counts[k] for p in parts) for k in SCREEN_COUNTS}
+        return MergedScreen(np.array([i for _, i in top], dtype=np.uint64), np.array([s for s, _ in top]),
+                            any(p.interrupted for p in parts), reran=reran, **counts)
+
+    def _settle_duplicates(self, parts: list[BlockResult], run, keep: int) -> int:
+        hashes = np.concatenate([p.kept_hash for p in parts])
+        block_of = np.concatenate([np.full(len(p.kept_hash), k) for k, p in enumerate(parts)])
+        _, firsts = np.unique(hashes, return_index=True)  # blocks in order: the first occurrence of each hash
+        repeated = np.ones(len(hashes), dtype=bool)
+        repeated[firsts] = False
+        index = np.concatenate([p.kept_index for p in parts])
+        self.earlier = [hashes[repeated & (block_of == k)] for k in range(len(parts))]
+        truncated = []
+        for k, part in enumerate(parts):
+            dropped = set(index[repeated & (block_of == k)].tolist())
+            part.counts["n_kept"] -= len(dropped)
+            part.counts["n_value_duplicates"] += len(dropped)
+            full = len(part.indices) == keep
+            last = (part.scores[-1], part.indices[-1]) if part.indices else None
+            kept = [(i, s) for i, s in zip(part.indices, part.scores) if i not in dropped]
+            if full and len(kept) < len(part.indices):
+                truncated.append((k, last))  # its list no longer reaches `keep`: it may lack some below `last`
+            part.indices, part.scores = [i for i, _ in kept], [s for _, s in kept]
+            part.kept_index = part.kept_hash = None
+        top = best_first([(s, i) for p in parts for i, s in zip(p.indices, p.scores)], keep)
+        bottom = (-top[-1][0], top[-1][1]) if len(top) == keep else None
+        rerun = [k for k, last in truncated if bottom is None or not bottom < (-last[0], last[1])]
+        if rerun:
+            again = run([(*self.blocks[k], self.earlier[k], False) for k in rerun])
+            for k, part in zip(rerun, again):
+                parts[k].indices, parts[k].scores, parts[k].interrupted = part.indices, part.scores, part.interrupted
+        return len(rerun)
