@@ -195,7 +195,7 @@ def test_pipeline_identity_transformer_keeps_formulas(planted):
 def test_get_set_params_clone_round_trip():
     params = dict(ops=["+", "/"], rung=2, max_dim=3, n_sis=20, n_residual=2, max_complexity=2, dimension=2,
                   units={"x0": "m"}, strict_units=False, threads=1, keep=5, max_abs=1e6, min_abs=0.0,
-                  validation="loo", nested=False)
+                  validation="loo", nested=False, task_column=None)
     reg = FormulaRegressor(**params)
     assert {k: reg.get_params()[k] for k in params} == params
     twin = clone(reg)

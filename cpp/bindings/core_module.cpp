@@ -16,6 +16,7 @@
 #include "formulasearch/combination_search.hpp"
 #include "formulasearch/formula.hpp"
 #include "formulasearch/linear_fit.hpp"
+#include "formulasearch/multitask.hpp"
 #include "formulasearch/paper_generator.hpp"
 #include "formulasearch/fold_search.hpp"
 #include "formulasearch/screening.hpp"
@@ -238,6 +239,7 @@ void add_options(py::module_& m);
 void add_results(py::module_& m);
 void add_classification(py::module_& m);
 void add_subset_search(py::module_& m);
+void add_multitask(py::module_& m);
 void add_nested(py::module_& m);
 
 }  // namespace
@@ -389,8 +391,11 @@ PYBIND11_MODULE(_core, m) {
                        const std::string& dedup, std::size_t block, double max_abs, double min_abs,
                        std::optional<TestSets> splits, py::object progress, ScreenCache* cache, std::uint64_t begin,
                        std::optional<std::uint64_t> end, std::optional<std::vector<std::uint64_t>> earlier_values,
-                       bool report_values, std::size_t dedup_limit) {
+                       bool report_values, std::size_t dedup_limit,
+                       std::optional<std::vector<int>> tasks) {
         if (target.ndim() != 1 && target.ndim() != 2) throw std::invalid_argument("target must be 1-D (or 2-D: one row per target)");
+        std::optional<TaskPartition> partition;
+        if (tasks) partition.emplace(std::move(*tasks));
         ScreenOptions opt;
         opt.begin = begin;
         if (end) opt.end = *end;
@@ -404,6 +409,7 @@ PYBIND11_MODULE(_core, m) {
         opt.min_abs = min_abs;
         opt.dedup_limit = dedup_limit;
         if (splits) opt.rank_splits = &*splits;
+        if (partition) opt.tasks = &*partition;
         const std::size_t rows = target.ndim() == 1 ? 1 : static_cast<std::size_t>(target.shape(0));
         const std::size_t len = static_cast<std::size_t>(target.shape(target.ndim() - 1));
         std::vector<std::vector<double>> ys;
@@ -415,12 +421,13 @@ PYBIND11_MODULE(_core, m) {
        py::arg("min_abs") = screen_defaults.min_abs, py::arg("rank_splits") = py::none(), py::arg("progress") = py::none(),
        py::arg("cache") = py::none(), py::arg("begin") = 0, py::arg("end") = py::none(),
        py::arg("earlier_values") = py::none(), py::arg("report_values") = false,
-       py::arg("dedup_limit") = screen_defaults.dedup_limit,
+       py::arg("dedup_limit") = screen_defaults.dedup_limit, py::arg("tasks") = py::none(),
        "Stream over all candidates: filter, deduplicate, keep the best `keep` by 1D fit (a ScreenResult). With a "
        "ScreenCache: the first screening fills it (within its budget), later ones of the same source and filters "
        "reuse it (the same result, bit for bit). A block: only indices [begin, end) are screened, with "
        "`earlier_values` (uint64 value hashes of earlier candidates) counted as seen by the value dedup; "
-       "report_values=True records every kept candidate's value hash (kept_index, kept_hash).");
+       "report_values=True records every kept candidate's value hash (kept_index, kept_hash). tasks: the task "
+       "(0..T-1) of each sample: multi-task SIS, the score is the mean over the tasks of each task's r^2.");
 
     py::class_<ScreenCache>(m, "ScreenCache",
                             "The usable candidates of one screening (values included), within a memory budget, "
@@ -559,6 +566,7 @@ PYBIND11_MODULE(_core, m) {
 
     add_classification(m);
     add_subset_search(m);
+    add_multitask(m);
     add_nested(m);
 }
 
@@ -1061,6 +1069,54 @@ void add_nested(py::module_& m) {
 // ---- combinations of any number of members (d >= 4 beyond the tile kernels) --
 
 namespace {
+
+void add_multitask(py::module_& m) {
+    py::class_<MultiTaskSet>(m, "MultiTaskSet",
+                             "Candidates standardised task by task (multi-task SISSO); a candidate constant over a "
+                             "task is unusable there.")
+        .def(py::init([](const Array& values, const Array& target, std::vector<int> tasks) {
+                 if (values.ndim() != 2) throw std::invalid_argument("values must be 2-D (candidates x samples)");
+                 const auto n = static_cast<std::size_t>(values.shape(1));
+                 if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != n)
+                     throw std::invalid_argument("target length does not match the samples of values");
+                 const TaskPartition partition(std::move(tasks));
+                 py::gil_scoped_release release;
+                 return std::make_unique<MultiTaskSet>(values.data(), static_cast<std::size_t>(values.shape(0)), n,
+                                                       target.data(), partition);
+             }),
+             py::arg("values"), py::arg("target"), py::arg("tasks"))
+        .def_static("from_candidates", [](const CandidateSource& g, const std::vector<std::uint64_t>& indices,
+                                          const Array& target, std::vector<int> tasks) {
+            if (target.ndim() != 1 || static_cast<std::size_t>(target.shape(0)) != g.n_samples())
+                throw std::invalid_argument("target length does not match the samples");
+            const TaskPartition partition(std::move(tasks));
+            py::gil_scoped_release release;
+            return std::make_unique<MultiTaskSet>(g, indices, target.data(), partition);
+        }, py::arg("generator"), py::arg("indices"), py::arg("target"), py::arg("tasks"))
+        .def("__len__", &MultiTaskSet::size)
+        .def_property_readonly("n_tasks", &MultiTaskSet::n_tasks)
+        .def_property_readonly("weights", [](const MultiTaskSet& s) {
+            std::vector<double> w;
+            for (std::size_t t = 0; t < s.n_tasks(); ++t) w.push_back(s.weight(t));
+            return w;
+        }, "SST_t / sum SST: the weight of each task's R^2 in the score")
+        .def("usable", &MultiTaskSet::usable, py::arg("task"), py::arg("index"));
+
+    const SearchOptions defaults;
+    m.def("search_multitask", [](const MultiTaskSet& set, int d, double max_pair_corr, std::size_t keep,
+                                 std::size_t tile, double singular_tol, std::size_t first,
+                                 std::optional<std::size_t> last, py::object progress, std::size_t sample_block) {
+        const SearchOptions opt = search_options(max_pair_corr, keep, tile, singular_tol, first, last, sample_block);
+        return with_progress(std::move(progress), [&](Progress* p) { return search_multitask(set, d, opt, p); });
+    }, py::arg("set"), py::arg("d"), py::kw_only(), py::arg("max_pair_corr") = defaults.max_pair_corr,
+       py::arg("keep") = defaults.keep, py::arg("tile") = defaults.tile, py::arg("singular_tol") = defaults.singular_tol,
+       py::arg("first") = defaults.first, py::arg("last") = last_of(defaults), py::arg("progress") = py::none(),
+       py::arg("sample_block") = defaults.sample_block,
+       "Best d-subsets (1..8) of a MultiTaskSet by the total SSE of per-task least-squares fits (intercept and "
+       "coefficients per task); r2 = 1 - SSE / sum_t SST_t. Skipped: a pair with |r| >= max_pair_corr over some "
+       "task, or a correlation matrix with determinant <= singular_tol over some task. Ties: members ascending; "
+       "the same for any thread count. (a SubsetSearchResult)");
+}
 
 void add_subset_search(py::module_& m) {
     using Subsets = Interruptible<SubsetSearchResult>;

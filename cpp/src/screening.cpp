@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "formulasearch/multitask.hpp"
 #include "formulasearch/top_k.hpp"
 #include "candidate_stream.hpp"
 #include "lane_sum.hpp"
@@ -20,6 +21,7 @@ using detail::Moments;
 struct Targets {
     std::vector<std::vector<double>> centred;
     std::vector<double> ss;  // sum of squares of each
+    std::vector<TaskTarget> by_task;  // with ScreenOptions::tasks: each centred within each task
 };
 
 // Mean test MSE of the 1D OLS fit over train/test splits, in closed form:
@@ -59,6 +61,10 @@ double mean_split_mse(const double* x, std::size_t n, double mean, double sxx, c
 double score_of(const double* x, std::size_t n, const Moments& m, const Targets& targets, const ScreenOptions& opt) {
     if (opt.rank_splits) return -mean_split_mse(x, n, m.mean, m.sxx, targets, *opt.rank_splits);
     double r2 = 0;
+    if (opt.tasks) {
+        for (const TaskTarget& t : targets.by_task) r2 = std::max(r2, task_correlation_score(x, t, *opt.tasks));
+        return r2;
+    }
     for (std::size_t t = 0; t < targets.centred.size(); ++t) {
         const double* yc = targets.centred[t].data();
         const double sxy = lane_sum(n, [&](std::size_t s) { return (x[s] - m.mean) * yc[s]; });
@@ -192,6 +198,10 @@ ScreenResult screen(const CandidateSource& source, const std::vector<std::vector
         }
     }
     if (n < 3) throw std::invalid_argument("need at least 3 samples to fit a line and judge it");
+    if (opt.tasks) {
+        if (opt.rank_splits) throw std::invalid_argument("ranking by splits is for a single task");
+        if (opt.tasks->n_samples() != n) throw std::invalid_argument("the task labels do not match the samples");
+    }
     Targets tg;
     for (const auto& target : targets) {
         if (target.size() != n) throw std::invalid_argument("target length does not match the number of samples");
@@ -204,7 +214,14 @@ ScreenResult screen(const CandidateSource& source, const std::vector<std::vector
         std::vector<double> yc(n);
         for (std::size_t s = 0; s < n; ++s) yc[s] = target[s] - ymean;
         const double syy = detail::centred_squares(target.data(), n, ymean);
-        if (!(syy > 0)) throw std::invalid_argument("the target is constant: nothing to fit");
+        if (opt.tasks) {
+            tg.by_task.push_back(task_target(target.data(), *opt.tasks));
+            const auto& ss = tg.by_task.back().ss;
+            if (std::none_of(ss.begin(), ss.end(), [](double v) { return v > 0; }))
+                throw std::invalid_argument("the target is constant over every task: nothing to fit");
+        } else if (!(syy > 0)) {
+            throw std::invalid_argument("the target is constant: nothing to fit");
+        }
         tg.centred.push_back(std::move(yc));
         tg.ss.push_back(syy);
     }

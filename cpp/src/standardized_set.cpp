@@ -47,6 +47,19 @@ StandardizedSet::StandardizedSet(const double* values, std::size_t m, std::size_
     if (bad >= 0) throw std::invalid_argument("candidate " + std::to_string(bad) + " is constant or not finite");
 }
 
+StandardizedSet::StandardizedSet(const double* values, std::size_t m, std::size_t n, const double* target,
+                                 std::vector<unsigned char>& unusable)
+    : m_(m), n_(n), m_pad_(round_up(m, kPanelWidth)), z_(m_pad_ * n, 0.0), b_(m, 0.0), b_pad_(m_pad_, 0.0) {
+    std::vector<double> t;
+    standardize_target(target, t);
+    unusable.assign(m, 0);
+    const auto mm = static_cast<long long>(m);
+    // add() writes nothing for a candidate it rejects: its panel column and correlation stay 0.
+#pragma omp parallel for schedule(static)
+    for (long long i = 0; i < mm; ++i)
+        if (!add(static_cast<std::size_t>(i), values + i * n, t)) unusable[static_cast<std::size_t>(i)] = 1;
+}
+
 StandardizedSet::StandardizedSet(const CandidateSource& source, const std::vector<std::uint64_t>& indices,
                                  const double* target, Progress* progress)
     : m_(0), n_(source.n_samples()), m_pad_(0) {

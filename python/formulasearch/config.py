@@ -43,6 +43,8 @@ class DataConfig:
     id: str | None = None  #: table: the column naming the samples (default: the first non-numeric one)
     features: list[str] | None = None  #: table: the feature columns (default: every other numeric column)
     formula: str | None = None  #: table: a column of chemical formulas (default: `formula` or `composition`)
+    task_column: str | None = None  #: table: the column naming each sample's task (multi-task SISSO)
+    task_sizes: list[int] | None = None  #: table: tasks as consecutive blocks of rows of these sizes (SISSO's nsample = (n1, n2, ...))
     # Samples from DFT entry files (formulasearch.entries) instead of AB compound tables:
     entries: str | None = None  #: pymatgen computed entries: a .json/.jsonl file (optionally .gz/.bz2/.xz) or a folder
     entry_filter: dict[str, Any] | None = None  #: which entries become samples, e.g. {n_elements = 2, max_sites = 8}
@@ -317,6 +319,31 @@ class Config:
         if dist.n_workers < 1 or dist.tasks_per_worker < 1:
             raise ConfigError("[distributed] n_workers and tasks_per_worker must be at least 1")
         self._refuse_settings_that_do_not_apply()
+        if self.multitask:
+            self.validate_multitask()
+
+    @property
+    def multitask(self) -> bool:
+        """The samples are split into tasks ([data] task_column or task_sizes): multi-task SISSO."""
+        return self.data.task_column is not None or self.data.task_sizes is not None
+
+    def validate_multitask(self, given_by: str | None = None) -> None:
+        """Multi-task SISSO runs the SISSO generator's least-squares search in memory; anything else is refused.
+        `given_by`: what split the samples into tasks when not [data] (e.g. FormulaRegressor's groups)."""
+        d, f, s = self.data, self.features, self.search
+        if d.task_column is not None and d.task_sizes is not None:
+            raise ConfigError("[data] task_column and task_sizes both split the samples into tasks: give one")
+        if d.task_sizes is not None and (not d.task_sizes or min(d.task_sizes) < 1):
+            raise ConfigError(f"[data] task_sizes must list positive block sizes, not {d.task_sizes}")
+        key = given_by or ("[data] task_column" if d.task_column is not None else "[data] task_sizes")
+        refused = [(s.task == "classification", "[search] task = \"classification\""),
+                   (f.generator != "sisso", "[features] generator = \"paper\" (multi-task needs \"sisso\")"),
+                   (s.memory_budget_mb is not None, "[search] memory_budget_mb (the multi-task l0 holds its pool)"),
+                   (self.refine.enabled, "[refine] enabled"),
+                   (self.distributed.backend != "local", "[distributed] backend = \"dask\"")]
+        for bad, what in refused:
+            if bad:
+                raise ConfigError(f"{key} (multi-task SISSO) does not work with {what}; remove one of them")
 
     def _changed(self, section: str) -> list[str]:
         """Keys of a section whose value differs from the default (what the user set, for any effect)."""
@@ -335,7 +362,8 @@ class Config:
             # (section, keys, the keys apply, what they need)
             ("data", ["entry_filter", "fields", "structure_features", "structure_options", "entry_workers"],
              source == "entries", "[data] entries"),
-            ("data", ["format", "id", "features", "formula"], source == "table", "[data] table"),
+            ("data", ["format", "id", "features", "formula", "task_column", "task_sizes"], source == "table",
+             "[data] table"),
             ("data", ["composition_features", "missing"], source in ("entries", "table"), "[data] entries or table"),
             ("data", ["site_rule"], source == "compounds", "[data] compounds"),
             ("data", ["properties"], source != "table", "AB compounds or entries (a table has [data] features)"),
@@ -507,6 +535,10 @@ def _coerce(section: str, key: str, value: Any, annotation: str) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false, not {value!r}")
         return value
+    if annotation.startswith("list[int]"):
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise ConfigError(f"{where} must be a list of integers, not {value!r}")
+        return list(value)
     if annotation.startswith("list | None") or annotation == "list":
         if not isinstance(value, list) or not all(
                 isinstance(v, str) or (isinstance(v, list) and all(isinstance(w, str) for w in v)) for v in value):

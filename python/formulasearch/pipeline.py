@@ -74,12 +74,16 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
             primaries, data_messages = configured_table_primaries(d, cfg.features.classes)
         ds = None if primaries is not None else _resolve_dataset(cfg, dataset)
         prim = primaries if primaries is not None else build_primaries(ds, cfg.data.properties)
+        if prim.tasks is not None and not cfg.multitask:  # tasks given with the samples (e.g. groups=)
+            cfg.validate_multitask(given_by="samples split into tasks")
         lap("data")
         route = route_for(cfg)
         result = search(route(cfg, prim, progress), lap)
         if prim.display_names is not None:
             result.headers = {n: h for n, h in zip(prim.names, prim.display_names) if n != h}
         result.labels = [str(label) for label in prim.labels]
+        if prim.tasks is not None:
+            result.tasks, result.task_labels = list(prim.task_names), [int(t) for t in prim.tasks]
         result.target_values = [float(v) for v in prim.target]
         if ds is not None:
             _record_data(result, ds, dataset is not None)
@@ -174,14 +178,17 @@ def _nested_cv(cfg: Config, prim: Primaries, result: Result, route: type[Route],
         return report
 
     def predict_fold(model: Model, test: np.ndarray) -> np.ndarray:
-        return model.intercept + np.asarray(model.coefficients) @ model.values(result.variables, matrix[:, test])
+        tasks = None if prim.tasks is None else prim.tasks[test]
+        return model.predictions(model.values(result.variables, matrix[:, test]), tasks)
 
     v = cfg.validation
     reason = sweep_reason(cfg)
+    if reason is None and prim.tasks is not None:
+        reason = "multi-task SISSO (its scores are per-task sums, not folded)"
     started = time.perf_counter()
     report = nested_regression(run_search, predict_fold, np.asarray(prim.target, dtype=float), v.outer_folds,
                                v.seed, cfg.search.max_dim, progress,
-                               None if reason else (lambda folds: sweep(cfg, prim, folds, progress)))
+                               None if reason else (lambda folds: sweep(cfg, prim, folds, progress)), prim.tasks)
     if reason and v.nested_mode != "refit":
         report["mode_reason"] = f"fold by fold: {reason}"
     report["seconds"] = time.perf_counter() - started

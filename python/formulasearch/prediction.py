@@ -48,6 +48,7 @@ def predict(
     dimension: int | None = None,
     model: int | Sequence[int] | None = None,
     site_rule: str = "electronegativity",
+    tasks: Any = None,
 ) -> pd.DataFrame:
     """Predictions of the target for new compounds by the models of ``result``
     (for a classification result: the class each classifier predicts, by name).
@@ -79,6 +80,10 @@ def predict(
         Use ``result.models[model]`` (an index, or a list of indices) only.
     site_rule
         "electronegativity" (default: lower Pauling electronegativity on A; a pair the models were trained on keeps its training orientation, e.g. Ge-Si) or "as_written"; see :func:`formula_sites`.
+    tasks
+        Multi-task models only (``result.tasks``): the task of each compound,
+        by name (one name for all, or one per compound); a table of samples may
+        carry them in its task column instead (``[data] task_column``).
 
     Returns
     -------
@@ -107,7 +112,7 @@ def predict(
         raise InputError(f"site_rule must be one of {', '.join(SITE_RULES)}, got {site_rule!r}")
 
     if trained_on_table(result):
-        return predict_table(result, compounds, dimension, model)
+        return predict_table(result, compounds, dimension, model, tasks)
     if trained_on_entries(result):
         raise InputError("these models were trained on DFT entries (structure and composition features), not on "
                          "sites A and B: predict with formulasearch.predict.predict_entries(result, entries)")
@@ -126,11 +131,40 @@ def predict(
     used = _used_variables([m for _, _, m in chosen], variables)
     matrix = _primary_matrix(table, atom_table, variables, used)
 
+    codes = task_codes(result, tasks, len(table), None, "the compounds")
     out = table.copy()
     for column, m, formulas in parsed:
         out[column] = _classify(result, m, formulas, matrix) if result.task == "classification" else \
-            _evaluate(m, formulas, matrix)
+            _evaluate(m, formulas, matrix, codes)
     return out
+
+
+def task_codes(result: Result, tasks: Any, n: int, column: pd.Series | None, where: str) -> np.ndarray | None:
+    """The task index (into result.tasks) of each of n new samples: from `tasks` (one name, or one per
+    sample), else from the samples' task column; None for single-task results."""
+    if not result.tasks:
+        if tasks is not None:
+            raise InputError("these models were trained on one task: tasks= does not apply")
+        return None
+    if tasks is not None:
+        names = [tasks] * n if isinstance(tasks, (str, int)) else list(tasks)
+    elif column is not None:
+        names = list(column)
+    else:
+        key = _data_settings(result).get("task_column")
+        raise InputError(f"these models are multi-task ({', '.join(result.tasks)}): {where} need the task of "
+                         f"each sample ({f'a column {key!r}, or ' if key else ''}tasks=...)")
+    if len(names) != n:
+        raise InputError(f"{len(names)} tasks given for {n} samples: give one task per sample (or one for all)")
+    known = {name: k for k, name in enumerate(result.tasks)}
+    codes = []
+    for i, name in enumerate(names):
+        key = str(name).strip()
+        if key not in known:
+            raise InputError(f"sample {i + 1}: task {key!r} is not one the models were trained on "
+                             f"({', '.join(result.tasks)})")
+        codes.append(known[key])
+    return np.asarray(codes, dtype=int)
 
 
 # --------------------------------------------------------------------------
@@ -150,7 +184,7 @@ def trained_on_table(result: Result) -> bool:
 
 
 def predict_table(result: ResultSource, samples: Any, dimension: int | None = None,
-                  model: int | Sequence[int] | None = None) -> pd.DataFrame:
+                  model: int | Sequence[int] | None = None, tasks: Any = None) -> pd.DataFrame:
     """Predictions for new samples by models trained on a ``[data] table``.
 
     ``samples``: a CSV or train.dat path, or a DataFrame, holding the columns the
@@ -158,6 +192,9 @@ def predict_table(result: ResultSource, samples: Any, dimension: int | None = No
     for composition features, the column of chemical formulas. Returns the id and
     formula columns (when present) and one ``pred_*`` column per model, named as
     in :func:`predict`. A sample with a missing value gets a NaN prediction.
+    Multi-task models predict each sample with its task's coefficients: its
+    cell of the task column (``[data] task_column``), or ``tasks`` (one name
+    for all samples, or one per sample).
     """
     result, _ = _load(result)
     data = _data_settings(result)
@@ -185,11 +222,14 @@ def predict_table(result: ResultSource, samples: Any, dimension: int | None = No
         computed = table_compositions(frame, formula_col, compositions, labels)
         for v in compositions:
             matrix[variables.index(v)] = computed[v].to_numpy(dtype=float)
-    keep = [c for c in (data.get("id"), formula_col, "id", "name") if c and c in frame.columns]
+    task_col = data.get("task_column")
+    codes = task_codes(result, tasks, len(frame), frame[task_col] if task_col in frame.columns else None, where)
+    keep = [c for c in (data.get("id"), formula_col, task_col if result.tasks else None, "id", "name")
+            if c and c in frame.columns]
     out = frame[list(dict.fromkeys(keep))].copy()
     for column, m, formulas in parsed:
         out[column] = _classify(result, m, formulas, matrix) if result.task == "classification" else \
-            _evaluate(m, formulas, matrix)
+            _evaluate(m, formulas, matrix, codes)
     return out
 
 
@@ -426,9 +466,12 @@ def _primary_matrix(table: pd.DataFrame, atoms: pd.DataFrame, variables: list[st
     return np.ascontiguousarray(matrix)
 
 
-def _evaluate(m: Model, formulas: list[Formula], matrix: np.ndarray) -> np.ndarray:
+def _evaluate(m: Model, formulas: list[Formula], matrix: np.ndarray, tasks: np.ndarray | None = None) -> np.ndarray:
     def number(x: Any) -> float:
         return float("nan") if x is None else float(x)
+
+    if m.multitask:  # each sample with its task's intercept and coefficients
+        return m.predictions(np.vstack([np.asarray(f.evaluate(matrix), dtype=np.float64) for f in formulas]), tasks)
 
     pred = np.full(matrix.shape[1], number(m.intercept))
     for c, f in zip(m.coefficients, formulas):
@@ -489,6 +532,8 @@ def fitted(
     result, _ = _load(result)
     m, _ = _model_of(result, model)
     values = descriptor_values(result, m, atoms=atoms, primaries=primaries)
+    if m.multitask:
+        return m.predictions(values, np.asarray(result.task_labels, dtype=int))
     coef = np.array([float("nan") if c is None else float(c) for c in m.coefficients])
     intercept = float("nan") if m.intercept is None else float(m.intercept)
     return intercept + coef @ values

@@ -46,6 +46,27 @@ class Model:
     #: coefficients . x > t), margin (accuracy score), cv_accuracy, cv_folds, and for more than two
     #: classes the one-vs-rest intercepts and coefficients
     classification: dict[str, Any] = field(default_factory=dict)
+    #: multi-task models only (Result.tasks names the tasks): each task's intercept and coefficients, in task
+    #: order; `intercept` and `coefficients` then repeat the first task's, and rmse... are over all tasks
+    task_intercepts: list[float] = field(default_factory=list)
+    task_coefficients: list[list[float]] = field(default_factory=list)
+
+    @property
+    def multitask(self) -> bool:
+        return bool(self.task_intercepts)
+
+    def predictions(self, values: np.ndarray, tasks: np.ndarray | None = None) -> np.ndarray:
+        """intercept + coefficients . values (d x n, e.g. from :meth:`values`); a multi-task model predicts each
+        sample with its task's (`tasks`: the task index of each sample, into Result.tasks)."""
+        values = np.atleast_2d(np.asarray(values, dtype=float))
+        if not self.multitask:
+            return self.intercept + np.asarray(self.coefficients) @ values
+        if tasks is None:
+            raise InputError("a multi-task model predicts each sample with its task's coefficients: "
+                             "give the task of every sample")
+        tasks = np.asarray(tasks, dtype=int)
+        return (np.asarray(self.task_intercepts)[tasks]
+                + np.sum(np.asarray(self.task_coefficients)[tasks] * values.T, axis=1))
 
     def values(self, names: list[str], matrix: np.ndarray) -> np.ndarray:
         """Each formula over the samples of a primary matrix (rows: the variables
@@ -58,10 +79,22 @@ class Model:
         return (simplified if simplify else to_sympy)(self.codes[k], names)
 
     def equation(self, target: str = "y", digits: int = 4) -> str:
+        if self.multitask:  # the shared descriptor; task_equations gives each task's numbers
+            return f"{target} = c0 + " + " + ".join(f"c{i}*[{f}]" for i, f in enumerate(self.formulas, start=1)) \
+                + " (per task)"
         terms = [f"{self.intercept:.{digits}f}"]
         for c, f in zip(self.coefficients, self.formulas):
             terms.append(f"{'-' if c < 0 else '+'} {abs(c):.{digits}f}*[{f}]")
         return f"{target} = " + " ".join(terms)
+
+    def task_equations(self, tasks: list[str], target: str = "y", digits: int = 4) -> list[str]:
+        """A multi-task model's equation for each task (named by `tasks`, Result.tasks)."""
+        out = []
+        for name, b, coefs in zip(tasks, self.task_intercepts, self.task_coefficients):
+            terms = [f"{b:.{digits}f}"] + [f"{'-' if c < 0 else '+'} {abs(c):.{digits}f}*[{f}]"
+                                           for c, f in zip(coefs, self.formulas)]
+            out.append(f"{name}: {target} = " + " ".join(terms))
+        return out
 
 
 @dataclass
@@ -92,6 +125,8 @@ class Result:
     task: str = "regression"  #: "regression" or "classification" (models separate classes; see Model.classification)
     classes: list[str] = field(default_factory=list)  #: classification: class names, in class order
     class_labels: list[int] = field(default_factory=list)  #: classification: class of each training sample
+    tasks: list[str] = field(default_factory=list)  #: multi-task SISSO: task names, in task order
+    task_labels: list[int] = field(default_factory=list)  #: multi-task: task of each training sample (into tasks)
     schema_version: int = SCHEMA_VERSION
 
     def best(self, dimension: int) -> Model | None:
@@ -156,6 +191,10 @@ class Result:
     def summary(self, per_dimension: int | None = None) -> str:
         """A readable table of the best models per dimension."""
         lines = [f"{self.n_candidates:,} candidate formulas, {self.n_kept:,} kept after filters"]
+        if self.tasks:
+            counts = [self.task_labels.count(k) for k in range(len(self.tasks))]
+            lines.append(f"multi-task: {len(self.tasks)} tasks share each descriptor, coefficients per task: "
+                         + ", ".join(f"{name} ({n})" for name, n in zip(self.tasks, counts)))
         if self.interrupted:
             lines.insert(0, "INTERRUPTED: partial results, the best models found before Ctrl-C")
         if self.task == "classification":
@@ -182,6 +221,7 @@ class Result:
                     if m.refined_from is not None else str(rank)
                 lines.append(f"  {label:>4}  {m.rmse:8.5f}  {cv_text}  {m.mae:8.5f}  {m.maxae:8.5f}  {m.r2:7.4f}  "
                              f"{m.equation(self.target)}")
+                lines += [" " * 8 + line for line in (m.task_equations(self.tasks, self.target) if m.multitask else [])]
         if any(m.refined_from is not None for m in self.models):
             lines.append("")
             lines.append("rD.k: model k of dimension D with tuned coefficients on its terms ([refine]); "

@@ -33,7 +33,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .config import Config
-from .data.primaries import Primaries
+from .data.primaries import Primaries, with_tasks
 from .data.feature_table import header_units, variable_names
 from .errors import ConfigError
 from .pipeline import run
@@ -104,6 +104,12 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
         Off by default for speed; it does not change which model predicts.
     nested : bool, default=False
         Also run nested cross-validation of the whole search (``result_.validation["nested"]``); slow.
+    task_column : str or None, default=None
+        Multi-task SISSO from a DataFrame: the column of X naming each sample's
+        task (not a feature). ``fit(X, y, groups=...)`` gives the tasks of an
+        array instead. One descriptor is then shared by the tasks, with an
+        intercept and coefficients per task; :meth:`predict` needs each new
+        sample's task (its ``task_column`` cell, or ``groups=``).
 
     Attributes
     ----------
@@ -113,9 +119,11 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
         The model :meth:`predict` uses.
     formulas_ : list of str
         Its formulas (readable infix, in ``variable_names_``).
-    coef_ : ndarray of shape (n_formulas,)
-        Its coefficients, one per formula.
-    intercept_ : float
+    coef_ : ndarray of shape (n_formulas,), or (n_tasks, n_formulas) for multi-task
+        Its coefficients, one per formula (per task).
+    intercept_ : float, or ndarray of shape (n_tasks,) for multi-task
+    tasks_ : list of str or None
+        Multi-task: the task names (rows of ``coef_``), in order of first appearance; None otherwise.
     dimension_ : int
         Number of formulas of ``model_`` (0 for a constant model).
     variable_names_ : list of str
@@ -143,7 +151,8 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(self, ops=None, rung=1, max_dim=2, n_sis=100, n_residual=1, max_complexity=0, dimension=None,
                  units=None, strict_units=False, threads=0, keep=10, max_abs=1e5, min_abs=1e-3,
-                 validation="none", nested=False):
+                 validation="none", nested=False, task_column=None):
+        self.task_column = task_column
         self.ops = ops
         self.rung = rung
         self.max_dim = max_dim
@@ -162,8 +171,10 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- fit
 
-    def fit(self, X, y):
-        """Search formulas of the columns of X for y; returns self."""
+    def fit(self, X, y, groups=None):
+        """Search formulas of the columns of X for y; returns self. `groups`: the task of each sample
+        (multi-task SISSO; or ``task_column``)."""
+        X, groups = self._split_tasks(X, groups)
         X, y = _validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=MIN_SAMPLES)
         n_features = X.shape[1]
         y = np.array(y, dtype=np.float64, order="C", copy=True)  # writable, even from a read-only memmap
@@ -176,7 +187,18 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
 
         matrix = np.array(X.T, dtype=np.float64, order="C", copy=True)  # variables x samples
         varying, notes = _varying_columns(matrix, names)
-        if _is_constant(y):
+        self.tasks_ = None
+        if groups is not None:  # multi-task: no fallback model, every failure is said
+            if len(groups) != y.size:
+                raise ValueError(f"groups has {len(groups)} entries for {y.size} samples: give one task per sample")
+            if not varying:
+                raise ValueError("multi-task: every column of X is constant")
+            prim = with_tasks(_column_primaries(matrix, names, units, varying, y.copy(), headers), groups)
+            self.tasks_ = list(prim.task_names)
+            result = run(config, primaries=prim)
+            if not result.models:
+                raise ValueError("multi-task: no formula could be fitted (" + "; ".join(result.messages) + ")")
+        elif _is_constant(y):
             result = _fallback_result(config, matrix, y, names, [], notes + ["the target is constant"])
         elif not varying:
             result = _fallback_result(config, matrix, y, names, [], notes + ["every column is constant"])
@@ -190,11 +212,24 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
         self.model_ = model
         self.variable_names_ = names
         self.formulas_ = list(model.formulas)
-        self.coef_ = np.asarray(model.coefficients, dtype=np.float64)
-        self.intercept_ = float(model.intercept)
+        if model.multitask:
+            self.coef_ = np.asarray(model.task_coefficients, dtype=np.float64).reshape(len(self.tasks_), -1)
+            self.intercept_ = np.asarray(model.task_intercepts, dtype=np.float64)
+        else:
+            self.coef_ = np.asarray(model.coefficients, dtype=np.float64)
+            self.intercept_ = float(model.intercept)
         self.dimension_ = int(model.dimension)
         return self
 
+    def _split_tasks(self, X, groups):
+        """X without its task column, and the tasks (the column's cells, or `groups`)."""
+        if self.task_column is None:
+            return X, groups
+        if not hasattr(X, "columns") or self.task_column not in X.columns:
+            raise ValueError(f"task_column = {self.task_column!r} names a column of X, a DataFrame without it")
+        if groups is not None:
+            raise ValueError("give the tasks once: task_column or groups, not both")
+        return X.drop(columns=[self.task_column]), list(X[self.task_column])
     def _search(self, config: dict, prim: Primaries, matrix: np.ndarray, y: np.ndarray, names: list[str],
                 varying: list[int], notes: list[str]) -> Result:
         """formulasearch.run on the primaries; a lower max_dim, then a raw line, if it cannot finish."""
@@ -236,23 +271,44 @@ class FormulaRegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------ predict
 
-    def predict(self, X):
-        """intercept_ + coef_ . (values of formulas_ on X)."""
+    def predict(self, X, groups=None):
+        """intercept_ + coef_ . (values of formulas_ on X); multi-task: each sample with its task's
+        (`groups`, or X's ``task_column``)."""
         check_is_fitted(self)
+        X, groups = self._split_tasks(X, groups)
         X = _validate_data(self, X, dtype=np.float64, reset=False)
         values = self._formula_values(X, self.model_)
-        prediction = np.full(X.shape[0], self.intercept_, dtype=np.float64)
-        if values.shape[0]:
-            prediction += self.coef_ @ values
+        if self.tasks_ is not None:
+            prediction = self.model_.predictions(values, self._task_codes(groups, X.shape[0]))
+        elif groups is not None:
+            raise ValueError("groups applies to a multi-task fit (fit with groups or task_column)")
+        else:
+            prediction = np.full(X.shape[0], self.intercept_, dtype=np.float64)
+            if values.shape[0]:
+                prediction += self.coef_ @ values
         if not np.all(np.isfinite(prediction)):
             bad = int(np.count_nonzero(~np.isfinite(prediction)))
             warnings.warn(f"FormulaRegressor: the formulas are not defined (or overflow) at {bad} of {X.shape[0]} "
                           "samples; their predictions are NaN/inf", RuntimeWarning, stacklevel=2)
         return prediction
 
+    def _task_codes(self, groups, n: int) -> np.ndarray:
+        if groups is None:
+            raise ValueError(f"a multi-task model predicts with each sample's task: give groups (tasks: "
+                             f"{', '.join(self.tasks_)})")
+        known = {name: k for k, name in enumerate(self.tasks_)}
+        names = [str(g).strip() for g in groups]
+        if len(names) != n:
+            raise ValueError(f"groups has {len(names)} entries for {n} samples: give one task per sample")
+        unknown = [g for g in names if g not in known]
+        if unknown:
+            raise ValueError(f"task {unknown[0]!r} was not among the tasks of the fit ({', '.join(self.tasks_)})")
+        return np.array([known[g] for g in names], dtype=int)
+
     def transform_formulas(self, X, model: Model | None = None) -> np.ndarray:
         """Values of the formulas of `model` (default: ``model_``) on X, samples x formulas."""
         check_is_fitted(self)
+        X, _ = self._split_tasks(X, None) if self.task_column is not None else (X, None)
         X = _validate_data(self, X, dtype=np.float64, reset=False)
         return self._formula_values(X, self.model_ if model is None else model).T
 

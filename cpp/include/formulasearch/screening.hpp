@@ -14,6 +14,8 @@
 
 namespace formulasearch {
 
+class TaskPartition;  // multitask.hpp
+
 enum class Dedup {
     String,  // the authors' rule: drop a formula whose string was seen before
     Value,   // also drop a formula whose values equal an earlier one's up to sign and scale
@@ -31,6 +33,11 @@ struct ScreenOptions {
     // paper's protocol, e.g. 50 random 90/10 splits) instead of by R^2.
     // Null: rank by R^2. Needs a single target.
     const std::vector<std::vector<std::uint32_t>>* rank_splits = nullptr;
+    // Multi-task SIS (multitask.hpp): score by the mean over these tasks of
+    // each task's r^2 (ranks as the quadrature sum of the per-task
+    // correlations). Null: one task. Not with rank_splits. The filters and
+    // deduplication stay over all samples, so a ScreenCache serves both.
+    const TaskPartition* tasks = nullptr;
     std::size_t block = 16384;      // candidates per streaming block
     // Duplicate keys (string and value) held for an exact deduplication. Past
     // this many, a key is remembered only when its candidate enters the top
@@ -57,7 +64,8 @@ struct ScreenOptions {
 // The ranking score of a candidate, larger is better: R^2 of the 1D OLS fit
 // with intercept (ranking by R^2 is ranking by RMSE); with several targets
 // (residuals of earlier models, as in SISSO's SIS) the largest R^2 over them;
-// with rank_splits, minus the mean test MSE over the splits.
+// with rank_splits, minus the mean test MSE over the splits; with tasks, the
+// mean over the tasks of the per-task R^2 (the largest over the targets).
 struct ScoredCandidate {
     double score;
     std::uint64_t index;

@@ -22,6 +22,12 @@ public:
     // `values`: m candidates x n samples, row-major. Throws if a candidate is
     // constant or non-finite.
     StandardizedSet(const double* values, std::size_t m, std::size_t n, const double* target);
+    // The same, but a candidate that is constant or not finite is kept as a
+    // zero vector (correlation 0 with everything) and flagged in `unusable`
+    // (resized to m) instead of throwing: for subsets of the samples (a task of
+    // multitask.hpp) over which a candidate may be constant.
+    StandardizedSet(const double* values, std::size_t m, std::size_t n, const double* target,
+                    std::vector<unsigned char>& unusable);
     // The given candidates of a source, evaluated a few at a time straight into
     // the standardised panels: no raw value matrix is ever held.
     // Reports progress between blocks and throws Cancelled when asked to stop.

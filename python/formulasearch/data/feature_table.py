@@ -33,7 +33,7 @@ from ..errors import InputError
 from ..formula import OPERATORS
 from .composition_features import DEFAULT_FEATURES, check_features, composition_table, feature_unit, parse_name
 from .elements import elemental_table
-from .primaries import Primaries, primaries_from_table
+from .primaries import Primaries, primaries_from_table, with_tasks
 from .tables import CSV_OPTIONS, coerce_numeric, is_numeric, one_line, short_list
 from .units import split_header
 
@@ -59,6 +59,8 @@ class FeatureTable:
     formula_column: str | None = None  #: the column of chemical formulas, if any
     id_column: str | None = None  #: the column naming the samples, if any
     where: str = "the table"  #: a phrase naming the table in messages
+    tasks: list[str] | None = None  #: multi-task: the task of each sample (its task column, or its block of rows)
+    task_column: str | None = None  #: the column naming the tasks, if any
 
     def display_name(self, variable: str) -> str:
         return self.headers.get(variable, variable)
@@ -153,7 +155,8 @@ def _read(source: Any, fmt: str | None) -> tuple[pd.DataFrame, list[str], str, s
 
 def read_feature_table(source: Any, target: str | None = None, id: str | None = None,
                        features: Sequence[str] | None = None, format: str | None = None,
-                       formula: str | None = None) -> FeatureTable:
+                       formula: str | None = None, task_column: str | None = None,
+                       task_sizes: Sequence[int] | None = None) -> FeatureTable:
     """Read and check a samples table (see the module's docstring).
 
     ``target``: the target column (by header, with or without its unit; SISSO
@@ -163,6 +166,9 @@ def read_feature_table(source: Any, target: str | None = None, id: str | None = 
     format: the first column). ``features``: the feature columns
     (default: every other numeric column). ``formula``: a column of chemical
     formulas (default: a column named formula or composition, if any).
+    ``task_column``: a column naming each sample's task (multi-task SISSO; not a
+    feature); ``task_sizes``: the tasks as consecutive blocks of rows of these
+    sizes, as in SISSO's train.dat (tasks named task1, task2, ...).
     Every problem is one InputError line naming the column and the row.
     """
     frame, raw, fmt, where = _read(source, format)
@@ -198,16 +204,19 @@ def read_feature_table(source: Any, target: str | None = None, id: str | None = 
         target_col = column(target, "target")
         id_col = column(id, "id")
     formula_col = column(formula, "formula")
+    task_col = column(task_column, "task")
+    if task_col is not None and task_col == target_col:
+        raise InputError(f"the target {target_col!r} cannot also be the task column")
     if formula_col is None:
         formula_col = formula_column_of(frame.drop(columns=[target_col]))
     # a column of numbers with a stray word in it is a feature with a typo, not a column of names
     numeric_looking = {h for h in headers if is_numeric(frame[h]) or _mostly_numbers(frame[h])}
     if id_col is None:
-        candidates = [h for h in headers if h not in (target_col, formula_col)]
+        candidates = [h for h in headers if h not in (target_col, formula_col, task_col)]
         id_col = next((h for h in candidates if h.lower() in ID_COLUMNS or h.lower().endswith("_id")),
                       next((h for h in candidates if h not in numeric_looking), None))
     if features is None:
-        chosen = [h for h in headers if h not in (target_col, id_col, formula_col) and h in numeric_looking]
+        chosen = [h for h in headers if h not in (target_col, id_col, formula_col, task_col) and h in numeric_looking]
     else:
         chosen = [column(f, "feature") for f in features]
         twice = [c for i, c in enumerate(chosen) if c in chosen[:i]]
@@ -215,6 +224,8 @@ def read_feature_table(source: Any, target: str | None = None, id: str | None = 
             raise InputError(f"feature {twice[0]!r} is chosen twice")
         if target_col in chosen:
             raise InputError(f"the target {target_col!r} cannot also be a feature")
+        if task_col in chosen:
+            raise InputError(f"the task column {task_col!r} cannot also be a feature")
     labels = ([str(v).strip() for v in frame[id_col]] if id_col is not None
               else [str(i + 1) for i in range(len(frame))])
     for name in [target_col, *chosen]:
@@ -227,13 +238,31 @@ def read_feature_table(source: Any, target: str | None = None, id: str | None = 
     if not chosen and formula_col is None:
         raise InputError(f"{where} has no numeric feature column besides the target {target_col!r} "
                          f"(columns: {short_list(headers)})")
+    tasks = _tasks_of(frame, task_col, task_sizes, labels, where)
     names = variable_names([target_col, *chosen])
     renames = dict(zip([target_col, *chosen], names))
     frame = frame.rename(columns=renames)
     return FeatureTable(frame=frame.reset_index(drop=True), target=renames[target_col], features=names[1:],
                         labels=labels, units={renames[h]: units_by_header[h] for h in renames},
                         headers={v: k for k, v in renames.items()}, format=fmt, formula_column=formula_col, id_column=id_col,
-                        where=where)
+                        where=where, tasks=tasks, task_column=task_col)
+
+
+def _tasks_of(frame: pd.DataFrame, column: str | None, sizes: Sequence[int] | None, labels: Sequence[str],
+              where: str) -> list[str] | None:
+    """The task of each sample: its cell of the task column, or its block of rows (task1, task2, ...)."""
+    if column is not None:
+        cells = frame[column]
+        empty = [i for i, v in enumerate(cells) if pd.isna(v) or not str(v).strip()]
+        if empty:
+            raise InputError(f"{where}: sample {labels[empty[0]]!r} (row {empty[0] + 1}) has no task in column "
+                             f"{column!r}")
+        return [str(v).strip() for v in cells]
+    if sizes is None:
+        return None
+    if sum(sizes) != len(frame):
+        raise InputError(f"{where} has {len(frame)} samples, but task_sizes {list(sizes)} add up to {sum(sizes)}")
+    return [f"task{k + 1}" for k, size in enumerate(sizes) for _ in range(size)]
 
 
 def _mostly_numbers(column: pd.Series) -> bool:
@@ -274,7 +303,8 @@ def configured_table_primaries(data: Any, classes: Mapping[str, Sequence[str]] |
     path = Path(get("table"))
     if base_dir is not None and not path.exists() and not path.is_absolute():
         path = Path(base_dir) / path
-    table = read_feature_table(path, get("target"), get("id"), get("features"), get("format"), get("formula"))
+    table = read_feature_table(path, get("target"), get("id"), get("features"), get("format"), get("formula"),
+                               get("task_column"), get("task_sizes"))
     return table_primaries(table, get("composition_features"), classes, get("missing") or "drop")
 
 
@@ -313,10 +343,13 @@ def table_primaries(table: FeatureTable, composition_features: Sequence[str] | N
         features += names
         units.update({n: feature_unit(n) or ("1" if any(units.values()) else "") for n in names})
         messages.append(f"{len(names)} composition features of the {table.formula_column!r} column")
+    tasks = table.tasks
     if missing == "drop":
         before = len(frame)
         complete = np.isfinite(frame[[*features, table.target]].to_numpy(dtype=float)).all(axis=1)
         labels = [label for label, ok in zip(table.labels, complete) if ok]
+        if tasks is not None:
+            tasks = [task for task, ok in zip(tasks, complete) if ok]
         frame = frame.loc[complete].reset_index(drop=True)
         if before - len(frame):
             messages.append(f"{before - len(frame):,} of {before:,} samples dropped: a missing feature or target "
@@ -327,7 +360,12 @@ def table_primaries(table: FeatureTable, composition_features: Sequence[str] | N
         labels = table.labels
     prim = primaries_from_table(frame, features, table.target, classes, units, labels=labels,
                                 headers={v: h for v, h in table.headers.items() if h != v})
-    return replace(prim, target_name=table.display_name(table.target)), messages
+    prim = replace(prim, target_name=table.display_name(table.target))
+    if tasks is not None:
+        prim = with_tasks(prim, tasks)
+        counts = ", ".join(f"{name} ({int(np.sum(prim.tasks == k))})" for k, name in enumerate(prim.task_names))
+        messages.append(f"{len(prim.task_names)} tasks (multi-task SISSO): {counts}")
+    return prim, messages
 
 
 def _missing_value(computed: pd.DataFrame, compositions: list[Any], labels: Sequence[str]) -> str:

@@ -26,7 +26,7 @@ from .compounds import SITES, check_elements, compound_ref
 from .datasets import Dataset, check_classes, numeric_column
 from .tables import cell_text, coerce_numeric, is_missing, short_list
 
-__all__ = ["Primaries", "build_primaries", "primaries_from_table", "default_classes", "drop_incomplete"]
+__all__ = ["Primaries", "build_primaries", "primaries_from_table", "default_classes", "drop_incomplete", "with_tasks"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -42,6 +42,8 @@ class Primaries:
     target_name: str
     labels: list[str]  # one per sample: A + B, e.g. "GaAs", "CC"
     display_names: list[str] | None = None  # how formulas print each variable (a table's headers); None: names
+    tasks: np.ndarray | None = None  # multi-task: the task of each sample (int32, indices into task_names); None: one task
+    task_names: list[str] | None = None  # multi-task: task names, in task order
 
     @property
     def n_variables(self) -> int:
@@ -66,7 +68,8 @@ class Primaries:
     def subset(self, samples: np.ndarray) -> "Primaries":
         """The same variables over some samples only (e.g. the training part of a fold)."""
         return replace(self, matrix=np.ascontiguousarray(self.matrix[:, samples]),
-                       target=np.ascontiguousarray(self.target[samples]), labels=[self.labels[i] for i in samples])
+                       target=np.ascontiguousarray(self.target[samples]), labels=[self.labels[i] for i in samples],
+                       tasks=None if self.tasks is None else np.ascontiguousarray(self.tasks[samples]))
 
     def to_frame(self) -> pd.DataFrame:
         """The variables as a samples x variables DataFrame indexed by label (plus the target)."""
@@ -324,3 +327,14 @@ def _table_labels(frame: pd.DataFrame, labels: str | Sequence[str] | None) -> li
     if len(out) != len(frame):
         raise InputError(f"{len(out)} labels for {len(frame)} samples")
     return out
+
+
+def with_tasks(prim: Primaries, tasks: Sequence) -> Primaries:
+    """The same samples split into tasks (multi-task SISSO): one task name (or label) per sample; tasks are
+    numbered in order of first appearance."""
+    names = [str(t).strip() for t in tasks]
+    if len(names) != prim.n_samples:
+        raise InputError(f"{len(names)} task labels for {prim.n_samples} samples: give one task per sample")
+    order = list(dict.fromkeys(names))
+    code = {name: k for k, name in enumerate(order)}
+    return replace(prim, tasks=np.array([code[n] for n in names], dtype=np.int32), task_names=order)

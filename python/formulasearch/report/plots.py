@@ -73,7 +73,8 @@ def parity(result: ResultSource, model: ModelChoice = None, *, path: str | os.Pa
 
     The points are drawn as one scatter per model whose offsets are
     (target, prediction) in sample order; each scatter's ``gid`` is
-    ``"parity:<index in result.models>"``.
+    ``"parity:<index in result.models>"``. A single multi-task model colours
+    its points by task (``C0``, ``C1``, ... in the order of ``result.tasks``).
     """
     result = as_result(result)
     _require_regression(result, "parity")
@@ -94,6 +95,8 @@ def parity(result: ResultSource, model: ModelChoice = None, *, path: str | os.Pa
         colour = DIMENSION_COLOURS[(m.dimension - 1) % len(DIMENSION_COLOURS)] if len(chosen) > 1 else NEGATIVE_COLOUR
         if len({c.dimension for _, c in chosen}) < len(chosen) and len(chosen) > 1:
             colour = f"C{k % 10}"
+        if m.multitask and len(chosen) == 1 and len(result.task_labels) == y.size:  # one colour per task
+            colour = [f"C{t % 10}" for t in result.task_labels]
         coll = ax.scatter(y, pred, s=22, alpha=0.8 if len(chosen) == 1 else 0.65, color=colour,
                           edgecolors="white", linewidths=0.4, label=f"{_name(result, index, m)}: RMSE {rmse:.4g}",
                           zorder=3 + k)
@@ -131,7 +134,7 @@ def descriptor_map(result: ResultSource, model: int | Model | None = None, *,
     best 2D model, or the index / :class:`Model` of a 2D model.
     ``labels``: True to write every compound's label next to its point (or a
     list of the labels to write). ``boundary``: draw the line where the model
-    predicts 0.
+    predicts 0 (not for a multi-task model: each task has its own line).
 
     The points are two scatters (gids ``"descriptor_map:negative"`` and
     ``"descriptor_map:positive"``) whose offsets are (formula 1, formula 2)
@@ -163,7 +166,7 @@ def descriptor_map(result: ResultSource, model: int | Model | None = None, *,
         coll = ax.scatter(x1[mask], x2[mask], s=28, color=colour, marker=marker, edgecolors="white",
                           linewidths=0.4, alpha=0.85, label=f"{name} ({int(mask.sum())})", zorder=3)
         coll.set_gid(f"descriptor_map:{gid}")
-    if boundary and len(m.coefficients) == 2 and all(c is not None for c in m.coefficients):
+    if boundary and not m.multitask and len(m.coefficients) == 2 and all(c is not None for c in m.coefficients):
         c1, c2 = (float(c) for c in m.coefficients)
         b = float(m.intercept)
         xlim, ylim = _padded(x1), _padded(x2)

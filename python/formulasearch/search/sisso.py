@@ -43,7 +43,7 @@ from ..formula import OPERATORS
 from ..results import Model
 from .backends import backend_description, search_backend
 from .paper import fitted_model, pool_size
-from .route import Found, Route, search_stats, value_duplicates_message
+from .route import Found, Route, SingularModel, search_stats, value_duplicates_message
 from .slices import BlockedScreening, SearchSpec, forget_sources, register_source
 
 
@@ -173,6 +173,39 @@ class SissoSource:
         return build_space(self.cfg, self.prim, structured=self.structured)[0]
 
 
+def check_tasks(prim: Primaries) -> None:
+    """Every task of a multi-task search has samples enough to fit a line and judge it (3)."""
+    counts = np.bincount(prim.tasks, minlength=len(prim.task_names))
+    for name, count in zip(prim.task_names, counts):
+        if count < 3:
+            raise InputError(f"task {name!r} has {count} sample(s): multi-task SISSO needs at least 3 per task")
+
+
+def multitask_model(model: Model, values: np.ndarray, y: np.ndarray, tasks: np.ndarray) -> Model:
+    """A model's formulas refit task by task (QR; an intercept and coefficients per task), with its errors
+    over all samples; SingularModel when a task's fit is rank deficient."""
+    predicted = np.empty_like(y)
+    intercepts, coefficients, task_rmse = [], [], []
+    for t in range(int(tasks.max()) + 1):
+        rows = np.flatnonzero(tasks == t)
+        try:
+            fit = _core.fit_linear(np.ascontiguousarray(values[:, rows]), np.ascontiguousarray(y[rows]))
+        except ValueError as exc:
+            raise SingularModel(f"{model.formulas} over task {t + 1}: {exc}") from None
+        intercepts.append(float(fit.intercept))
+        coefficients.append([float(c) for c in fit.coefficients])
+        predicted[rows] = fit.intercept + np.asarray(fit.coefficients) @ values[:, rows]
+        task_rmse.append(float(fit.rmse))
+    e = y - predicted
+    model.task_intercepts, model.task_coefficients = intercepts, coefficients
+    model.intercept, model.coefficients = intercepts[0], list(coefficients[0])
+    model.rmse, model.mae, model.maxae = (float(np.sqrt(np.mean(e ** 2))), float(np.mean(np.abs(e))),
+                                          float(np.max(np.abs(e))))
+    model.r2 = float(1.0 - (e @ e) / np.sum((y - y.mean()) ** 2))
+    model.notes["task_rmse"] = task_rmse
+    return model
+
+
 def screen_options(cfg: Config) -> dict[str, Any]:
     f = cfg.features
     return {"variance_filter": f.variance_filter, "dedup": f.dedup, "max_abs": f.max_abs, "min_abs": f.min_abs}
@@ -189,6 +222,9 @@ class SissoRoute(Route):
       all pairs of the best top_2d ("all": every kept feature), all triples of the
       best top_3d and all d-combinations (d >= 4) of the best top_nd are searched,
       as in the paper route.
+    - multi-task (the primaries carry tasks): SIS ranks by the mean over the tasks of
+      each task's r^2, and the l0 step (1D included) minimises the total SSE of
+      per-task fits (_core.search_multitask); each model has coefficients per task.
     """
 
     #: Class switches for benchmarks: the structured enumeration of each rung and the
@@ -211,6 +247,9 @@ class SissoRoute(Route):
         register_source(self.recipe, self.space)  # tasks run in this process use this space, not a rebuilt one
         self.blocks: BlockedScreening | None = None
         self.y = np.ascontiguousarray(self.prim.target, dtype=float)
+        self.tasks = self.prim.tasks  # None: one task
+        if self.tasks is not None:
+            check_tasks(self.prim)
         self.n_candidates = len(self.space)
         self.union: list[int] = []  # sis-l0: the screened subspaces so far; exhaustive: every kept feature, ranked
 
@@ -231,12 +270,13 @@ class SissoRoute(Route):
                 need = max([s.keep] + [pool_size(s, d, self.top_2d) for d in range(2, s.max_dim + 1)])
                 scr = self._screen(self.y[None, :], need)
                 self.union = [int(i) for i in scr.indices]
-            pool = self.union[: pool_size(s, dim, self.top_2d)]
+            # multi-task 1D: the l0 step re-ranks every screened feature by its per-task fits
+            pool = self.union if dim == 1 and self.tasks is not None else self.union[: pool_size(s, dim, self.top_2d)]
         else:
             previous = [m for m in models if m.dimension == dim - 1][: s.n_residual]
             targets = (self.y[None, :] if dim == 1 else
-                       np.ascontiguousarray([self.y - m.intercept - np.asarray(m.coefficients)
-                                             @ self.space.evaluate(m.candidates) for m in previous]))
+                       np.ascontiguousarray([self.y - m.predictions(self.space.evaluate(m.candidates), self.tasks)
+                                             for m in previous]))
             scr = self._screen(targets, s.n_sis + len(self.union))
             in_union = set(self.union)
             self.union.extend([int(i) for i in scr.indices if int(i) not in in_union][: s.n_sis])
@@ -247,7 +287,8 @@ class SissoRoute(Route):
             self.messages.append(f"{dim}D: only {len(pool)} features survived screening; no {dim}D model")
             return Found([])
         screened = time.perf_counter()
-        found = self._l0(dim, pool) if dim > 1 else None  # 1D: the screening's own ranking
+        # 1D: the screening's own ranking (multi-task: its score is not the total SSE, so l0 ranks)
+        found = self._l0(dim, pool) if dim > 1 or self.tasks is not None else None
         done = time.perf_counter()
         if found is None:  # the best keep, one feature each
             members = [[k] for k in range(min(s.keep, len(pool)))]
@@ -264,7 +305,12 @@ class SissoRoute(Route):
 
     def _l0(self, dim: int, pool: list[int]) -> Any:
         """The l0 step: every dim-combination of the pool searched on the backend, as the paper route's
-        searches (here: with a memory budget the pool is evaluated a block at a time; on Dask: slices)."""
+        searches (here: with a memory budget the pool is evaluated a block at a time; on Dask: slices);
+        multi-task: the total SSE over the tasks, each with its own fit (local only)."""
+        if self.tasks is not None:
+            the_set = _core.MultiTaskSet.from_candidates(self.space, pool, self.y, self.tasks)
+            return _core.search_multitask(the_set, dim, max_pair_corr=self.cfg.search.max_pair_corr,
+                                          keep=self.cfg.search.keep, progress=self.progress)
         return self.backend(SearchSpec.of(self.recipe, self.y, pool), dim, self.progress)
 
     def _screen(self, targets: np.ndarray, keep: int) -> Any:
@@ -279,7 +325,7 @@ class SissoRoute(Route):
             return self.screened
         reused = self.cache is not None and self.cache.ready
         self.screened = _core.screen(self.space, targets, keep=keep, **screen_options(self.cfg),
-                                     progress=self.progress, cache=self.cache)
+                                     progress=self.progress, cache=self.cache, tasks=self.tasks)
         self.info.passes.append({"seconds": time.perf_counter() - started, "cached": reused})
         return self.screened
 
@@ -287,8 +333,11 @@ class SissoRoute(Route):
         return f"{dim}D: no combination of the {len(self.union):,} screened features is valid; stopping"
 
     def model(self, candidates: list[int]) -> Model:
-        return fitted_model(self.space, self.variables, self.y, candidates,
-                            lambda i: self.space.unit(i, self.info.base_units), self.prim.display(self.variables))
+        model = fitted_model(self.space, self.variables, self.y, candidates,
+                             lambda i: self.space.unit(i, self.info.base_units), self.prim.display(self.variables))
+        if self.tasks is None:
+            return model
+        return multitask_model(model, self.space.evaluate(candidates), self.y, self.tasks)
 
     def finish(self) -> dict[str, Any]:
         cfg, space, scr, info = self.cfg, self.space, self.screened, self.info

@@ -18,7 +18,7 @@ from ..config import Config
 from ..data.primaries import Primaries
 from ..results import Result
 from ..search.classification import core_class_weight, fit_separator
-from .folds import stratified_folds, test_sets
+from .folds import stratified_folds, task_splits, test_sets
 
 
 def model_cv(features: np.ndarray, y: np.ndarray, settings) -> float | None:
@@ -43,6 +43,49 @@ def model_cv(features: np.ndarray, y: np.ndarray, settings) -> float | None:
         return math.sqrt(float(mse @ sizes) / sizes.sum())
     return math.sqrt(float(mse.mean()))
 
+
+def task_fit_predict(features: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """Least squares with intercept on the training samples (features: d x n, d may be 0), predicting the test ones."""
+    design = lambda rows: np.column_stack([np.ones(rows.size), features[:, rows].T])  # noqa: E731
+    coef, *_ = np.linalg.lstsq(design(train), y[train], rcond=None)
+    return design(test) @ coef
+
+
+def task_model_cv(features: np.ndarray, y: np.ndarray, tasks: np.ndarray, settings) -> float | None:
+    """model_cv of a multi-task model: each task's intercept and coefficients refit on the training samples of
+    that task (features: d x n; d = 0 is the per-task mean). loo: each task's fit is independent of the
+    others, so the held-out residuals are each task's own (hat matrix, no refits); kfold: folds stratified
+    by task; splits: each task's test_fraction held out. Every training part holds every task."""
+    method = settings.method
+    if method == "none":
+        return None
+    features = np.asarray(features, dtype=float).reshape(-1, y.size)
+    groups = [np.flatnonzero(tasks == t) for t in range(int(tasks.max()) + 1)]
+    if method == "loo":
+        press = 0.0
+        for rows in groups:
+            design = np.column_stack([np.ones(rows.size), features[:, rows].T])
+            q, _ = np.linalg.qr(design)
+            leverage = np.sum(q * q, axis=1)
+            if np.any(leverage > 1 - 1e-12):
+                raise ValueError("a sample has leverage 1 in its task: leave-one-out is undefined")
+            e = y[rows] - design @ np.linalg.lstsq(design, y[rows], rcond=None)[0]
+            press += float(np.sum((e / (1 - leverage)) ** 2))
+        return math.sqrt(press / y.size)
+    tests = (stratified_folds(tasks, settings.k, settings.seed) if method == "kfold" else
+             task_splits(tasks, settings.n_splits, settings.test_fraction, settings.seed))
+    mse = []
+    for test in tests:
+        train = np.setdiff1d(np.arange(y.size), test)
+        predicted = np.empty(test.size)
+        for rows in groups:
+            held = np.isin(test, rows)
+            predicted[held] = task_fit_predict(features, y, np.intersect1d(train, rows), test[held])
+        mse.append(float(np.mean((y[test] - predicted) ** 2)))
+    if method == "kfold":
+        sizes = np.array([len(t) for t in tests], dtype=float)
+        return math.sqrt(float(np.asarray(mse) @ sizes) / sizes.sum())
+    return math.sqrt(float(np.mean(mse)))
 
 
 def cv_accuracy(values: np.ndarray, labels: np.ndarray, folds: list[np.ndarray], l2: float, score: str = "overlap",
@@ -88,13 +131,23 @@ def validate_models(cfg: Config, prim: Primaries, result: Result) -> None:
     if v.method == "kfold" and v.k > prim.target.size:
         result.messages.append(f"validation: k = {v.k} folds for {prim.target.size} samples; using leave-one-out instead")
         v = replace(v, method="loo")
-    result.validation["baseline"] = {"rmse": float(np.std(prim.target)),
-                                     "cv_rmse": mean_predictor_cv(prim.target, v), "method": v.method}
+    tasks = prim.tasks
+    if tasks is None:
+        result.validation["baseline"] = {"rmse": float(np.std(prim.target)),
+                                         "cv_rmse": mean_predictor_cv(prim.target, v), "method": v.method}
+    else:  # the baseline of a multi-task model: each task's own mean
+        none = np.empty((0, prim.target.size))
+        within = sum(float(np.sum((prim.target[tasks == t] - prim.target[tasks == t].mean()) ** 2))
+                     for t in range(len(prim.task_names)))
+        result.validation["baseline"] = {"rmse": math.sqrt(within / prim.target.size), "per_task_mean": True,
+                                         "cv_rmse": task_model_cv(none, prim.target, tasks, v), "method": v.method}
+        result.validation["folds"] = "stratified by task: every training part holds every task"
     matrix = prim.rows(result.variables)
     for m in result.models:
         values = m.values(result.variables, matrix)
         try:
-            m.cv_rmse = model_cv(values, prim.target, v)
+            m.cv_rmse = model_cv(values, prim.target, v) if tasks is None else task_model_cv(values, prim.target,
+                                                                                             tasks, v)
         except ValueError as exc:  # e.g. a sample with leverage 1
             m.notes["cv_error"] = str(exc)
         m.cv_method = v.method

@@ -25,3 +25,15 @@ def stratified_folds(labels: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
             folds[(start + i) % k].append(int(s))
         start = (start + len(members)) % k  # the next class continues where this one stopped: even fold sizes
     return [np.array(sorted(f), dtype=np.int64) for f in folds if f]
+
+
+def task_splits(tasks: np.ndarray, n_splits: int, test_fraction: float, seed: int) -> list[np.ndarray]:
+    """Random train/test splits stratified by task: each split holds out test_fraction of every task (at least
+    one sample, never all but one), so every training part keeps every task."""
+    rng = np.random.default_rng(seed)
+    members = [np.flatnonzero(tasks == t) for t in range(int(tasks.max()) + 1)]
+    out = []
+    for _ in range(n_splits):
+        test = [rng.choice(m, min(m.size - 1, max(1, round(test_fraction * m.size))), replace=False) for m in members]
+        out.append(np.sort(np.concatenate(test)))
+    return out

@@ -82,14 +82,18 @@ def interrupted_note(done: int, total: int) -> str:
 def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.ndarray], np.ndarray],
                       y: np.ndarray, n_folds: int, seed: int, max_dim: int,
                       progress: ProgressFn | None = None,
-                      sweep: Callable[[list[list[int]]], Any] | None = None) -> dict[str, Any]:
+                      sweep: Callable[[list[list[int]]], Any] | None = None,
+                      tasks: np.ndarray | None = None) -> dict[str, Any]:
     """Per-dimension outer-fold RMSEs (mean and spread) of the best model of each dimension, and how
     often each formula was selected. `predict_fold(model, test)`: the model's predictions there.
-    `sweep(folds)`: every fold's models from one sweep (validation.sweep), else `run_search` fold by fold."""
+    `sweep(folds)`: every fold's models from one sweep (validation.sweep), else `run_search` fold by fold.
+    `tasks` (multi-task): the outer folds are stratified by task, so every training part holds every task, and
+    the baseline predicts each task's training mean."""
     n_folds = min(n_folds, y.size // 2)  # each training part keeps at least half the samples
     if n_folds < 2:
         return {"folds": 0, "seed": seed, "dimensions": {}, "notes": [f"too few samples ({y.size}) for nested CV"]}
-    folds = _core.kfold_sets(y.size, n_folds, seed)
+    folds = (_core.kfold_sets(y.size, n_folds, seed) if tasks is None else
+             [f.tolist() for f in stratified_folds(tasks, n_folds, seed)])
     sweep_notes: list[str] = []
     mode: dict[str, str] = {"mode": "refit"}
     if sweep is not None:
@@ -104,7 +108,11 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
             mode["mode_reason"] = f"fold by fold: {exc}"
 
     def assess(models: list[Model], train: np.ndarray, test: np.ndarray) -> dict[Any, Any]:
-        out: dict[Any, Any] = {"baseline": math.sqrt(float(np.mean((y[test] - y[train].mean()) ** 2)))}
+        if tasks is None:
+            mean = y[train].mean()
+        else:  # each held-out sample's task mean over the training part
+            mean = np.array([y[train][tasks[train] == t].mean() for t in tasks[test]])
+        out: dict[Any, Any] = {"baseline": math.sqrt(float(np.mean((y[test] - mean) ** 2)))}
         for d in range(1, max_dim + 1):
             best = best_of_dimension(models, d)
             if best is not None:

@@ -59,6 +59,8 @@ def sweep_reason(cfg: Config) -> str | None:
         return "classification (its separation scores are not sums of per-fold terms)"
     if cfg.validation.rank_1d == "splits":
         return "1D ranking by splits (random splits of each training part)"
+    if cfg.multitask:
+        return "multi-task SISSO (its scores are per-task sums, not folded)"
     if cfg.search.memory_budget_mb is not None:
         return "a memory budget ([search] memory_budget_mb): the sweep would hold the union of the folds' pools"
     return None
