@@ -256,6 +256,7 @@ class BlockResult:
     kept_index: np.ndarray | None = None
     kept_hash: np.ndarray | None = None
     interrupted: bool = False
+    dedup_bounded: bool = False
 
 
 def screen_block(source: SourceRecipe, targets: np.ndarray, begin: int, end: int, keep: int,
@@ -267,7 +268,8 @@ def screen_block(source: SourceRecipe, targets: np.ndarray, begin: int, end: int
                          report_values=report_values, progress=progress, **options)
     return BlockResult(found.indices.tolist(), found.score.tolist(), {k: int(getattr(found, k)) for k in SCREEN_COUNTS},
                        np.array(found.kept_index) if report_values else None,
-                       np.array(found.kept_hash) if report_values else None, bool(found.interrupted))
+                       np.array(found.kept_hash) if report_values else None, bool(found.interrupted),
+                       bool(found.dedup_bounded))
 
 
 @dataclass
@@ -285,6 +287,7 @@ class MergedScreen:
     n_string_duplicates: int = 0
     n_value_duplicates: int = 0
     n_kept: int = 0
+    dedup_bounded: bool = False  #: some block forgot duplicate keys past its dedup_limit (counts: lower bounds)
     reran: int = 0  #: blocks screened again to settle the dedup across blocks (first screening only)
 
 
@@ -329,7 +332,8 @@ class BlockedScreening:
         top = best_first([(s, i) for p in parts for i, s in zip(p.indices, p.scores)], keep)
         counts = {k: sum(p.counts[k] for p in parts) for k in SCREEN_COUNTS}
         return MergedScreen(np.array([i for _, i in top], dtype=np.uint64), np.array([s for s, _ in top]),
-                            any(p.interrupted for p in parts), reran=reran, **counts)
+                            any(p.interrupted for p in parts), reran=reran,
+                            dedup_bounded=any(p.dedup_bounded for p in parts), **counts)
 
     def _settle_duplicates(self, parts: list[BlockResult], run, keep: int) -> int:
         hashes = np.concatenate([p.kept_hash for p in parts])
