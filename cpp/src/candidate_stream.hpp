@@ -152,7 +152,12 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
             if (v.status == Status::LowVariance) { ++res.n_low_variance; continue; }
             const std::uint64_t string_key = check_strings ? source.string_key(i) : 0;
             if (check_strings && seen_strings.count(string_key)) { ++res.n_string_duplicates; continue; }
-            if (opt.dedup == Dedup::Value && seen_values.count(v.value_hash)) { ++res.n_value_duplicates; continue; }
+            if (opt.dedup == Dedup::Value && seen_values.count(v.value_hash)) {
+                ++res.n_value_duplicates;
+                // Its string is still seen: a later copy of the same formula counts as a string duplicate.
+                if (check_strings && !past_limit) seen_strings.insert(string_key);
+                continue;
+            }
             ++res.n_kept;
             if (values && opt.dedup == Dedup::Value) {
                 values->first.push_back(i);
