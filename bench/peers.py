@@ -32,7 +32,6 @@ import importlib.metadata
 import importlib.util
 import io
 import json
-import math
 import os
 import re
 import resource
@@ -96,7 +95,7 @@ def run_formulasearch(problem: dict, names, X, y) -> dict:
         cfg = {"features": {"generator": "sisso", "primaries": names, "ops": problem["ops"], "rung": problem["rung"],
                             "units": {p.split("_")[0]: "1" for p in names}, "max_abs": float("inf"), "min_abs": 0.0},
                "search": {"method": "sis-l0", "max_dim": problem["max_dim"], "n_sis": problem["n_sis"],
-                          "threads": THREADS},
+                          "threads": problem.get("threads", THREADS)},
                "validation": {"nested": False, "method": "none"}}
         primaries = None
     else:
@@ -105,7 +104,7 @@ def run_formulasearch(problem: dict, names, X, y) -> dict:
         primaries = primaries_from_table(frame, names, "y", classes={"x": names}, labels=None)
         cfg = {"features": {"generator": "sisso", "rung": 0, "ops": [], "max_abs": float("inf"), "min_abs": 0.0},
                "search": {"method": "exhaustive", "max_dim": problem["max_dim"], "top_2d": "all",
-                          "top_3d": len(names), "threads": THREADS},
+                          "top_3d": len(names), "threads": problem.get("threads", THREADS)},
                "validation": {"nested": False, "method": "none"}}
     rss0 = _rss_now_mb()
     t0 = time.perf_counter()

@@ -304,6 +304,9 @@ PEER_CALLS = {
 }
 
 
+FS1 = "formulasearch, 1 thread"
+
+
 def _peer_status(run, cap_gb: float) -> str:
     step = f"in the {run.dims_done + 1}D step" if run.tool != "formulasearch" else ""
     if run.status == "ok":
@@ -360,6 +363,9 @@ def peers_section(args) -> list[str]:
     for t in tools:
         log(f"(P) octet, {t} ...")
         runs[t] = peers.run_capped(t, octet_problem, cap, timeout)
+    log("(P) octet, formulasearch on 1 thread ...")
+    runs[FS1] = peers.run_capped("formulasearch", dict(octet_problem, threads=1), cap, timeout)
+    rows_p1 = tools[:1] + [FS1] + tools[1:]
     out.append(f"### P1. Octet data: {', '.join(peers.OCTET_PRIMARIES)}; ops `{' '.join(PEER_OPS)}`; rung 2; "
                f"SIS + l0 up to 3D, {k} features per screening")
     out.append("")
@@ -369,9 +375,9 @@ def peers_section(args) -> list[str]:
     out.append("| tool | features | status | time | vs formulasearch | peak RSS | RMSE 1D | 2D | 3D | check |")
     out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
     fs_t = runs.get("formulasearch").fit_s if "formulasearch" in runs else None
-    for t in tools:
+    for t in rows_p1:
         r = runs[t]
-        ratio = fmt_x(r.fit_s / fs_t) if (r.fit_s and fs_t) else ""
+        ratio = fmt_x(r.fit_s / fs_t) if (r.fit_s and fs_t and t != FS1) else ""
         rm = [f"{r.rmse[d]:.5f}" if d in r.rmse else "-" for d in (1, 2, 3)]
         chk = "; ".join(f"{d}D {r.check[d]}" for d in sorted(r.check) if r.check[d] != "OK") or \
             ("OK" if r.check else "")
@@ -380,13 +386,21 @@ def peers_section(args) -> list[str]:
         out.append(f"| {t} | {feats} | {_peer_status(r, cap)} | {fmt_t(r.fit_s)} | {ratio} | "
                    f"{r.peak_rss_mb:,.0f} MB{before} | {rm[0]} | {rm[1]} | {rm[2]} | {chk} |")
     out.append("")
+    out.append(f"The row *{FS1}* is the same formulasearch job with `threads = 1` (the others get "
+               f"{peers.THREADS}): on a shared machine a short parallel step can wait for a time slice of its second "
+               "thread, so that row shows what the search costs without that wait. \"vs formulasearch\" compares with the "
+               f"{peers.THREADS}-thread run.")
+    out.append("")
     out.append("Features: formulasearch counts the kept features (value duplicates, non-finite and constant ones "
                "dropped); mini-sisso its recipes (both orders of - and /, no value check); TorchSisso does not "
                "return a count. Models found:")
     out.append("")
     out.append("| tool | dim | features (as the tool writes them) |")
     out.append("|---|---|---|")
-    for t in tools:
+    for t in rows_p1:
+        if t == FS1 and all(runs[FS1].models.get(d, {}).get("features") == m.get("features")
+                            for d, m in runs["formulasearch"].models.items()):
+            continue  # the same models as on 2 threads
         for d, mdl in sorted(runs[t].models.items()):
             out.append(f"| {t} | {d}D | {'; '.join(f'`{f}`' for f in mdl['features'])} |")
     out.append("")
@@ -403,9 +417,12 @@ def peers_section(args) -> list[str]:
         for t in tools:
             log(f"(P) pool of {m} features, {t} ...")
             pool_runs.append((m, t, peers.run_capped(t, dict(base, features=m), cap, timeout)))
+            if t == "formulasearch":
+                log(f"(P) pool of {m} features, formulasearch on 1 thread ...")
+                pool_runs.append((m, FS1, peers.run_capped(t, dict(base, features=m, threads=1), cap, timeout)))
     planted = " ".join(f"{'-' if c < 0 else '+'} {'' if abs(c) == 1 else f'{abs(c):g} '}x{j:04d}"
                        for j, c in peers.POOL_PLANTED)
-    out.append(f"### P2. 3D l0 over a pool of m given features")
+    out.append("### P2. 3D l0 over a pool of m given features")
     out.append("")
     out.append(f"{n} samples of {max(pools):,} standard normal features (seed {args.seed}), the pool of m is "
                f"the first m; y = {planted.lstrip('+ ')} + {peers.POOL_NOISE:g} noise. Rung 0 (the pool as it "
@@ -414,20 +431,20 @@ def peers_section(args) -> list[str]:
     for t in tools:
         out.append(f"- {t}: {PEER_CALLS[t][1]}")
     out.append("")
-    out.append("| m | tool | 3D models enumerated | status | time | vs formulasearch | peak RSS | "
+    out.append("| m | tool | 3D triples it enumerates | status | time | vs formulasearch | peak RSS | "
                "RMSE 1D / 2D / 3D | same as formulasearch | its 3D step needs at least (estimate) |")
     out.append("|---:|---|---:|---|---:|---:|---:|---|---|---:|")
     for m in pools:
         rows = [(t, r) for mm, t, r in pool_runs if mm == m]
         fs_run = next((r for t, r in rows if t == "formulasearch"), None)
         for t, r in rows:
-            if t == "formulasearch":
+            if t in ("formulasearch", FS1):
                 enum = f"{r.combinations.get(3, math.comb(m, 3)):,}"
             elif t == "torchsisso":
                 enum = f"{math.comb(3 * m, 3):,} (C(3m, 3))"
             else:
                 enum = f"{math.comb(m, 3):,}"
-            ratio = fmt_x(r.fit_s / fs_run.fit_s) if (r.fit_s and fs_run and fs_run.fit_s) else ""
+            ratio = fmt_x(r.fit_s / fs_run.fit_s) if (r.fit_s and fs_run and fs_run.fit_s and t != FS1) else ""
             rm = " / ".join(f"{r.rmse[d]:.4f}" if d in r.rmse else "-" for d in (1, 2, 3))
             if t == "formulasearch" or r.status != "ok" or fs_run is None or fs_run.status != "ok":
                 same = ""
@@ -441,6 +458,8 @@ def peers_section(args) -> list[str]:
             before = f" ({r.rss_before_fit_mb:.0f})" if r.rss_before_fit_mb else ""
             out.append(f"| {m:,} | {t} | {enum} | {_peer_status(r, cap)} | {fmt_t(r.fit_s)} | {ratio} | "
                        f"{r.peak_rss_mb:,.0f} MB{before} | {rm} | {same} | {need} |")
+    out.append("")
+    out.append(f"*{FS1}*: the same formulasearch job on one thread, as in P1.")
     out.append("")
     out.append("The estimate is a lower bound on what the peer's own code holds at once in its 3D step, read "
                "from its source: TorchSisso stacks the values of every index triple and copies the target once "
