@@ -312,7 +312,7 @@ def _peer_status(run, cap_gb: float) -> str:
     if run.status == "ok":
         return "finished"
     if run.status == "oom":
-        return f"**out of memory** at the {cap_gb:g} GiB cap {step}".strip()
+        return f"**out of memory** at the {cap_gb:g} GiB cap {step}, after {run.wall_s:.0f} s".replace(" ,", ",")
     if run.status == "timeout":
         return f"**timeout** ({run.message}) {step}".strip()
     return f"**{run.status}**: {run.message}"
@@ -372,12 +372,12 @@ def peers_section(args) -> list[str]:
     for t in tools:
         out.append(f"- {t}: {PEER_CALLS[t][0].format(k=k)}")
     out.append("")
-    out.append("| tool | features | status | time | vs formulasearch | peak RSS | RMSE 1D | 2D | 3D | check |")
+    out.append("| tool | features | status | time | vs formulasearch (1 thread) | peak RSS | RMSE 1D | 2D | 3D | check |")
     out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
-    fs_t = runs.get("formulasearch").fit_s if "formulasearch" in runs else None
+    fs_t = runs[FS1].fit_s
     for t in rows_p1:
         r = runs[t]
-        ratio = fmt_x(r.fit_s / fs_t) if (r.fit_s and fs_t and t != FS1) else ""
+        ratio = fmt_x(r.fit_s / fs_t) if (r.fit_s and fs_t and t not in ("formulasearch", FS1)) else ""
         rm = [f"{r.rmse[d]:.5f}" if d in r.rmse else "-" for d in (1, 2, 3)]
         chk = "; ".join(f"{d}D {r.check[d]}" for d in sorted(r.check) if r.check[d] != "OK") or \
             ("OK" if r.check else "")
@@ -388,8 +388,8 @@ def peers_section(args) -> list[str]:
     out.append("")
     out.append(f"The row *{FS1}* is the same formulasearch job with `threads = 1` (the others get "
                f"{peers.THREADS}): on a shared machine a short parallel step can wait for a time slice of its second "
-               "thread, so that row shows what the search costs without that wait. \"vs formulasearch\" compares with the "
-               f"{peers.THREADS}-thread run.")
+               "thread, so that row shows what the search costs without that wait, and the peers' times are compared with "
+               f"it (they keep their {peers.THREADS} threads).")
     out.append("")
     out.append("Features: formulasearch counts the kept features (value duplicates, non-finite and constant ones "
                "dropped); mini-sisso its recipes (both orders of - and /, no value check); TorchSisso does not "
@@ -431,12 +431,13 @@ def peers_section(args) -> list[str]:
     for t in tools:
         out.append(f"- {t}: {PEER_CALLS[t][1]}")
     out.append("")
-    out.append("| m | tool | 3D triples it enumerates | status | time | vs formulasearch | peak RSS | "
+    out.append("| m | tool | 3D triples it enumerates | status | time | vs formulasearch (1 thread) | peak RSS | "
                "RMSE 1D / 2D / 3D | same as formulasearch | its 3D step needs at least (estimate) |")
     out.append("|---:|---|---:|---|---:|---:|---:|---|---|---:|")
     for m in pools:
         rows = [(t, r) for mm, t, r in pool_runs if mm == m]
         fs_run = next((r for t, r in rows if t == "formulasearch"), None)
+        fs1_run = next((r for t, r in rows if t == FS1), None)
         for t, r in rows:
             if t in ("formulasearch", FS1):
                 enum = f"{r.combinations.get(3, math.comb(m, 3)):,}"
@@ -444,7 +445,8 @@ def peers_section(args) -> list[str]:
                 enum = f"{math.comb(3 * m, 3):,} (C(3m, 3))"
             else:
                 enum = f"{math.comb(m, 3):,}"
-            ratio = fmt_x(r.fit_s / fs_run.fit_s) if (r.fit_s and fs_run and fs_run.fit_s and t != FS1) else ""
+            ratio = fmt_x(r.fit_s / fs1_run.fit_s) if (r.fit_s and fs1_run and fs1_run.fit_s
+                                                        and t not in ("formulasearch", FS1)) else ""
             rm = " / ".join(f"{r.rmse[d]:.4f}" if d in r.rmse else "-" for d in (1, 2, 3))
             if t == "formulasearch" or r.status != "ok" or fs_run is None or fs_run.status != "ok":
                 same = ""
@@ -465,7 +467,8 @@ def peers_section(args) -> list[str]:
                "from its source: TorchSisso stacks the values of every index triple and copies the target once "
                "per triple (C(3m, 3) x n x 4 doubles; the least-squares solve and the residuals add more); "
                "mini-sisso builds the list of every triple (C(m, 3) Python 3-tuples) before fitting them one by "
-               "one. A failed run's peak RSS is the one until it failed.")
+               "one. A failed run's peak RSS is the one until it failed, and its time the child's whole life (imports "
+               "included).")
     load_end = loadavg()
     out.append("")
     out.append(f"Load average (1 min) at the start / end of section P: {load_start[0]:.2f} / {load_end[0]:.2f}; "
