@@ -16,6 +16,11 @@ It prints Markdown tables:
    descriptors refit on this data;
 4. threads 1 vs 2 for the l0 step of (2);
 5. machine info and the script's runtime;
+P. with --peers (or --only-peers): the peers from PyPI that are installed (torchsisso, mini-sisso; the
+   `bench` extra), each run in a child process under a memory cap and a timeout, against formulasearch
+   in the same run: the octet data (PRL 2015 primaries, ops + - * /, rung 2, SIS + l0 up to 3D) and a
+   3D l0 over pools of 50 to 1,000 given features; time, peak RSS and RMSE per dimension (refit here
+   from the formulas each tool returns); see bench/peers.py;
 R. with --rung3 (or --only-rung3): the PRL 2015 primaries and ops at rung 3 with max_complexity 4
    (n_sis 100, up to 3D, nested CV off), run with the structured enumeration and the screening
    cache (after, best of --repeats) and with the unstructured walk, every SIS pass streamed
@@ -27,6 +32,7 @@ No assertions on time; goals are printed as MET / MISSED.
 
     cd /work/main && PYTHONPATH=python python3 bench/sisso_search.py [--repeats N] [--output FILE]
     python3 bench/sisso_search.py --only-rung3 [--repeats 3] [--before none|1d|full]   # section R alone
+    python3 bench/sisso_search.py --only-peers [--peer-cap-gb 8] [--peer-pools 50 100 200 1000]   # section P alone
 """
 from __future__ import annotations
 
@@ -277,6 +283,201 @@ def numpy_closed_form_triples(V: np.ndarray, y: np.ndarray) -> tuple[float, tupl
 
 
 # --------------------------------------------------------------------------------------
+# (P) peers from PyPI, same problems, same run
+# --------------------------------------------------------------------------------------
+PEER_OPS = ["+", "-", "*", "/"]  # what every peer supports
+PEER_INSTALL = {"torchsisso": "pip install torchsisso",
+                "mini-sisso": "pip install --prefer-binary mini-sisso"}
+PEER_CALLS = {
+    "formulasearch": ("`formulasearch.run`: sisso generator, `method = \"sis-l0\"`, `n_sis = {k}`, no units "
+                      "(every + and - allowed, as in the peers), no range filter, nested CV and model validation off",
+                      "`formulasearch.run(primaries=...)`: rung 0, `method = \"exhaustive\"`, `top_2d = \"all\"`, "
+                      "`top_3d = m`: every triple of the pool"),
+    "torchsisso": ("`SissoModel(df, operators, n_expansion=3, n_term=3, k={k})`: n_expansion 3 is rung 2",
+                   "`SissoModel(df, n_expansion=1, n_term=3, k=m)`: k >= m / n_term makes it screen every feature in "
+                   "each dimension, and it then enumerates the C(3m, 3) index triples of the three screenings "
+                   "(repeats included)"),
+    "mini-sisso": ("`MiniSisso(n_expansion=2, operators, so_method=\"exhaustive\", use_levelwise_sis=False, "
+                   "selection_params={{n_term: 3, n_sis_features: {k}}})`",
+                   "`MiniSisso(n_expansion=0, so_method=\"exhaustive\", n_sis_features=m, n_term=3)`: "
+                   "`list(combinations(pool, 3))`, then one scipy lstsq per triple"),
+}
+
+
+FS1 = "formulasearch, 1 thread"
+
+
+def _peer_status(run, cap_gb: float) -> str:
+    step = f"in the {run.dims_done + 1}D step" if run.tool != "formulasearch" else ""
+    if run.status == "ok":
+        return "finished"
+    if run.status == "oom":
+        return f"**out of memory** at the {cap_gb:g} GiB cap {step}, after {run.wall_s:.0f} s".replace(" ,", ",")
+    if run.status == "timeout":
+        return f"**timeout** ({run.message}) {step}".strip()
+    return f"**{run.status}**: {run.message}"
+
+
+def _peer_need_gb(tool: str, m: int, n: int) -> str:
+    """What the peer's 3D step would hold at once (estimate, from its code), for a pool of m features."""
+    if tool == "torchsisso":  # C(3m, 3) triples x n samples x (3 values + the target copied) doubles
+        return f"{math.comb(3 * m, 3) * n * 4 * 8 / 2**30:,.0f} GiB"
+    if tool == "mini-sisso":  # a Python list of C(m, 3) 3-tuples
+        return f"{math.comb(m, 3) * (sys.getsizeof((0, 1, 2)) + 8) / 2**30:,.1f} GiB"
+    return ""
+
+
+def peers_section(args) -> list[str]:
+    """Section P: formulasearch, torchsisso and mini-sisso on the octet data and on pools of given features."""
+    import peers  # bench/peers.py (this folder is on sys.path)
+    load_start = loadavg()
+    cap, timeout = args.peer_cap_gb, args.peer_timeout
+    out = ["## P. Peers from PyPI, same problems, same run", ""]
+    versions = {t: peers.tool_version(t) for t in peers.TOOLS}
+    tools = [t for t in peers.TOOLS if versions[t][0] is not None]
+    for t in peers.TOOLS:
+        v, note = versions[t]
+        if v is None:
+            out.append(f"- {t}: {note}; skipped (`{PEER_INSTALL.get(t, 'pip install -e .')}`)")
+        else:
+            extra = ""
+            if t == "mini-sisso" and "Rust" not in note:
+                extra = " (mini-sisso 1.3 and later are Rust, with wheels for macOS only; pip gives this one where it cannot build them)"
+            out.append(f"- {t} {v}: {note}{extra}")
+    out.append("")
+    out.append(f"Each run is a child process of its own, its address space capped at {cap:g} GiB (RLIMIT_AS) and "
+               f"killed after {timeout:.0f} s; every tool gets {peers.THREADS} threads (BLAS/OpenMP variables, "
+               "`torch.set_num_threads`, formulasearch's `threads`). One run each. **time**: the tool's fit call "
+               "(feature construction, screening and l0 of every dimension); **peak RSS**: the child's, from "
+               "`wait4` (imports and data included; in brackets the RSS before the fit call). **RMSE**: computed "
+               "here, not taken from the tool: each model's features, returned as formulas, are evaluated with "
+               "numpy and refit (intercept + coefficients, least squares); **check** compares the tool's own "
+               "coefficients and reported RMSE with that refit.")
+    out.append("")
+
+    # ---------------------------------------------------------------- P1: octet
+    k = args.peer_n_sis
+    octet_problem = {"kind": "octet", "primaries": peers.OCTET_PRIMARIES, "ops": PEER_OPS, "rung": 2,
+                     "max_dim": 3, "n_sis": k}
+    runs = {}
+    for t in tools:
+        log(f"(P) octet, {t} ...")
+        runs[t] = peers.run_capped(t, octet_problem, cap, timeout)
+    log("(P) octet, formulasearch on 1 thread ...")
+    runs[FS1] = peers.run_capped("formulasearch", dict(octet_problem, threads=1), cap, timeout)
+    rows_p1 = tools[:1] + [FS1] + tools[1:]
+    out.append(f"### P1. Octet data: {', '.join(peers.OCTET_PRIMARIES)}; ops `{' '.join(PEER_OPS)}`; rung 2; "
+               f"SIS + l0 up to 3D, {k} features per screening")
+    out.append("")
+    for t in tools:
+        out.append(f"- {t}: {PEER_CALLS[t][0].format(k=k)}")
+    out.append("")
+    out.append("| tool | features | status | time | vs formulasearch (1 thread) | peak RSS | RMSE 1D | 2D | 3D | check |")
+    out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
+    fs_t = runs[FS1].fit_s
+    for t in rows_p1:
+        r = runs[t]
+        ratio = fmt_x(r.fit_s / fs_t) if (r.fit_s and fs_t and t not in ("formulasearch", FS1)) else ""
+        rm = [f"{r.rmse[d]:.5f}" if d in r.rmse else "-" for d in (1, 2, 3)]
+        chk = "; ".join(f"{d}D {r.check[d]}" for d in sorted(r.check) if r.check[d] != "OK") or \
+            ("OK" if r.check else "")
+        feats = f"{r.n_features:,}" if r.n_features else "n/a"
+        before = f" ({r.rss_before_fit_mb:.0f})" if r.rss_before_fit_mb else ""
+        out.append(f"| {t} | {feats} | {_peer_status(r, cap)} | {fmt_t(r.fit_s)} | {ratio} | "
+                   f"{r.peak_rss_mb:,.0f} MB{before} | {rm[0]} | {rm[1]} | {rm[2]} | {chk} |")
+    out.append("")
+    out.append(f"The row *{FS1}* is the same formulasearch job with `threads = 1` (the others get "
+               f"{peers.THREADS}): on a shared machine a short parallel step can wait for a time slice of its second "
+               "thread, so that row shows what the search costs without that wait, and the peers' times are compared with "
+               f"it (they keep their {peers.THREADS} threads).")
+    out.append("")
+    out.append("Features: formulasearch counts the kept features (value duplicates, non-finite and constant ones "
+               "dropped); mini-sisso its recipes (both orders of - and /, no value check); TorchSisso does not "
+               "return a count. Models found:")
+    out.append("")
+    out.append("| tool | dim | features (as the tool writes them) |")
+    out.append("|---|---|---|")
+    for t in rows_p1:
+        if t == FS1 and all(runs[FS1].models.get(d, {}).get("features") == m.get("features")
+                            for d, m in runs["formulasearch"].models.items()):
+            continue  # the same models as on 2 threads
+        for d, mdl in sorted(runs[t].models.items()):
+            out.append(f"| {t} | {d}D | {'; '.join(f'`{f}`' for f in mdl['features'])} |")
+    out.append("")
+
+    # ---------------------------------------------------------------- P2: pools
+    pools = sorted(args.peer_pools)
+    smallest = max(j for j, _ in peers.POOL_PLANTED) + 1
+    if pools[0] < smallest:
+        raise SystemExit(f"--peer-pools: every pool needs at least {smallest} features (the planted ones)")
+    base = {"kind": "pool", "max_features": max(pools), "seed": args.seed, "max_dim": 3}
+    n = peers.POOL_SAMPLES
+    pool_runs = []
+    for m in pools:
+        for t in tools:
+            log(f"(P) pool of {m} features, {t} ...")
+            pool_runs.append((m, t, peers.run_capped(t, dict(base, features=m), cap, timeout)))
+            if t == "formulasearch":
+                log(f"(P) pool of {m} features, formulasearch on 1 thread ...")
+                pool_runs.append((m, FS1, peers.run_capped(t, dict(base, features=m, threads=1), cap, timeout)))
+    planted = " ".join(f"{'-' if c < 0 else '+'} {'' if abs(c) == 1 else f'{abs(c):g} '}x{j:04d}"
+                       for j, c in peers.POOL_PLANTED)
+    out.append("### P2. 3D l0 over a pool of m given features")
+    out.append("")
+    out.append(f"{n} samples of {max(pools):,} standard normal features (seed {args.seed}), the pool of m is "
+               f"the first m; y = {planted.lstrip('+ ')} + {peers.POOL_NOISE:g} noise. Rung 0 (the pool as it "
+               "is), every feature in each dimension's screening, so the 3D step is an l0 over every triple:")
+    out.append("")
+    for t in tools:
+        out.append(f"- {t}: {PEER_CALLS[t][1]}")
+    out.append("")
+    out.append("| m | tool | 3D triples it enumerates | status | time | vs formulasearch (1 thread) | peak RSS | "
+               "RMSE 1D / 2D / 3D | same as formulasearch | its 3D step needs at least (estimate) |")
+    out.append("|---:|---|---:|---|---:|---:|---:|---|---|---:|")
+    for m in pools:
+        rows = [(t, r) for mm, t, r in pool_runs if mm == m]
+        fs_run = next((r for t, r in rows if t == "formulasearch"), None)
+        fs1_run = next((r for t, r in rows if t == FS1), None)
+        for t, r in rows:
+            if t in ("formulasearch", FS1):
+                enum = f"{r.combinations.get(3, math.comb(m, 3)):,}"
+            elif t == "torchsisso":
+                enum = f"{math.comb(3 * m, 3):,} (C(3m, 3))"
+            else:
+                enum = f"{math.comb(m, 3):,}"
+            ratio = fmt_x(r.fit_s / fs1_run.fit_s) if (r.fit_s and fs1_run and fs1_run.fit_s
+                                                        and t not in ("formulasearch", FS1)) else ""
+            rm = " / ".join(f"{r.rmse[d]:.4f}" if d in r.rmse else "-" for d in (1, 2, 3))
+            if t == "formulasearch" or r.status != "ok" or fs_run is None or fs_run.status != "ok":
+                same = ""
+            else:
+                same = "yes" if all(d in r.rmse and abs(r.rmse[d] - fs_run.rmse[d]) <= 1e-9 for d in (1, 2, 3)) \
+                    else "NO"
+            chk = [f"{d}D {r.check[d]}" for d in sorted(r.check) if r.check[d] != "OK"]
+            if chk:
+                same = f"{same}; {'; '.join(chk)}".strip("; ")
+            need = "" if r.status == "ok" else _peer_need_gb(t, m, n)
+            before = f" ({r.rss_before_fit_mb:.0f})" if r.rss_before_fit_mb else ""
+            out.append(f"| {m:,} | {t} | {enum} | {_peer_status(r, cap)} | {fmt_t(r.fit_s)} | {ratio} | "
+                       f"{r.peak_rss_mb:,.0f} MB{before} | {rm} | {same} | {need} |")
+    out.append("")
+    out.append(f"*{FS1}*: the same formulasearch job on one thread, as in P1.")
+    out.append("")
+    out.append("The estimate is a lower bound on what the peer's own code holds at once in its 3D step, read "
+               "from its source: TorchSisso stacks the values of every index triple and copies the target once "
+               "per triple (C(3m, 3) x n x 4 doubles; the least-squares solve and the residuals add more); "
+               "mini-sisso builds the list of every triple (C(m, 3) Python 3-tuples) before fitting them one by "
+               "one. A failed run's peak RSS is the one until it failed, and its time the child's whole life (imports "
+               "included).")
+    load_end = loadavg()
+    out.append("")
+    out.append(f"Load average (1 min) at the start / end of section P: {load_start[0]:.2f} / {load_end[0]:.2f}; "
+               f"{usable_cpus()} usable CPUs.")
+    out.append("")
+    return out
+
+
+# --------------------------------------------------------------------------------------
 # machine
 # --------------------------------------------------------------------------------------
 def machine_info(threads: int, load_start: tuple, load_end: tuple) -> list[str]:
@@ -320,11 +521,25 @@ def main(argv=None) -> int:
     ap.add_argument("--output", help="also write the Markdown report to this file")
     ap.add_argument("--rung3", action="store_true", help="add section R: rung 3 before/after")
     ap.add_argument("--only-rung3", action="store_true", help="section R alone")
+    ap.add_argument("--peers", action="store_true", help="add section P: torchsisso and mini-sisso, if installed")
+    ap.add_argument("--only-peers", action="store_true", help="section P alone")
+    ap.add_argument("--peer-cap-gb", type=float, default=8.0, help="address-space cap of each peer run (GiB)")
+    ap.add_argument("--peer-timeout", type=float, default=900.0, help="wall-clock limit of each peer run (s)")
+    ap.add_argument("--peer-n-sis", type=int, default=20, help="features per screening in the octet comparison")
+    ap.add_argument("--peer-pools", type=int, nargs="+", default=[50, 100, 200, 1000],
+                    help="pool sizes of the 3D l0 comparison")
     ap.add_argument("--before", choices=("none", "1d", "full"), default="1d",
                     help="section R's 'before' run (the unstructured walk): none, up to 1D (default: one SIS "
                          "pass, about a minute on a quiet machine) or the full 3D job (several minutes; "
                          "tens on a loaded one)")
     args = ap.parse_args(argv)
+    if args.only_peers:
+        load_start = loadavg()
+        out = ["# formulasearch and its peers from PyPI", ""]
+        out += peers_section(args)
+        out += ["## Machine", ""] + machine_info(_core.max_threads(), load_start, loadavg())
+        write_report(out, args.output)
+        return 0
     if args.only_rung3:
         load_start = loadavg()
         out = ["# formulasearch: rung 3 of the SISSO route", ""]
@@ -589,6 +804,8 @@ def main(argv=None) -> int:
 
     if args.rung3:
         out += rung3_section(args.repeats, args.before)
+    if args.peers:
+        out += peers_section(args)
 
     # ------------------------------------------------------------------ summary
     if args.threads:
