@@ -52,7 +52,12 @@ def test_sigint_during_generation_3_stops_promptly_with_partial_tables(tmp_path)
     assert proc.poll() is None, "the search finished before it could be interrupted"
     sent = time.perf_counter()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:  # show where it was, then fail
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"still running 30 s after SIGINT; stdout tail: {out[-1500:]!r}; stderr tail: {err[-1500:]!r}")
     elapsed = time.perf_counter() - sent
     assert proc.returncode == 130, err
     # The search would run for hours; the kernels check for Ctrl-C many times a second

@@ -19,6 +19,7 @@
 #include "formulasearch/candidate_source.hpp"
 #include "formulasearch/progress.hpp"
 #include "formulasearch/screening.hpp"
+#include "openmp_shim.hpp"
 #include "standardize.hpp"
 
 namespace formulasearch::detail {
@@ -115,7 +116,7 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
         const std::uint64_t end = std::min<std::uint64_t>(n_indices, begin + opt.block);
         verdicts.resize(end - begin);
         const auto n_chunks = static_cast<long long>((end - begin + kChunk - 1) / kChunk);
-#pragma omp parallel
+#pragma omp parallel if (n_chunks > 1 && static_cast<long long>((end - begin) * n) > kParallelMinWork)
         {
             std::vector<double> values(kSink ? 0 : kChunk * n);
             [[maybe_unused]] Workspace ws;

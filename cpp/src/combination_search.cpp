@@ -111,7 +111,7 @@ SearchResult search_pairs(const StandardizedSet& set, const SearchOptions& opt, 
             if (++J_cur == n_tiles) J_cur = ++I_cur;
         }
         const auto n_batch = static_cast<long long>(batch.size());
-#pragma omp parallel
+#pragma omp parallel if (n_batch > 1)
         {
             PerThread& me = threads[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(static)
@@ -191,7 +191,8 @@ SearchResult score_triples(const double* G, std::size_t ld, const double* b, std
         const auto rows = static_cast<std::size_t>(std::clamp(kChunkTriples / (0.5 * rest * rest + 1), 1.0, 1024.0));
         i_next = std::min(i_last, i_lo + rows);
         const auto i_hi = static_cast<long long>(i_next);
-#pragma omp parallel
+        const double chunk_triples = static_cast<double>(i_next - i_lo) * 0.5 * rest * rest;
+#pragma omp parallel if (chunk_triples * 9 > static_cast<double>(detail::kParallelMinWork))
         {
             PerThread& me = threads[static_cast<std::size_t>(omp_get_thread_num())];
             // Per i, the k that pass the |r| test against i, compressed: the

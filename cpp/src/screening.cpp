@@ -7,6 +7,7 @@
 #include "formulasearch/multitask.hpp"
 #include "formulasearch/top_k.hpp"
 #include "candidate_stream.hpp"
+#include "openmp_shim.hpp"
 #include "lane_sum.hpp"
 #include "standardize.hpp"
 
@@ -262,7 +263,7 @@ std::vector<double> evaluate_candidates(const CandidateSource& source, const std
     const std::size_t n = source.n_samples();
     std::vector<double> out(indices.size() * n);
     const auto m = static_cast<long long>(indices.size());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (m * static_cast<long long>(n) > detail::kParallelMinWork)
     for (long long i = 0; i < m; ++i) source.evaluate_range(indices[i], indices[i] + 1, out.data() + i * n);
     return out;
 }

@@ -7,6 +7,7 @@
 
 #include "gram_kernel.hpp"
 #include "lane_sum.hpp"
+#include "openmp_shim.hpp"
 #include "standardize.hpp"
 
 namespace formulasearch {
@@ -41,7 +42,7 @@ StandardizedSet::StandardizedSet(const double* values, std::size_t m, std::size_
     standardize_target(target, t);
     long long bad = -1;
     const auto mm = static_cast<long long>(m);
-#pragma omp parallel for schedule(static) reduction(max : bad)
+#pragma omp parallel for schedule(static) reduction(max : bad) if (mm * static_cast<long long>(n) > detail::kParallelMinWork)
     for (long long i = 0; i < mm; ++i)
         if (!add(static_cast<std::size_t>(i), values + i * n, t)) bad = std::max(bad, i);
     if (bad >= 0) throw std::invalid_argument("candidate " + std::to_string(bad) + " is constant or not finite");
@@ -55,7 +56,7 @@ StandardizedSet::StandardizedSet(const double* values, std::size_t m, std::size_
     unusable.assign(m, 0);
     const auto mm = static_cast<long long>(m);
     // add() writes nothing for a candidate it rejects: its panel column and correlation stay 0.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (mm * static_cast<long long>(n) > detail::kParallelMinWork)
     for (long long i = 0; i < mm; ++i)
         if (!add(static_cast<std::size_t>(i), values + i * n, t)) unusable[static_cast<std::size_t>(i)] = 1;
 }
@@ -86,7 +87,7 @@ void StandardizedSet::assign(const CandidateSource& source, const std::vector<st
     constexpr std::size_t kBlock = 65536;
     for (std::size_t lo = 0; lo < m_; lo += kBlock) {
         const auto hi = static_cast<long long>(std::min(m_, lo + kBlock));
-#pragma omp parallel
+#pragma omp parallel if ((hi - static_cast<long long>(lo)) * static_cast<long long>(n_) > detail::kParallelMinWork)
         {
             std::vector<double> x(n_);
 #pragma omp for schedule(static) reduction(max : bad)

@@ -335,7 +335,8 @@ SubsetSearchResult score_subsets(const double* G, std::size_t ld, const double* 
                 if (++cj >= m) cj = ++ci + 1;
             }
             const auto n_tasks = static_cast<long long>(tasks.size());
-#pragma omp parallel
+            // (a combination costs about d^2 flops: a chunk of a few thousand is not worth a team)
+#pragma omp parallel if (static_cast<long long>(work) * static_cast<long long>(d * d) > detail::kParallelMinWork)
             {
                 Worker& me = workers[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(dynamic, 1)
