@@ -80,18 +80,48 @@ def test_sisso_route_sweep_equals_refit():
 
 
 def test_sisso_stored_rungs_sweep_equals_refit():
-    """rung 2: the sweep stores rung 1 once, after checking that every training part's own filters store
-    the same features (else the folds run fold by fold, and the report says why)."""
+    """rung 2 (and, below, rung 3): both drivers store the rungs below the last once, from all samples
+    (their filters read no target), so every fold searches the same space and the sweep runs for
+    every fold, with the choices of the fold-by-fold driver."""
     config = {"features": {"generator": "sisso", "rung": 2, "primaries": ["IP_A", "IP_B", "rs_A", "rp_B"],
                            "ops": ["+", "-", "*", "/", "^2"]},
               "search": {"n_sis": 12, "max_dim": 2}, "validation": {"method": "none", "outer_folds": 4}}
     refit, sweep = both_modes(config)
-    nested = sweep.validation["nested"]
-    if nested["mode"] == "refit":  # a training part filters rung 1 differently: the fold-by-fold driver ran
-        assert "stores other rung-1 features" in nested["mode_reason"]
-        assert nested["dimensions"] == refit.validation["nested"]["dimensions"]
-    else:
-        assert_same_choices(refit.validation["nested"], nested)
+    assert_same_choices(refit.validation["nested"], sweep.validation["nested"])
+
+
+def test_sisso_training_part_searches_the_space_stored_from_all_samples():
+    """Written out: fold k's choice is the search on its training part over the stored rungs of all the
+    samples; with a rung-1 feature that is non-finite on one held-out compound only, so that the
+    training part's own filters would store another rung (the case the stored lists settle)."""
+    from formulasearch.data.datasets import octet
+    from formulasearch.data.primaries import build_primaries
+    from formulasearch.search.route import search
+    from formulasearch.search.sisso import SissoRoute, build_space
+
+    prim = build_primaries(octet(), None)
+    config = {"features": {"generator": "sisso", "rung": 2, "primaries": ["EA_A", "EA_B", "rs_A", "rp_B"],
+                           "ops": ["+", "-", "/", "log"]},
+              "search": {"n_sis": 10, "max_dim": 2}, "validation": {"method": "none", "outer_folds": 4}}
+    result = fs.run(config)
+    nested = result.validation["nested"]
+    assert nested["mode"] == "sweep", nested.get("mode_reason")
+    cfg = fs.Config.from_dict(config)
+    stored = build_space(cfg, prim)[2].stored
+    folds = _core.kfold_sets(prim.n_samples, 4, cfg.validation.seed)
+    differs = 0
+    for k, test in enumerate(folds):
+        train = np.setdiff1d(np.arange(prim.n_samples), test)
+        inner = fs.Config.from_dict(config)
+        inner.search.keep = 1
+        inner.validation.nested = False
+        own = build_space(inner, prim.subset(train))[2].stored
+        differs += own != stored
+        models = search(SissoRoute(inner, prim.subset(train), stored_rungs=stored)).models
+        for dim, row in nested["dimensions"].items():
+            best = min((m for m in models if m.dimension == int(dim[0])), key=lambda m: m.rmse)
+            assert row["fold_formulas"][k] == best.formulas, (dim, k)
+    assert differs > 0  # the training parts' own filters would have stored other features
 
 
 def test_sisso_exhaustive_sweep_equals_refit():

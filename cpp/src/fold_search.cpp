@@ -353,7 +353,10 @@ std::vector<ScreenResult> screen_folds(const CandidateSource& source, const Oute
     const FoldScreenData D(folds, targets);
     const std::size_t F = D.F, n = D.n;
     const bool by_value = opt.dedup == Dedup::Value;
-    std::size_t capacity = by_value ? opt.keep + opt.keep / 4 + 64 : opt.keep;
+    // Value dedup is settled on each fold's list, which must hold the survivors' duplicates: a
+    // list too short costs a whole second pass (a rung of SISSO operators has about as many
+    // duplicates as features), a longer one only its memory.
+    std::size_t capacity = by_value ? 4 * opt.keep + 256 : opt.keep;
     std::vector<ScreenResult> res;
     std::vector<TopK<ScoredCandidate>> tops;
     for (;;) {
@@ -430,7 +433,7 @@ std::vector<ScreenResult> screen_folds(const CandidateSource& source, const Oute
             res[f].n_kept -= dups;
         }
         if (certified) break;
-        capacity *= 4;  // many duplicates near the top: a longer list, one more pass
+        capacity *= 8;  // many duplicates near the top: a longer list, one more pass
     }
     return res;
 }

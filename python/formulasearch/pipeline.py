@@ -6,6 +6,7 @@ refinement -> nested CV of the whole search (formulasearch.validation) -> Result
 """
 from __future__ import annotations
 
+import functools
 import resource
 import sys
 import time
@@ -26,7 +27,7 @@ from .search import refine
 from .search.classification import ClassificationRoute, core_class_weight
 from .search.paper import PaperRoute
 from .search.route import Route, max_threads, search, threads
-from .search.sisso import SissoRoute
+from .search.sisso import SissoRoute, build_space
 from .validation import (model_cv, nested_classification, nested_regression, validate_classifiers,
                          validate_models)
 from .validation.sweep import sweep, sweep_reason
@@ -152,7 +153,11 @@ def _refine_models(cfg: Config, prim: Primaries, result: Result) -> None:
 
 def _inner_search(cfg: Config, prim: Primaries, route: type[Route]) -> Callable[[np.ndarray], list[Model]]:
     """The whole search on some samples, as nested CV reruns it: its best model per dimension, no
-    validation, refinement or scale-out."""
+    validation, refinement or scale-out. The SISSO route's stored rungs are those of all the samples
+    (their filters use no target), so that every training part searches the same feature space."""
+    if route is SissoRoute and len(cfg.ops_per_rung()) > 1:
+        stored = build_space(cfg, prim)[2].stored
+        route = functools.partial(SissoRoute, stored_rungs=stored)
     inner = Config.from_dict(cfg.to_dict())
     inner.search.keep = 1
     inner.distributed.backend = "local"

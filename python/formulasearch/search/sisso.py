@@ -56,6 +56,8 @@ class SissoSpaceInfo:
     stored_mb: float = 0.0
     build_seconds: float = 0.0
     passes: list[dict[str, Any]] = field(default_factory=list)  # screenings of the last rung: time, from the cache
+    #: the features stored by each rung but the last (space indices), as advance() took them
+    stored: list[list[int]] = field(default_factory=list)
 
 
 # The share of physical memory that the screening cache may use when no
@@ -118,11 +120,15 @@ def variable_units(cfg: Config, names: list[str], dataset_units: list[str]) -> l
     return out
 
 
-def build_space(cfg: Config, prim: Primaries, progress: Callable | None = None, structured: bool = True):
+def build_space(cfg: Config, prim: Primaries, progress: Callable | None = None, structured: bool = True,
+                stored: list[list[int]] | None = None):
     """The SissoSpace with every rung but the last stored, and what it took.
 
     structured=False walks each rung's whole product index by index (the same
     features in the same order, much slower): for tests and benchmarks.
+    stored: the features each rung stores, as decided on other samples (nested CV decides
+    them on all samples: the filters use no target); else the filters decide on these samples.
+    A space's indices depend only on what earlier rungs stored, so the lists carry over.
     """
     f = cfg.features
     matrix, names, dataset_units = select_primaries(prim, f.primaries)
@@ -134,13 +140,19 @@ def build_space(cfg: Config, prim: Primaries, progress: Callable | None = None, 
     y = np.ascontiguousarray(prim.target, dtype=float)
     while space.lazy_rung < space.max_rung:
         started = time.perf_counter()
-        scr = _core.screen(space, y, keep=len(space), **screen_options(cfg), progress=progress)
-        if scr.interrupted:
-            raise KeyboardInterrupt  # no model exists yet while the space is built
-        new = [int(i) for i in scr.indices if i >= space.n_stored]
-        info.rungs.append({"rung": space.lazy_rung, **rung_counts(space, int(scr.n_candidates) - space.n_stored),
-                           "kept": len(new), "value_duplicates": int(scr.n_value_duplicates),
-                           "seconds": time.perf_counter() - started})
+        if stored is not None:
+            new = list(stored[len(info.stored)])
+            info.rungs.append({"rung": space.lazy_rung, "kept": len(new), "decided_on": "other samples",
+                               "seconds": 0.0})
+        else:
+            scr = _core.screen(space, y, keep=len(space), **screen_options(cfg), progress=progress)
+            if scr.interrupted:
+                raise KeyboardInterrupt  # no model exists yet while the space is built
+            new = [int(i) for i in scr.indices if i >= space.n_stored]
+            info.rungs.append({"rung": space.lazy_rung, **rung_counts(space, int(scr.n_candidates) - space.n_stored),
+                               "kept": len(new), "value_duplicates": int(scr.n_value_duplicates),
+                               "seconds": time.perf_counter() - started})
+        info.stored.append(new)
         space.advance(new)
         info.stored_mb = space.stored_bytes / 2**20
         if f.memory_budget_mb is not None and info.stored_mb > f.memory_budget_mb:
@@ -232,9 +244,17 @@ class SissoRoute(Route):
     structured = True
     cache_screening = True
 
+    def __init__(self, cfg: Config, prim: Primaries, progress: Callable | None = None, lap: Callable | None = None,
+                 stored_rungs: list[list[int]] | None = None):
+        super().__init__(cfg, prim, progress, lap)
+        #: the features each stored rung keeps, decided on other samples (nested CV: on all of them);
+        #: None: decided on these samples
+        self.stored_rungs = stored_rungs
+
     def generate(self) -> None:
         started = time.perf_counter()
-        self.space, self.variables, self.info = build_space(self.cfg, self.prim, self.progress, self.structured)
+        self.space, self.variables, self.info = build_space(self.cfg, self.prim, self.progress, self.structured,
+                                                            self.stored_rungs)
         self.info.build_seconds = time.perf_counter() - started
         s = self.cfg.search
         # SIS screens the same space once per dimension: keep what the first pass found usable

@@ -59,14 +59,11 @@ def outer_folds(folds: Sequence[Sequence[int]], n_samples: int, run_search: Sear
 
 def swept(found: Any, run_search: SearchFn) -> SearchFn:
     """run_search over the folds' models of a sweep (validation.sweep.FoldModels), fold after fold: a fold
-    the sweep left to the fold-by-fold search (found.refit) runs `run_search`; a fold the sweep did not
-    finish (Ctrl-C) stops the folds there."""
-    folds = iter(enumerate(found.models))
+    the sweep did not finish (Ctrl-C) stops the folds there."""
+    folds = iter(found.models)
 
     def from_sweep(train: np.ndarray) -> list[Model]:
-        k, chosen = next(folds, (None, None))
-        if k is not None and k in found.refit:
-            return run_search(train)
+        chosen = next(folds, None)
         if chosen is None:
             raise KeyboardInterrupt
         return chosen
@@ -101,9 +98,6 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
             found = sweep(folds)
             run_search, sweep_notes, mode = swept(found, run_search), list(found.notes), {"mode": "sweep"}
             mode["sweep_seconds"] = dict(found.seconds)  # per stage of the sweep
-            if found.refit:
-                mode["refit_folds"] = sorted(k + 1 for k in found.refit)
-                sweep_notes.insert(0, found.refit_reason)
         except NotSwept as exc:
             mode["mode_reason"] = f"fold by fold: {exc}"
 

@@ -12,9 +12,11 @@ can differ only between two models whose scores tie to about 1e-12.
 
 Each fold's chosen combinations are then refit on its training part, exactly as
 the fold-by-fold driver refits them. Where the sweep would not be the same search
-(classification, 1D ranking by splits, a SISSO space whose stored rungs some
-training part filters differently), the fold-by-fold driver runs instead:
-:func:`sweep_reason` says why before the folds exist, :class:`NotSwept` after.
+(classification, 1D ranking by splits, multi-task, a memory budget), the
+fold-by-fold driver runs instead: :func:`sweep_reason` says why before the folds
+exist, :class:`NotSwept` after. A SISSO space's stored rungs are decided on all
+samples in both drivers (their filters use no target), so every fold searches
+the same space.
 """
 from __future__ import annotations
 
@@ -45,9 +47,6 @@ class FoldModels:
         self.notes: list[str] = []
         self.seconds: dict[str, float] = {}
         self.interrupted = False
-        #: folds the sweep leaves to the fold-by-fold search (their SISSO space differs), and why
-        self.refit: set[int] = set()
-        self.refit_reason = ""
 
 
 def sweep_reason(cfg: Config) -> str | None:
@@ -78,7 +77,7 @@ def sweep(cfg: Config, prim: Primaries, folds: list[list[int]], progress: Progre
             source = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, f.method, f.variant)
             Sweep(cfg, prim, folds, progress, out, source, list(prim.names), prim.display()).exhaustive(False)
         else:
-            space, variables = fold_space(cfg, prim, folds, progress, out)
+            space, variables = fold_space(cfg, prim, progress)
             s = Sweep(cfg, prim, folds, progress, out, space, variables, prim.display(variables))
             if cfg.search.method == "exhaustive":
                 s.exhaustive(True)
@@ -89,37 +88,13 @@ def sweep(cfg: Config, prim: Primaries, folds: list[list[int]], progress: Progre
     return out
 
 
-def fold_space(cfg: Config, prim: Primaries, folds: list[list[int]], progress: ProgressFn | None,
-               out: FoldModels):
+def fold_space(cfg: Config, prim: Primaries, progress: ProgressFn | None):
     """The SISSO space of all samples (every rung but the last stored, as the route builds it) and its
-    variable names. A fold whose training part stores other features (its own range, variance and
-    duplicate filters over its own values) is left to the fold-by-fold search (out.refit); NotSwept
-    when that is every fold."""
-    from ..data.units import unit_matrix
-    from ..search.sisso import screen_options, select_primaries, variable_units
+    variable names. Every fold searches it: its stored rungs are decided on all samples (their filters
+    use no target), as the fold-by-fold driver decides them too."""
+    from ..search.sisso import build_space
 
-    f = cfg.features
-    matrix, names, dataset_units = select_primaries(prim, f.primaries)
-    units_sixths, _ = unit_matrix(variable_units(cfg, names, dataset_units))
-    space = _core.SissoSpace(matrix, names, units_sixths, cfg.ops_per_rung(), f.max_complexity, f.strict_units)
-    y = np.ascontiguousarray(prim.target, dtype=float)
-    while space.lazy_rung < space.max_rung:
-        begin = space.n_stored
-        full = _core.screen(space, y, keep=len(space), **screen_options(cfg), progress=progress)
-        per_fold = _core.screen_folds(space, folds, y, keep=len(space), **screen_options(cfg), progress=progress)
-        if full.interrupted or any(r.interrupted for r in per_fold):
-            raise KeyboardInterrupt
-        new = sorted(int(i) for i in full.indices if i >= begin)
-        for k, r in enumerate(per_fold):
-            if sorted(int(i) for i in r.indices if i >= begin) != new:
-                out.refit.add(k)
-        space.advance(new)
-    if out.refit:
-        out.refit_reason = (f"the training parts of folds {', '.join(str(k + 1) for k in sorted(out.refit))} store "
-                            "other features in the stored rungs than all the data (their filters decide on their "
-                            "own values): those folds ran fold by fold")
-        if len(out.refit) == len(folds):
-            raise NotSwept("every training part stores other features in the stored rungs than all the data")
+    space, names, _ = build_space(cfg, prim, progress)
     return space, names
 
 
@@ -135,7 +110,6 @@ class Sweep:
         self.trains = [np.setdiff1d(np.arange(n), np.asarray(t, dtype=int)) for t in folds]
         self.views = [_core.SampleView(source, tr.tolist()) for tr in self.trains]
         self.models: list[list[Model]] = [[] for _ in folds]
-        self.skip = out.refit  # folds left to the fold-by-fold search: computed along, never used
 
     def screen(self, targets: Any, keep: int) -> list[list[int]]:
         from ..search.sisso import screen_options
@@ -176,7 +150,6 @@ class Sweep:
         top_2d = len(self.source) if s.top_2d == "all" else int(s.top_2d)
         need = max([1] + [pool_size(s, d, top_2d) for d in range(2, s.max_dim + 1)])
         tops = self.screen(self.y, need)
-        tops = [[] if k in self.skip else top for k, top in enumerate(tops)]
         live = [bool(top) and self.fit(k, [top[0]]) for k, top in enumerate(tops)]
         live = [ok or not stop_when_empty for ok in live]
         if s.max_dim >= 2:
@@ -248,7 +221,7 @@ class Sweep:
                     targets.append(np.ascontiguousarray(rows, dtype=float))
             tops = self.screen(targets, s.n_sis + max(len(u) for u in unions))
             for k in range(F):
-                if not live[k] or k in self.skip:
+                if not live[k]:
                     continue
                 in_union = set(unions[k])
                 top = tops[k][: s.n_sis + len(unions[k])]
