@@ -46,8 +46,12 @@ def _wait_for_cpu(pid: int, seconds: float, limit: float = 120.0) -> None:
 
 def test_sigint_during_generation_3_stops_promptly_with_partial_tables(tmp_path):
     (tmp_path / "long.toml").write_text(CONFIG)
+    # Ctrl-C in a terminal reaches a process whose SIGINT disposition is the default one. A test run
+    # started in the background without job control (nohup cmd &) ignores SIGINT and passes that on
+    # to its children, which then rightly ignore it: give the child the terminal's disposition.
     proc = subprocess.Popen([sys.executable, "-m", "formulasearch.cli", "run", "long.toml"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _wait_for_cpu(proc.pid, 4.0)  # imports, generation, screening, then well into the pair search
     assert proc.poll() is None, "the search finished before it could be interrupted"
     sent = time.perf_counter()
