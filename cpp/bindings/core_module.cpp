@@ -1013,55 +1013,41 @@ void add_nested(py::module_& m) {
        "(targets x all samples; the test part is ignored) per fold.");
 
     const SearchOptions search_defaults;
-    m.def("search_pairs_folds", [](const CandidateSource& source, const TestSets& test_sets, const Array& target,
-                                   const std::vector<std::vector<std::uint64_t>>& pools, double max_pair_corr,
-                                   std::size_t keep, std::size_t tile, double singular_tol, py::object progress) {
-        const OuterFolds folds(test_sets, source.n_samples());
-        if (target.ndim() != 1) throw std::invalid_argument("target must be 1-D");
-        const std::vector<double> y(target.data(), target.data() + target.size());
-        SearchOptions opt = search_options(max_pair_corr, keep, tile, singular_tol, 0, std::nullopt, 0);
-        PyProgress p(std::move(progress));
-        std::vector<SearchResult> r;
-        {
-            py::gil_scoped_release release;
-            r = search_pairs_folds(source, folds, y, pools, opt, &p);
-        }
-        p.rethrow();
-        std::vector<Interruptible<SearchResult>> out;
-        for (auto& x : r) out.emplace_back(std::move(x), p.interrupted());
-        return out;
-    }, py::arg("source"), py::arg("test_sets"), py::arg("target"), py::arg("pools"), py::kw_only(),
-       py::arg("max_pair_corr") = search_defaults.max_pair_corr, py::arg("keep") = search_defaults.keep,
-       py::arg("tile") = search_defaults.tile, py::arg("singular_tol") = search_defaults.singular_tol,
-       py::arg("progress") = py::none(),
-       "The pair search of every outer fold in one sweep over the union of the folds' pools: a list of "
-       "SearchResult, fold by fold, members as positions in that fold's pool, as search_pairs over the pool "
-       "standardised on the fold's training part would give (up to the last bits of r2).");
-
-    m.def("search_triples_folds", [](const CandidateSource& source, const TestSets& test_sets, const Array& target,
-                                     const std::vector<std::vector<std::uint64_t>>& pools, double max_pair_corr,
-                                     std::size_t keep, std::size_t tile, double singular_tol, py::object progress) {
-        const OuterFolds folds(test_sets, source.n_samples());
-        if (target.ndim() != 1) throw std::invalid_argument("target must be 1-D");
-        const std::vector<double> y(target.data(), target.data() + target.size());
-        SearchOptions opt = search_options(max_pair_corr, keep, tile, singular_tol, 0, std::nullopt, 0);
-        PyProgress p(std::move(progress));
-        std::vector<SearchResult> r;
-        {
-            py::gil_scoped_release release;
-            r = search_triples_folds(source, folds, y, pools, opt, &p);
-        }
-        p.rethrow();
-        std::vector<Interruptible<SearchResult>> out;
-        for (auto& x : r) out.emplace_back(std::move(x), p.interrupted());
-        return out;
-    }, py::arg("source"), py::arg("test_sets"), py::arg("target"), py::arg("pools"), py::kw_only(),
-       py::arg("max_pair_corr") = search_defaults.max_pair_corr, py::arg("keep") = search_defaults.keep,
-       py::arg("tile") = search_defaults.tile, py::arg("singular_tol") = search_defaults.singular_tol,
-       py::arg("progress") = py::none(),
-       "The triple search of every outer fold over its own pool, standardised on its training part (a list "
-       "of SearchResult, bit for bit search_triples of that set): the folds run side by side, one per "
-       "thread; progress and Ctrl-C between waves of folds (a fold not run is cancelled, with no triple).");
+    // The pair and triple searches of every outer fold: one binding, two kernels.
+    auto bind_fold_search = [&](const char* name, auto kernel, const char* doc) {
+        m.def(name, [kernel](const CandidateSource& source, const TestSets& test_sets, const Array& target,
+                             const std::vector<std::vector<std::uint64_t>>& pools, double max_pair_corr,
+                             std::size_t keep, std::size_t tile, double singular_tol, py::object progress) {
+            const OuterFolds folds(test_sets, source.n_samples());
+            if (target.ndim() != 1) throw std::invalid_argument("target must be 1-D");
+            const std::vector<double> y(target.data(), target.data() + target.size());
+            SearchOptions opt = search_options(max_pair_corr, keep, tile, singular_tol, 0, std::nullopt, 0);
+            PyProgress p(std::move(progress));
+            std::vector<SearchResult> r;
+            {
+                py::gil_scoped_release release;
+                r = kernel(source, folds, y, pools, opt, &p);
+            }
+            p.rethrow();
+            std::vector<Interruptible<SearchResult>> out;
+            for (auto& x : r) out.emplace_back(std::move(x), p.interrupted());
+            return out;
+        }, py::arg("source"), py::arg("test_sets"), py::arg("target"), py::arg("pools"), py::kw_only(),
+           py::arg("max_pair_corr") = search_defaults.max_pair_corr, py::arg("keep") = search_defaults.keep,
+           py::arg("tile") = search_defaults.tile, py::arg("singular_tol") = search_defaults.singular_tol,
+           py::arg("progress") = py::none(), doc);
+    };
+    bind_fold_search("search_pairs_folds",
+                     [](auto&&... a) { return search_pairs_folds(std::forward<decltype(a)>(a)...); },
+                     "The pair search of every outer fold in one sweep over the union of the folds' pools: a list of "
+                     "SearchResult, fold by fold, members as positions in that fold's pool, as search_pairs over the "
+                     "pool standardised on the fold's training part would give (up to the last bits of r2).");
+    bind_fold_search("search_triples_folds",
+                     [](auto&&... a) { return search_triples_folds(std::forward<decltype(a)>(a)...); },
+                     "The triple search of every outer fold over its own pool, standardised on its training part (a "
+                     "list of SearchResult, bit for bit search_triples of that set): the folds run side by side, one "
+                     "per thread; progress and Ctrl-C between waves of folds (a fold not run is cancelled, with no "
+                     "triple).");
 }
 
 }  // namespace
