@@ -63,7 +63,7 @@ def search_on_dask(client, spec: SearchSpec, dim: int, options: dict[str, Any], 
     streamed = memory_budget_mb is not None
     tile = options.get("tile", _core.SearchOptions().tile)  # the core's default unless the options set one
     slices = plan_slices(len(spec.pool), dim, n_tasks, tile, streamed=streamed)
-    spec_future = client.scatter(spec, broadcast=True)
+    spec_future = client.scatter(spec, broadcast=True, hash=False)  # a fresh key: see screen_on_dask
     futures = [client.submit(search_slice, spec_future, dim, first, last, options, None, memory_budget_mb,
                              pure=False, retries=5)
                for first, last in slices]
@@ -80,7 +80,9 @@ def screen_on_dask(client, source: SourceRecipe, targets: np.ndarray, keep: int,
     """Screen blocks of a source on the cluster (see slices.BlockedScreening); the results in the jobs' order.
     Progress counts the indices of the finished blocks, as a local screening counts its own."""
     distributed = _require_dask()
-    source_future = client.scatter(source, broadcast=True)
+    # hash=False: a fresh key per pass. With the content's key, the previous pass's future, released
+    # when it goes out of scope, can delete the data this pass just scattered ("lost dependencies").
+    source_future = client.scatter(source, broadcast=True, hash=False)
     futures = [client.submit(screen_block, source_future, targets, begin, end, keep, options, earlier, report,
                              pure=False, retries=5)
                for begin, end, earlier, report in jobs]
