@@ -969,7 +969,7 @@ void add_nested(py::module_& m) {
     const ScreenOptions screen_defaults;
     m.def("screen_folds", [](const CandidateSource& source, const TestSets& test_sets, py::object targets,
                              std::size_t keep, double variance_filter, const std::string& dedup, std::size_t block,
-                             double max_abs, double min_abs, py::object progress) {
+                             double max_abs, double min_abs, py::object progress, std::size_t list_size) {
         const OuterFolds folds(test_sets, source.n_samples());
         // One 1-D target shared by every fold, or per fold a 2-D array (targets x samples).
         std::vector<std::vector<std::vector<double>>> ys;
@@ -997,7 +997,7 @@ void add_nested(py::module_& m) {
         std::vector<ScreenResult> r;
         {
             py::gil_scoped_release release;
-            r = screen_folds(source, folds, ys, opt, &p);
+            r = screen_folds(source, folds, ys, opt, &p, list_size);
         }
         p.rethrow();
         std::vector<Interruptible<ScreenResult>> out;
@@ -1006,7 +1006,7 @@ void add_nested(py::module_& m) {
     }, py::arg("source"), py::arg("test_sets"), py::arg("targets"), py::kw_only(), py::arg("keep") = screen_defaults.keep,
        py::arg("variance_filter") = screen_defaults.variance_filter, py::arg("dedup") = dedup_name(screen_defaults.dedup),
        py::arg("block") = screen_defaults.block, py::arg("max_abs") = screen_defaults.max_abs,
-       py::arg("min_abs") = screen_defaults.min_abs, py::arg("progress") = py::none(),
+       py::arg("min_abs") = screen_defaults.min_abs, py::arg("progress") = py::none(), py::arg("list_size") = 0,
        "The screening of every outer fold's training part from one pass over the candidates: a list of "
        "ScreenResult, fold by fold, as screen() over SampleView(source, training part) would give (up to the "
        "last bits of the scores). `targets`: one 1-D target for every fold, or a list with one 2-D array "

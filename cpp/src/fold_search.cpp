@@ -346,17 +346,15 @@ void fold_pass(const CandidateSource& source, const FoldScreenData& D, const Scr
 
 std::vector<ScreenResult> screen_folds(const CandidateSource& source, const OuterFolds& folds,
                                        const std::vector<std::vector<std::vector<double>>>& targets,
-                                       const ScreenOptions& opt, Progress* progress) {
+                                       const ScreenOptions& opt, Progress* progress, std::size_t list_size) {
     if (opt.rank_splits) throw std::invalid_argument("screen_folds does not rank by splits");
     if (opt.block == 0) throw std::invalid_argument("block size must be positive");
     if (source.n_samples() != folds.n) throw std::invalid_argument("outer folds over other samples than the source's");
     const FoldScreenData D(folds, targets);
     const std::size_t F = D.F, n = D.n;
     const bool by_value = opt.dedup == Dedup::Value;
-    // Value dedup is settled on each fold's list, which must hold the survivors' duplicates: a
-    // list too short costs a whole second pass (a rung of SISSO operators has about as many
-    // duplicates as features), a longer one only its memory.
-    std::size_t capacity = by_value ? 4 * opt.keep + 256 : opt.keep;
+    // Value dedup is settled on each fold's list, which must hold the survivors' duplicates.
+    std::size_t capacity = !by_value ? opt.keep : std::max(opt.keep, list_size ? list_size : opt.keep + opt.keep / 4 + 64);
     std::vector<ScreenResult> res;
     std::vector<TopK<ScoredCandidate>> tops;
     for (;;) {

@@ -67,10 +67,14 @@ struct OuterFolds {
 // Not supported: rank_splits. Value duplicates are found among each fold's
 // best: a fold's kept list is certified exact (every duplicate of a kept
 // candidate has a score within 4 sqrt(m) 2^-30 of it, so it lies in the list);
-// n_value_duplicates counts those found there only.
+// n_value_duplicates counts those found there only. `list_size`: the length of
+// that list in the first pass (0: keep + keep / 4 + 64); a list too short to
+// certify costs another pass with a longer one, a long one hashes every entry:
+// a source with many duplicates (a SISSO rung) is faster with a longer one.
 std::vector<ScreenResult> screen_folds(const CandidateSource& source, const OuterFolds& folds,
                                        const std::vector<std::vector<std::vector<double>>>& targets,
-                                       const ScreenOptions& options, Progress* progress = nullptr);
+                                       const ScreenOptions& options, Progress* progress = nullptr,
+                                       std::size_t list_size = 0);
 
 // The pair search of every fold in one sweep: result f is search_pairs over
 // StandardizedSet(SampleView(source, folds.training(f)), pools[f], target

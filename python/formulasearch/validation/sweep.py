@@ -118,7 +118,12 @@ class Sweep:
         options = (screen_options(self.cfg) if f.generator != "paper"
                    else {"variance_filter": f.variance_filter, "dedup": f.dedup})
         clock = time.perf_counter()
-        screened = _core.screen_folds(self.source, self.folds, targets, keep=keep, **options, progress=self.progress)
+        # Each fold's value duplicates are settled on its best list, which must hold the duplicates of the
+        # survivors, else the pass runs again with a longer one. A SISSO rung has about as many duplicates
+        # as features: a longer list at once (the paper grammar's default one hashes less).
+        size = 0 if f.generator == "paper" else 4 * keep + 256
+        screened = _core.screen_folds(self.source, self.folds, targets, keep=keep, **options, progress=self.progress,
+                                      list_size=size)
         if any(r.interrupted for r in screened):
             raise KeyboardInterrupt
         self.out.seconds["screening"] = self.out.seconds.get("screening", 0.0) + time.perf_counter() - clock
