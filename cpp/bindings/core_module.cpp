@@ -643,29 +643,38 @@ void add_options(py::module_& m) {
 
 // ---- results: the core's structs, arrays as read-only numpy views ------------
 
-void add_results(py::module_& m) {
-    using Search = Interruptible<SearchResult>;
-    py::class_<Search>(m, "SearchResult", "Best pairs or triples of a search, best first, and what it took.")
+// The fields every best-combinations result shares (SearchResult, SubsetSearchResult):
+// members, r2, counts and costs; returns the class for the fields of its own.
+template <class Result, class Entry>
+auto bind_combination_result(py::module_& m, const char* name, const char* doc, const char* gram_doc) {
+    using R = Interruptible<Result>;
+    return py::class_<R>(m, name, doc)
         .def_property_readonly("members", [](py::object self) {
-            const Search& r = self.cast<const Search&>();
+            const R& r = self.cast<const R&>();
             const auto k = static_cast<py::ssize_t>(r.best.size());
             return view<std::uint32_t>(self, k ? r.best[0].members.data() : nullptr, {k, r.dim},
-                                       {static_cast<py::ssize_t>(sizeof(Combination)), sizeof(std::uint32_t)});
+                                       {static_cast<py::ssize_t>(sizeof(Entry)), sizeof(std::uint32_t)});
         }, "positions of each combination's members in the searched pool (combinations x dim, uint32)")
         .def_property_readonly("r2", [](py::object self) {
-            const Search& r = self.cast<const Search&>();
+            const R& r = self.cast<const R&>();
             return column(self, r.best, r.best.empty() ? nullptr : &r.best[0].r2);
         }, "R^2 of each combination's least-squares fit")
-        .def_readonly("dim", &Search::dim, "members per combination")
-        .def_readonly("n_combinations", &Search::n_combinations,
+        .def_readonly("dim", &R::dim, "members per combination")
+        .def_readonly("n_combinations", &R::n_combinations,
                       "combinations searched: all of the slice's, or when cancelled those evaluated")
-        .def_readonly("n_scored", &Search::n_scored, "those within the |r| limit and not singular")
-        .def_readonly("gram_flops", &Search::gram_flops, "flops spent on cross-products")
-        .def_readonly("seconds", &Search::seconds, "wall time of the search")
-        .def_readonly("peak_bytes", &Search::peak_bytes, "candidate values and work buffers held at once")
-        .def_readonly("block_size", &Search::block_size, "candidates per block of a streamed search (0: in memory)")
-        .def_readonly("cancelled", &Search::cancelled, "stopped early (progress callback or Ctrl-C)")
-        .def_readonly("interrupted", &Search::interrupted, "stopped by Ctrl-C");
+        .def_readonly("n_scored", &R::n_scored, "those within the |r| limit and not singular")
+        .def_readonly("gram_flops", &R::gram_flops, gram_doc)
+        .def_readonly("seconds", &R::seconds, "wall time of the search")
+        .def_readonly("peak_bytes", &R::peak_bytes, "candidate values and work buffers held at once")
+        .def_readonly("block_size", &R::block_size, "candidates per block of a streamed search (0: in memory)")
+        .def_readonly("cancelled", &R::cancelled, "stopped early (progress callback or Ctrl-C)")
+        .def_readonly("interrupted", &R::interrupted, "stopped by Ctrl-C");
+}
+
+void add_results(py::module_& m) {
+    bind_combination_result<SearchResult, Combination>(
+        m, "SearchResult", "Best pairs or triples of a search, best first, and what it took.",
+        "flops spent on cross-products");
 
     py::class_<ScreenCounts>(m, "ScreenCounts", "What a screening examined and what each filter dropped.")
         .def_readonly("n_candidates", &ScreenCounts::n_candidates, "candidates generated among those examined")
@@ -1105,29 +1114,11 @@ void add_multitask(py::module_& m) {
 }
 
 void add_subset_search(py::module_& m) {
-    using Subsets = Interruptible<SubsetSearchResult>;
-    py::class_<Subsets>(m, "SubsetSearchResult", "Best combinations of d members, best first, and what it took.")
-        .def_property_readonly("members", [](py::object self) {
-            const Subsets& r = self.cast<const Subsets&>();
-            const auto k = static_cast<py::ssize_t>(r.best.size());
-            return view<std::uint32_t>(self, k ? r.best[0].members.data() : nullptr, {k, r.dim},
-                                       {static_cast<py::ssize_t>(sizeof(Subset)), sizeof(std::uint32_t)});
-        }, "positions of each combination's members in the searched pool (combinations x dim, uint32)")
-        .def_property_readonly("r2", [](py::object self) {
-            const Subsets& r = self.cast<const Subsets&>();
-            return column(self, r.best, r.best.empty() ? nullptr : &r.best[0].r2);
-        }, "R^2 of each combination's least-squares fit")
-        .def_readonly("dim", &Subsets::dim, "members per combination")
-        .def_readonly("n_combinations", &Subsets::n_combinations,
-                      "combinations searched: all of the slice's, or when cancelled those evaluated")
-        .def_readonly("n_planned", &Subsets::n_planned, "combinations of the search (of the slice)")
-        .def_readonly("n_scored", &Subsets::n_scored, "those within the |r| limit and not singular")
-        .def_readonly("gram_flops", &Subsets::gram_flops, "flops spent on the correlations")
-        .def_readonly("seconds", &Subsets::seconds, "wall time of the search")
-        .def_readonly("peak_bytes", &Subsets::peak_bytes, "candidate values and work buffers held at once")
-        .def_readonly("block_size", &Subsets::block_size, "candidates per block of a streamed search (0: in memory)")
-        .def_readonly("cancelled", &Subsets::cancelled, "stopped early (progress callback or Ctrl-C)")
-        .def_readonly("interrupted", &Subsets::interrupted, "stopped by Ctrl-C");
+    bind_combination_result<SubsetSearchResult, Subset>(
+        m, "SubsetSearchResult", "Best combinations of d members, best first, and what it took.",
+        "flops spent on the correlations")
+        .def_readonly("n_planned", &Interruptible<SubsetSearchResult>::n_planned,
+                      "combinations of the search (of the slice)");
 
     const SearchOptions defaults;
     const char* doc =
