@@ -14,6 +14,7 @@
 #include "triple_scoring.hpp"
 
 #include "openmp_shim.hpp"
+#include "prefix_tasks.hpp"
 
 // As in subset_search.cpp: every score is one fixed sequence of IEEE
 // operations (explicit fma, no contraction: see CMakeLists), whatever thread
@@ -148,7 +149,7 @@ std::size_t MultiTaskSet::memory_bytes() const {
 
 namespace {
 
-constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+constexpr std::size_t kNone = detail::kNoSecond;
 
 struct Problem {
     std::vector<const double*> G;  // per task: G[i * ld + k], i < k
@@ -367,42 +368,11 @@ SubsetSearchResult search_multitask(const MultiTaskSet& set, int d, const Search
                 root.ct(t)[k] = set.task(t).target_correlations()[k];
             }
         }
-        // Tasks in lexicographic order, in chunks between progress reports,
-        // dynamically over the threads; neither depends on the thread count.
-        constexpr std::uint64_t kChunk = 5'000'000;
-        constexpr std::size_t kMaxTasks = 1 << 16;
-        std::vector<std::pair<std::size_t, std::size_t>> tasks;
-        std::size_t ci = i_first, cj = d == 2 ? kNone : i_first + 1;
-        bool cancelled = false;
-        while (ci < i_last && !cancelled) {
-            tasks.clear();
-            std::uint64_t work = 0;
-            while (ci < i_last && work < kChunk && tasks.size() < kMaxTasks) {
-                if (d == 2) {
-                    tasks.emplace_back(ci, kNone);
-                    work += m - 1 - ci;
-                    ++ci;
-                    continue;
-                }
-                if (cj >= m) {
-                    cj = ++ci + 1;
-                    continue;
-                }
-                tasks.emplace_back(ci, cj);
-                work += binomial(m - 1 - cj, d - 2);
-                if (++cj >= m) cj = ++ci + 1;
-            }
-            const auto n_tasks = static_cast<long long>(tasks.size());
-#pragma omp parallel
-            {
-                Worker& me = workers[static_cast<std::size_t>(omp_get_thread_num())];
-#pragma omp for schedule(dynamic, 1)
-                for (long long q = 0; q < n_tasks; ++q)
-                    run_task(me, pb, root, tasks[static_cast<std::size_t>(q)].first, tasks[static_cast<std::size_t>(q)].second);
-            }
-            res.n_combinations += work;
-            cancelled = !keep_going(progress, "combinations", res.n_combinations, res.n_planned);
-        }
+        const bool cancelled = detail::run_prefix_tasks(
+            m, d, i_first, i_last, 5'000'000, static_cast<long long>(T) * d * d, res.n_combinations, res.n_planned,
+            progress, [&](int thread, std::size_t i, std::size_t j) {
+                run_task(workers[static_cast<std::size_t>(thread)], pb, root, i, j);
+            });
         res.cancelled = cancelled && res.n_combinations < res.n_planned;
     }
     TopK<Subset> all(opt.keep);

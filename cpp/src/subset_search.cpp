@@ -12,6 +12,7 @@
 #include "triple_scoring.hpp"
 
 #include "openmp_shim.hpp"
+#include "prefix_tasks.hpp"
 
 // Every value below is computed by the same sequence of IEEE operations
 // wherever it is computed (explicit fma, no contraction: see CMakeLists), so a
@@ -35,7 +36,7 @@ std::uint64_t binomial(std::uint64_t m, int d) {
 
 namespace {
 
-constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+constexpr std::size_t kNone = detail::kNoSecond;
 
 // A prefix S of l members: its fit, the determinant of its correlation matrix
 // and its members.
@@ -307,45 +308,12 @@ SubsetSearchResult score_subsets(const double* G, std::size_t ld, const double* 
         root.size = m;
         root.contiguous = true;
         for (std::size_t k = 0; k < m; ++k) root.idx[k] = static_cast<std::uint32_t>(k), root.q[k] = 1.0, root.c[k] = b[k];
-        // Tasks: the first member i (d = 2) or the first two (i, j), in
-        // lexicographic order, in chunks of about kChunk combinations between
-        // progress reports; inside a chunk, dynamically over the threads. The
-        // tasks do not depend on the thread count, nor does any score.
-        constexpr std::uint64_t kChunk = 20'000'000;
-        constexpr std::size_t kMaxTasks = 1 << 16;
-        std::vector<std::pair<std::size_t, std::size_t>> tasks;
-        std::size_t ci = i_first, cj = d == 2 ? kNone : i_first + 1;
-        bool cancelled = false;
-        while (ci < i_last && !cancelled) {
-            tasks.clear();
-            std::uint64_t work = 0;
-            while (ci < i_last && work < kChunk && tasks.size() < kMaxTasks) {
-                if (d == 2) {
-                    tasks.emplace_back(ci, kNone);
-                    work += m - 1 - ci;
-                    ++ci;
-                    continue;
-                }
-                if (cj >= m) {  // row i has no second member left
-                    cj = ++ci + 1;
-                    continue;
-                }
-                tasks.emplace_back(ci, cj);
-                work += binomial(m - 1 - cj, d - 2);
-                if (++cj >= m) cj = ++ci + 1;
-            }
-            const auto n_tasks = static_cast<long long>(tasks.size());
-            // (a combination costs about d^2 flops: a chunk of a few thousand is not worth a team)
-#pragma omp parallel if (static_cast<long long>(work) * static_cast<long long>(d * d) > detail::kParallelMinWork)
-            {
-                Worker& me = workers[static_cast<std::size_t>(omp_get_thread_num())];
-#pragma omp for schedule(dynamic, 1)
-                for (long long q = 0; q < n_tasks; ++q)
-                    run_task(me, pb, root, tasks[static_cast<std::size_t>(q)].first, tasks[static_cast<std::size_t>(q)].second);
-            }
-            res.n_combinations += work;
-            cancelled = !keep_going(progress, "combinations", res.n_combinations, res.n_planned);
-        }
+        // (a combination costs about d^2 flops: a chunk of a few thousand is not worth a team)
+        const bool cancelled = detail::run_prefix_tasks(
+            m, d, i_first, i_last, 20'000'000, static_cast<long long>(d) * d, res.n_combinations, res.n_planned,
+            progress, [&](int thread, std::size_t i, std::size_t j) {
+                run_task(workers[static_cast<std::size_t>(thread)], pb, root, i, j);
+            });
         res.cancelled = cancelled && res.n_combinations < res.n_planned;
     }
     TopK<Subset> all(opt.keep);
