@@ -124,6 +124,38 @@ def test_sisso_training_part_searches_the_space_stored_from_all_samples():
     assert differs > 0  # the training parts' own filters would have stored other features
 
 
+def test_sisso_fold_by_fold_searches_the_space_stored_from_all_samples(monkeypatch):
+    """nested_mode = "refit": every training part's search is given the stored rungs of all the samples
+    (as the sweep searches them), and chooses as the sweep does, on a case where its own filters would
+    store other features."""
+    from formulasearch.search import sisso
+
+    config = {"features": {"generator": "sisso", "rung": 2, "primaries": ["EA_A", "EA_B", "rs_A", "rp_B"],
+                           "ops": ["+", "-", "/", "log"]},
+              "search": {"n_sis": 10, "max_dim": 2}, "validation": {"method": "none", "outer_folds": 4}}
+    given = []
+    original = sisso.SissoRoute.__init__
+
+    def spy(self, cfg, prim, progress=None, lap=None, stored_rungs=None):
+        given.append((prim.n_samples, stored_rungs))
+        original(self, cfg, prim, progress, lap, stored_rungs)
+
+    monkeypatch.setattr(sisso.SissoRoute, "__init__", spy)
+    refit, sweep = both_modes(config)
+    monkeypatch.undo()
+    everything = sisso.build_space(fs.Config.from_dict(config), octet_primaries())[2].stored
+    inner = [stored for n, stored in given if n < given[0][0]]
+    assert len(inner) == 4 and all(stored == everything for stored in inner)
+    assert_same_choices(refit.validation["nested"], sweep.validation["nested"])
+
+
+def octet_primaries():
+    from formulasearch.data.datasets import octet
+    from formulasearch.data.primaries import build_primaries
+
+    return build_primaries(octet(), None)
+
+
 def test_sisso_exhaustive_sweep_equals_refit():
     config = {"features": {"generator": "sisso", "rung": 1, "primaries": ["IP_A", "IP_B", "rs_A", "rp_A", "rp_B"]},
               "search": {"method": "exhaustive", "top_2d": "all", "top_3d": 40, "max_dim": 3},

@@ -27,7 +27,7 @@ from .search import refine
 from .search.classification import ClassificationRoute, core_class_weight
 from .search.paper import PaperRoute
 from .search.route import Route, max_threads, search, threads
-from .search.sisso import SissoRoute, build_space
+from .search.sisso import SissoRoute
 from .validation import (model_cv, nested_classification, nested_regression, validate_classifiers,
                          validate_models)
 from .validation.sweep import sweep, sweep_reason
@@ -79,7 +79,8 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
             cfg.validate_multitask(given_by="samples split into tasks")
         lap("data")
         route = route_for(cfg)
-        result = search(route(cfg, prim, progress), lap)
+        searched = route(cfg, prim, progress)
+        result = search(searched, lap)
         if prim.display_names is not None:
             result.headers = {n: h for n, h in zip(prim.names, prim.display_names) if n != h}
         result.labels = [str(label) for label in prim.labels]
@@ -102,7 +103,8 @@ def run(config: Config | Mapping[str, Any] | str | Path | None = None, *,
                 lap("refinement")
             nested = cfg.classification.nested if classifying else cfg.validation.nested
             if nested and not result.interrupted:
-                report = result.validation["nested"] = _nested_cv(cfg, prim, result, route, progress)
+                report = result.validation["nested"] = _nested_cv(cfg, prim, result, route, progress,
+                                                                       _stored_rungs(searched))
                 lap("nested CV")
                 if report.get("interrupted"):  # the folds finished stay in the report
                     result.interrupted = True
@@ -151,12 +153,17 @@ def _refine_models(cfg: Config, prim: Primaries, result: Result) -> None:
         result.models.append(model)
 
 
-def _inner_search(cfg: Config, prim: Primaries, route: type[Route]) -> Callable[[np.ndarray], list[Model]]:
+def _stored_rungs(searched: Route) -> list[list[int]] | None:
+    """What the SISSO search over all samples stored in each rung but the last (None: another route)."""
+    return searched.stored_rungs if isinstance(searched, SissoRoute) else None
+
+
+def _inner_search(cfg: Config, prim: Primaries, route: type[Route],
+                  stored: list[list[int]] | None = None) -> Callable[[np.ndarray], list[Model]]:
     """The whole search on some samples, as nested CV reruns it: its best model per dimension, no
-    validation, refinement or scale-out. The SISSO route's stored rungs are those of all the samples
-    (their filters use no target), so that every training part searches the same feature space."""
-    if route is SissoRoute and len(cfg.ops_per_rung()) > 1:
-        stored = build_space(cfg, prim)[2].stored
+    validation, refinement or scale-out. The SISSO route's stored rungs are `stored`, those of all the
+    samples (their filters use no target), so that every training part searches the same feature space."""
+    if stored:
         route = functools.partial(SissoRoute, stored_rungs=stored)
     inner = Config.from_dict(cfg.to_dict())
     inner.search.keep = 1
@@ -170,9 +177,10 @@ def _inner_search(cfg: Config, prim: Primaries, route: type[Route]) -> Callable[
 
 
 def _nested_cv(cfg: Config, prim: Primaries, result: Result, route: type[Route],
-               progress: ProgressFn | None) -> dict[str, Any]:
-    """The whole search redone on the training part of each outer fold."""
-    run_search = _inner_search(cfg, prim, route)
+               progress: ProgressFn | None, stored: list[list[int]] | None) -> dict[str, Any]:
+    """The whole search redone on the training part of each outer fold (SISSO: over `stored`, the stored
+    rungs of the search over all samples)."""
+    run_search = _inner_search(cfg, prim, route, stored)
     matrix = prim.rows(result.variables)
     if cfg.search.task == "classification":
         c = cfg.classification
@@ -187,13 +195,12 @@ def _nested_cv(cfg: Config, prim: Primaries, result: Result, route: type[Route],
         return model.predictions(model.values(result.variables, matrix[:, test]), tasks)
 
     v = cfg.validation
-    reason = sweep_reason(cfg)
-    if reason is None and prim.tasks is not None:
-        reason = "multi-task SISSO (its scores are per-task sums, not folded)"
+    reason = sweep_reason(cfg, prim)
     started = time.perf_counter()
     report = nested_regression(run_search, predict_fold, np.asarray(prim.target, dtype=float), v.outer_folds,
                                v.seed, cfg.search.max_dim, progress,
-                               None if reason else (lambda folds: sweep(cfg, prim, folds, progress)), prim.tasks)
+                               None if reason else (lambda folds: sweep(cfg, prim, folds, progress, stored)),
+                               prim.tasks)
     if reason and v.nested_mode != "refit":
         report["mode_reason"] = f"fold by fold: {reason}"
     report["seconds"] = time.perf_counter() - started

@@ -247,14 +247,15 @@ class SissoRoute(Route):
     def __init__(self, cfg: Config, prim: Primaries, progress: Callable | None = None, lap: Callable | None = None,
                  stored_rungs: list[list[int]] | None = None):
         super().__init__(cfg, prim, progress, lap)
-        #: the features each stored rung keeps, decided on other samples (nested CV: on all of them);
-        #: None: decided on these samples
+        #: the features each stored rung keeps (space indices): given, decided on other samples (nested CV:
+        #: on all of them); None: decided on these samples by generate(), which then records them here
         self.stored_rungs = stored_rungs
 
     def generate(self) -> None:
         started = time.perf_counter()
         self.space, self.variables, self.info = build_space(self.cfg, self.prim, self.progress, self.structured,
                                                             self.stored_rungs)
+        self.stored_rungs = self.info.stored
         self.info.build_seconds = time.perf_counter() - started
         s = self.cfg.search
         # SIS screens the same space once per dimension: keep what the first pass found usable

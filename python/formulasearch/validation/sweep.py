@@ -31,6 +31,7 @@ from ..data.primaries import Primaries
 from ..results import Model
 from ..search.paper import fitted_model, pool_size
 from ..search.route import SingularModel
+from ..search.sisso import build_space
 from .nested import NotSwept
 
 ProgressFn = Callable[[str, int, int], Any]
@@ -49,25 +50,28 @@ class FoldModels:
         self.interrupted = False
 
 
-def sweep_reason(cfg: Config) -> str | None:
-    """Why this config's nested CV runs fold by fold (None: it runs in one sweep, unless the folds'
-    stored SISSO rungs differ: then :class:`NotSwept` says so)."""
+def sweep_reason(cfg: Config, prim: Primaries | None = None) -> str | None:
+    """Why this config's nested CV (on these samples) runs fold by fold (None: it runs in one sweep,
+    unless :class:`NotSwept` says otherwise once the folds exist)."""
     if cfg.validation.nested_mode == "refit":
         return "nested_mode = \"refit\""
     if cfg.search.task == "classification":
         return "classification (its separation scores are not sums of per-fold terms)"
     if cfg.validation.rank_1d == "splits":
         return "1D ranking by splits (random splits of each training part)"
-    if cfg.multitask:
+    if cfg.multitask or (prim is not None and prim.tasks is not None):
         return "multi-task SISSO (its scores are per-task sums, not folded)"
     if cfg.search.memory_budget_mb is not None:
         return "a memory budget ([search] memory_budget_mb): the sweep would hold the union of the folds' pools"
     return None
 
 
-def sweep(cfg: Config, prim: Primaries, folds: list[list[int]], progress: ProgressFn | None = None) -> FoldModels:
+def sweep(cfg: Config, prim: Primaries, folds: list[list[int]], progress: ProgressFn | None = None,
+          stored: list[list[int]] | None = None) -> FoldModels:
     """The route's search (inner keep = 1) on every fold's training part, in one sweep. Ctrl-C keeps the
-    folds finished (see FoldModels); NotSwept when the sweep would not be the same search."""
+    folds finished (see FoldModels); NotSwept when the sweep would not be the same search. SISSO: every
+    fold searches the space of all samples, its stored rungs `stored` when given (those the search over
+    all samples stored; their filters use no target), else decided here on all samples."""
     if len(folds) > MAX_FOLDS:
         raise NotSwept(f"more than {MAX_FOLDS} outer folds")
     out = FoldModels(len(folds))
@@ -77,7 +81,7 @@ def sweep(cfg: Config, prim: Primaries, folds: list[list[int]], progress: Progre
             source = _core.PaperGenerator(prim.matrix, prim.names, prim.classes, f.method, f.variant)
             Sweep(cfg, prim, folds, progress, out, source, list(prim.names), prim.display()).exhaustive(False)
         else:
-            space, variables = fold_space(cfg, prim, progress)
+            space, variables, _ = build_space(cfg, prim, progress, stored=stored)
             s = Sweep(cfg, prim, folds, progress, out, space, variables, prim.display(variables))
             if cfg.search.method == "exhaustive":
                 s.exhaustive(True)
@@ -86,16 +90,6 @@ def sweep(cfg: Config, prim: Primaries, folds: list[list[int]], progress: Progre
     except KeyboardInterrupt:
         out.interrupted = True
     return out
-
-
-def fold_space(cfg: Config, prim: Primaries, progress: ProgressFn | None):
-    """The SISSO space of all samples (every rung but the last stored, as the route builds it) and its
-    variable names. Every fold searches it: its stored rungs are decided on all samples (their filters
-    use no target), as the fold-by-fold driver decides them too."""
-    from ..search.sisso import build_space
-
-    space, names, _ = build_space(cfg, prim, progress)
-    return space, names
 
 
 class Sweep:
