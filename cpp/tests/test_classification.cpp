@@ -10,31 +10,12 @@
 #include <vector>
 
 #include "check.hpp"
+#include "matrix_source.hpp"
 #include "formulasearch/classification.hpp"
 
 using namespace formulasearch;
+using fs_test::MatrixSource;
 using fs_test::close;
-
-namespace {
-
-class MatrixSource final : public CandidateSource {
-public:
-    MatrixSource(std::vector<double> v, std::size_t m, std::size_t n) : v_(std::move(v)), m_(m), n_(n) {}
-    std::uint64_t size() const override { return m_; }
-    std::size_t n_samples() const override { return n_; }
-    Formula formula(std::uint64_t) const override { return Formula(); }
-    void evaluate_range(std::uint64_t b, std::uint64_t e, double* out) const override {
-        std::copy(v_.begin() + static_cast<std::ptrdiff_t>(b * n_), v_.begin() + static_cast<std::ptrdiff_t>(e * n_), out);
-    }
-    bool has_string_duplicates() const override { return false; }
-    std::uint64_t string_key(std::uint64_t i) const override { return i; }
-
-private:
-    std::vector<double> v_;
-    std::size_t m_, n_;
-};
-
-}  // namespace
 
 int main() {
     // 1D: class 0 on [0, 2], class 1 on [1, 3]: samples 1, 2 (class 0) and 1 (class 1) overlap;

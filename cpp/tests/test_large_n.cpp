@@ -7,30 +7,14 @@
 #include <vector>
 
 #include "check.hpp"
+#include "matrix_source.hpp"
 #include "formulasearch/combination_search.hpp"
 #include "formulasearch/streamed_search.hpp"
 
 using namespace formulasearch;
+using fs_test::MatrixSource;
 
 namespace {
-
-// Candidates given as a plain value matrix (candidates x samples).
-class MatrixSource : public CandidateSource {
-public:
-    MatrixSource(std::vector<double> v, std::size_t m, std::size_t n) : v_(std::move(v)), m_(m), n_(n) {}
-    std::uint64_t size() const override { return m_; }
-    std::size_t n_samples() const override { return n_; }
-    Formula formula(std::uint64_t) const override { return Formula(); }
-    void evaluate_range(std::uint64_t b, std::uint64_t e, double* out) const override {
-        std::copy(v_.begin() + static_cast<std::ptrdiff_t>(b * n_), v_.begin() + static_cast<std::ptrdiff_t>(e * n_), out);
-    }
-    bool has_string_duplicates() const override { return false; }
-    std::uint64_t string_key(std::uint64_t i) const override { return i; }
-
-private:
-    std::vector<double> v_;
-    std::size_t m_, n_;
-};
 
 bool same(const SearchResult& a, const SearchResult& b) {
     if (a.best.size() != b.best.size() || a.n_scored != b.n_scored || a.n_combinations != b.n_combinations) return false;
