@@ -152,11 +152,16 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
             if (v.status == Status::OutOfRange) { ++res.n_out_of_range; continue; }
             if (v.status == Status::LowVariance) { ++res.n_low_variance; continue; }
             const std::uint64_t string_key = check_strings ? source.string_key(i) : 0;
-            if (check_strings && seen_strings.count(string_key)) { ++res.n_string_duplicates; continue; }
-            if (opt.dedup == Dedup::Value && seen_values.count(v.value_hash)) {
+            // Exact until the limit: every key is remembered as it is seen (one insert each). Past it: only
+            // looked up, and remembered below if its candidate enters the top list.
+            const bool exact = !past_limit;
+            if (check_strings && (exact ? !seen_strings.insert(string_key).second : seen_strings.count(string_key) > 0)) {
+                ++res.n_string_duplicates;
+                continue;
+            }
+            if (opt.dedup == Dedup::Value &&
+                (exact ? !seen_values.insert(v.value_hash).second : seen_values.count(v.value_hash) > 0)) {
                 ++res.n_value_duplicates;
-                // Its string is still seen: a later copy of the same formula counts as a string duplicate.
-                if (check_strings && !past_limit) seen_strings.insert(string_key);
                 continue;
             }
             ++res.n_kept;
@@ -166,13 +171,14 @@ void stream_candidates(const CandidateSource& source, const ScreenOptions& opt, 
             }
             if constexpr (kSink) sink(i, block_values.data() + (i - begin) * n, v.moments);
             const bool entered = keep(v.score, i);
-            if (past_limit && !entered) {  // forgotten: its duplicates cannot enter either
+            if (exact) {
+                past_limit = std::max(seen_strings.size(), seen_values.size()) >= opt.dedup_limit;
+            } else if (entered) {
+                if (check_strings) seen_strings.insert(string_key);
+                if (opt.dedup == Dedup::Value) seen_values.insert(v.value_hash);
+            } else {  // forgotten: its duplicates cannot enter either
                 res.dedup_bounded = true;
-                continue;
             }
-            if (check_strings) seen_strings.insert(string_key);
-            if (opt.dedup == Dedup::Value) seen_values.insert(v.value_hash);
-            past_limit = std::max(seen_strings.size(), seen_values.size()) >= opt.dedup_limit;
         }
         res.n_screened = end - first;
         if (!keep_going(progress, stage, end - first, n_indices - first)) {
