@@ -152,6 +152,39 @@ def test_pairs_and_triples_on_the_best_correlated_candidates():
     assert_pair_limit(found, values, 0.95)
 
 
+def triples_by_batched_solve(values, y, keep, limit, tol=1e-10):
+    """Every triple of a small pool by numpy (a batched 3 x 3 solve on the standardised Gram):
+    the best `keep` as (members, rmse), and how many triples are valid (every pair under the |r|
+    limit, a correlation determinant above tol)."""
+    z = values - values.mean(axis=1, keepdims=True)
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    t = (y - y.mean()) / np.linalg.norm(y - y.mean())
+    G, b = z @ z.T, z @ t
+    m = len(values)
+    T = np.array(list(itertools.combinations(range(m), 3)))
+    S = G[T[:, :, None], T[:, None, :]]
+    ok = np.all(np.abs(S[:, [0, 0, 1], [1, 2, 2]]) < limit, axis=1) & (np.linalg.det(S) > tol)
+    T, S = T[ok], S[ok]
+    bs = b[T]
+    r2 = np.einsum("ti,ti->t", bs, np.linalg.solve(S, bs[:, :, None])[:, :, 0])
+    rmse = np.sqrt(np.maximum(1.0 - r2, 0.0) * np.mean((y - y.mean()) ** 2))
+    order = np.lexsort((T[:, 2], T[:, 1], T[:, 0], rmse))[:keep]
+    return [(tuple(int(v) for v in T[o]), float(rmse[o])) for o in order], int(ok.sum())
+
+
+@pytest.mark.parametrize("pool, limit", [("top", 0.9), ("top", 0.97), ("random", 0.9), ("random", 0.5)])
+def test_triples_over_collinear_and_spread_pools(pool, limit):
+    """A pool of the best-correlated candidates leaves few valid k for most pairs (the kernel gathers
+    them), a random one many (it scans them under a mask); more than 64 candidates, so the pass
+    bits span several words. The top list and the count of valid triples against numpy."""
+    values, y = gen1_top(131) if pool == "top" else gen1_subset(131, 11)
+    found = _core.search_triples(values, y, max_pair_corr=limit, keep=15)
+    oracle, n_valid = triples_by_batched_solve(values, y, 15, limit)
+    assert_matches_oracle(found, oracle, values, y, 3, rtol=1e-7)
+    assert found.n_scored == n_valid
+    assert found.n_combinations == 131 * 130 * 129 // 6
+
+
 # ---------------------------------------------------------------------------
 # planted formulas
 

@@ -53,6 +53,121 @@ inline void consider_triple(PerThread& me, const TripleBase& t, double c, double
     me.top.push({num / det, 3, {static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(k)}});
 }
 
+// The vector pre-tests evaluate num - thr * det in another order than the exact
+// scalar path (consider_triple). Every term is at most a few units, so the two
+// differ by far less than this: a lane is dropped only when certainly below.
+constexpr double kPretestSlack = 1e-12;
+
+// num - thr * det of the triples (i, j, k), fixed i and j, as one quadratic form
+// in (c, d, e) = (G[i][k], G[j][k], b[k]): nine multiply-adds per k.
+struct TripleForm {
+    double k0, cc, dd, ee, cd, de, ce;
+    TripleForm(const TripleBase& t, double thr)
+        : k0(t.bi2 + t.bj2 - 2.0 * t.a * t.bi * t.bj - thr * t.one_minus_a2),
+          cc(thr - t.bj2),
+          dd(thr - t.bi2),
+          ee(t.one_minus_a2),
+          cd(2.0 * (t.bi * t.bj - t.a * thr)),
+          de(2.0 * (t.a * t.bi - t.bj)),
+          ce(2.0 * (t.a * t.bj - t.bi)) {}
+    v8d eval(v8d c, v8d d, v8d e) const {
+        using detail::splat;
+        return c * (splat(cc) * c + splat(cd) * d + splat(ce) * e) + d * (splat(dd) * d + splat(de) * e) +
+               e * (splat(ee) * e) + splat(k0);
+    }
+};
+
+// Scores the valid triples (i, j, k) of one thread. Rows of the pass bits
+// (bit k: the pair passes the |r| limit) select k: where few k of a pair
+// (i, j) are valid they are gathered first, else every k in the range is
+// scanned under a mask.
+class TripleRowScorer {
+public:
+    TripleRowScorer(PerThread& me, const double* G, std::size_t ld, const double* b, const double* bsq, std::size_t m,
+                    double lim2, double tol)
+        : me_(me), G_(G), ld_(ld), b_(b), bsq_(bsq), m_(m), lim2_(lim2), tol_(tol),
+          k_(m + 8), c_(m + 8), d_(m + 8), e_(m + 8) {}
+
+    // The triples (i, j, k), k1 > k >= k0 > j. vi, vj: the pass bits of rows i and j (those of
+    // row j all lie above j); k0 is j + 1 or a multiple of 64, k1 a multiple of 64 or m
+    // (so that no partial word needs a mask).
+    void score(std::size_t i, std::size_t j, const std::uint64_t* vi, const std::uint64_t* vj, std::size_t k0,
+               std::size_t k1) {
+        const std::size_t w0 = k0 >> 6, w1 = (k1 + 63) >> 6;
+        std::size_t count = 0;
+        for (std::size_t w = w0; w < w1; ++w) count += static_cast<std::size_t>(__builtin_popcountll(vi[w] & vj[w]));
+        if (count == 0) return;
+        const double a = G_[i * ld_ + j];
+        const TripleBase base{a, 1.0 - a * a, b_[i], b_[j], bsq_[i], bsq_[j]};
+        if (4 * count >= k1 - k0)
+            scan(base, i, j, k0, k1);
+        else
+            gather(base, i, j, vi, vj, w0, w1);
+    }
+
+private:
+    // Eight k at a time: the valid lanes counted, the hits (lanes that may enter the top-k) scored exactly.
+    template <class Lane>
+    void test8(const TripleBase& base, TripleForm& form, std::size_t i, std::size_t j, v8d c, v8d d, v8d e,
+               v8l& valid_count, Lane k_of_lane, const double* cs, const double* ds, const double* es) {
+        const v8d a = detail::splat(base.a);
+        const v8d det = detail::splat(base.one_minus_a2) + 2.0 * a * c * d - c * c - d * d;
+        const v8l valid = (c * c < detail::splat(lim2_)) & (d * d < detail::splat(lim2_)) & (det > detail::splat(tol_));
+        valid_count -= valid;  // true lanes are -1
+        const v8l hit = valid & (form.eval(c, d, e) >= detail::splat(-kPretestSlack));
+        if (!detail::any(hit)) return;
+        for (std::size_t u = 0; u < 8; ++u) {
+            const std::size_t k = k_of_lane(u);
+            consider_triple(me_, base, cs[u], ds[u], es[u], bsq_[k], i, j, k, lim2_, tol_);
+        }
+        form = TripleForm(base, me_.threshold());
+    }
+
+    void scan(const TripleBase& base, std::size_t i, std::size_t j, std::size_t k0, std::size_t k1) {
+        const double *gi = G_ + i * ld_, *gj = G_ + j * ld_;
+        TripleForm form(base, me_.threshold());
+        v8l valid_count = {};
+        std::size_t k = k0;
+        for (; k + 8 <= k1; k += 8)
+            test8(base, form, i, j, detail::load8(gi + k), detail::load8(gj + k), detail::load8(b_ + k), valid_count,
+                  [k](std::size_t u) { return k + u; }, gi + k, gj + k, b_ + k);
+        me_.scored += detail::lane_total(valid_count);
+        for (; k < k1; ++k) {
+            if (gi[k] * gi[k] < lim2_ && gj[k] * gj[k] < lim2_ && base.det(gi[k], gj[k]) > tol_) ++me_.scored;
+            consider_triple(me_, base, gi[k], gj[k], b_[k], bsq_[k], i, j, k, lim2_, tol_);
+        }
+    }
+
+    void gather(const TripleBase& base, std::size_t i, std::size_t j, const std::uint64_t* vi, const std::uint64_t* vj,
+                std::size_t w0, std::size_t w1) {
+        const double *gi = G_ + i * ld_, *gj = G_ + j * ld_;
+        std::size_t n = 0;
+        for (std::size_t w = w0; w < w1; ++w)
+            for (std::uint64_t bits = vi[w] & vj[w]; bits; bits &= bits - 1) {
+                const std::size_t k = w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits));
+                k_[n] = static_cast<std::uint32_t>(k), c_[n] = gi[k], d_[n] = gj[k], e_[n] = b_[k];
+                ++n;
+            }
+        for (std::size_t p = n; p % 8; ++p)  // padding lanes: invalid (NaN fails every test)
+            k_[p] = static_cast<std::uint32_t>(j), c_[p] = 0.0, d_[p] = std::numeric_limits<double>::quiet_NaN(), e_[p] = 0.0;
+        TripleForm form(base, me_.threshold());
+        v8l valid_count = {};
+        for (std::size_t t = 0; t < n; t += 8)
+            test8(base, form, i, j, detail::load8(&c_[t]), detail::load8(&d_[t]), detail::load8(&e_[t]), valid_count,
+                  [&](std::size_t u) { return static_cast<std::size_t>(k_[t + u]); }, &c_[t], &d_[t], &e_[t]);
+        me_.scored += detail::lane_total(valid_count);
+    }
+
+    PerThread& me_;
+    const double* G_;
+    std::size_t ld_;
+    const double *b_, *bsq_;
+    std::size_t m_;
+    double lim2_, tol_;
+    std::vector<std::uint32_t> k_;
+    std::vector<double> c_, d_, e_;
+};
+
 }  // namespace
 
 std::uint64_t count_combinations(std::size_t m, int d, std::size_t first, std::size_t last) {
@@ -177,6 +292,22 @@ SearchResult score_triples(const double* G, std::size_t ld, const double* b, std
     std::vector<PerThread> threads(static_cast<std::size_t>(omp_get_max_threads()), PerThread(opt.keep));
     std::vector<double> bsq(m);
     for (std::size_t i = 0; i < m; ++i) bsq[i] = b[i] * b[i];
+    // Bit k of row i: k > i and the pair (i, k) passes the |r| limit. A triple is valid only
+    // if all three of its pairs pass, so for fixed i < j only the k of (row i AND row j) are
+    // visited: with correlated pools (a top-N of 1D formulas) that is a few percent of them.
+    const std::size_t words = (m + 63) / 64;
+    std::vector<std::uint64_t> pass(m * words, 0);
+    {
+        const auto mm = static_cast<long long>(m);
+#pragma omp parallel for schedule(static) if (m * m > detail::kParallelMinWork)
+        for (long long ii = 0; ii < mm; ++ii) {
+            const auto i = static_cast<std::size_t>(ii);
+            const double* gi = G + i * ld;
+            std::uint64_t* row = pass.data() + i * words;
+            for (std::size_t k = i + 1; k < m; ++k)
+                if (gi[k] * gi[k] < lim2) row[k >> 6] |= std::uint64_t{1} << (k & 63);
+        }
+    }
 
     // Rows i in chunks of about kChunkTriples triples between progress reports
     // (so cancelling answers quickly); inside a chunk, round-robin over threads
@@ -195,51 +326,16 @@ SearchResult score_triples(const double* G, std::size_t ld, const double* b, std
 #pragma omp parallel if (chunk_triples * 9 > static_cast<double>(detail::kParallelMinWork))
         {
             PerThread& me = threads[static_cast<std::size_t>(omp_get_thread_num())];
-            // Per i, the k that pass the |r| test against i, compressed: the
-            // (j, k) loops then only visit combinations that can be valid.
-            std::vector<std::uint32_t> idx;
-            std::vector<double> cs, bks, bk2s, ds;
+            TripleRowScorer scorer(me, G, ld, b, bsq.data(), m, lim2, tol);
 #pragma omp for schedule(static, 1)
             for (long long ii = static_cast<long long>(i_lo); ii < i_hi; ++ii) {
                 const auto i = static_cast<std::size_t>(ii);
-                const double* gi = G + i * ld;
-                const double bi = b[i];
-                idx.clear(), cs.clear(), bks.clear(), bk2s.clear();
-                for (std::size_t k = i + 1; k < m; ++k)
-                    if (gi[k] * gi[k] < lim2) idx.push_back(static_cast<std::uint32_t>(k)), cs.push_back(gi[k]), bks.push_back(b[k]), bk2s.push_back(bsq[k]);
-                const std::size_t L = idx.size();
-                ds.resize(L);
-                v8l valid_count = {};
-                for (std::size_t tj = 0; tj < L; ++tj) {
-                    const std::size_t j = idx[tj];
-                    const double* gj = G + j * ld;
-                    const TripleBase base{cs[tj], 1.0 - cs[tj] * cs[tj], bi, b[j], bsq[i], bsq[j]};
-                    for (std::size_t t = tj + 1; t < L; ++t) ds[t] = gj[idx[t]];
-                    const v8d va = detail::splat(base.a), vbi = detail::splat(bi), vbj = detail::splat(base.bj);
-                    const v8d v1a2 = detail::splat(base.one_minus_a2), vbi2 = detail::splat(base.bi2), vbj2 = detail::splat(base.bj2);
-                    const v8d vlim2 = detail::splat(lim2), vtol = detail::splat(tol);
-                    std::size_t t = tj + 1;
-                    // Eight k at a time: a loose vector pre-test; only lanes that
-                    // might enter the top-k take the exact scalar path.
-                    for (; t + 8 <= L; t += 8) {
-                        const v8d c = detail::load8(&cs[t]), d = detail::load8(&ds[t]);
-                        const v8d bk = detail::load8(&bks[t]), bk2 = detail::load8(&bk2s[t]);
-                        const v8d det = v1a2 + 2.0 * va * c * d - c * c - d * d;
-                        const v8l valid = (d * d < vlim2) & (det > vtol);
-                        const v8d num = vbi2 * (1.0 - d * d) + vbj2 * (1.0 - c * c) + bk2 * v1a2 +
-                                        2.0 * (vbi * vbj * (c * d - va) + vbi * bk * (va * d - c) + vbj * bk * (va * c - d));
-                        const v8l hit = valid & (num >= detail::splat(me.threshold() * kSafety) * det);
-                        valid_count -= valid;  // true lanes are -1
-                        if (!detail::any(hit)) continue;
-                        for (std::size_t u = t; u < t + 8; ++u)
-                            consider_triple(me, base, cs[u], ds[u], bks[u], bk2s[u], i, j, idx[u], lim2, tol);
+                const std::uint64_t* vi = pass.data() + i * words;
+                for (std::size_t wj = (i + 1) >> 6; wj < words; ++wj)
+                    for (std::uint64_t bits = vi[wj]; bits; bits &= bits - 1) {
+                        const std::size_t j = wj * 64 + static_cast<std::size_t>(__builtin_ctzll(bits));
+                        scorer.score(i, j, vi, pass.data() + j * words, j + 1, m);
                     }
-                    for (; t < L; ++t) {
-                        if (ds[t] * ds[t] < lim2 && base.det(cs[t], ds[t]) > tol) ++me.scored;
-                        consider_triple(me, base, cs[t], ds[t], bks[t], bk2s[t], i, j, idx[t], lim2, tol);
-                    }
-                }
-                me.scored += detail::lane_total(valid_count);
             }
         }
         done += count_combinations(m, 3, i_lo, i_next);
