@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 
 #include "formulasearch/subset_search.hpp"
@@ -33,6 +34,7 @@ using detail::kPanel;
 using detail::kRows;
 using detail::v8d;
 using detail::v8l;
+using detail::kPretestSlack;
 
 // What a triple (i, j, k) shares with every k for fixed i, j.
 struct TripleBase {
@@ -52,11 +54,6 @@ inline void consider_triple(PerThread& me, const TripleBase& t, double c, double
     if (num < me.threshold() * det) return;
     me.top.push({num / det, 3, {static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(k)}});
 }
-
-// The vector pre-tests evaluate num - thr * det in another order than the exact
-// scalar path (consider_triple). Every term is at most a few units, so the two
-// differ by far less than this: a lane is dropped only when certainly below.
-constexpr double kPretestSlack = 1e-12;
 
 // num - thr * det of the triples (i, j, k), fixed i and j, as one quadratic form
 // in (c, d, e) = (G[i][k], G[j][k], b[k]): nine multiply-adds per k.
@@ -257,11 +254,12 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
     // The m x m Gram matrix (top-N sets are small: 10^4 -> 800 MB at most);
     // only its tiles on and above the diagonal, as the scoring reads G[i][k], i < k.
     const std::size_t ld = set.padded_size(), T = opt.tile;
-    std::vector<double> G(ld * ld);
-    const std::uint64_t flops = detail::fill_gram(set, set, true, T, detail::sample_block(opt, T), G.data(), ld);
-    SearchResult res = detail::score_triples(G.data(), ld, set.target_correlations().data(), set.size(), opt, progress);
+    // Not zeroed: the tiles written are the only entries read (a nested sweep allocates one per fold).
+    const std::unique_ptr<double[]> G(new double[ld * ld]);
+    const std::uint64_t flops = detail::fill_gram(set, set, true, T, detail::sample_block(opt, T), G.get(), ld);
+    SearchResult res = detail::score_triples(G.get(), ld, set.target_correlations().data(), set.size(), opt, progress);
     res.gram_flops = flops;
-    res.peak_bytes = set.memory_bytes() + G.size() * sizeof(double);
+    res.peak_bytes = set.memory_bytes() + ld * ld * sizeof(double);
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
 }

@@ -27,6 +27,11 @@ namespace formulasearch::detail {
 // the merged result does not depend on the partition.
 constexpr double kSafety = 1.0 - 1e-12;
 
+// Vector pre-tests that evaluate num - thr * det in another order than the exact
+// scalar path: every term is at most a few units, so the two differ by far less
+// than this slack, and a lane is dropped only when certainly below.
+constexpr double kPretestSlack = 1e-12;
+
 // The options every pair and triple search (in memory or streamed) requires.
 inline void check_search_options(const SearchOptions& o) {
     if (o.keep == 0) throw std::invalid_argument("keep must be at least 1");
