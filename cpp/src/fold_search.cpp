@@ -284,7 +284,7 @@ void fold_pass(const CandidateSource& source, const FoldScreenData& D, const Scr
     std::unordered_set<std::uint64_t> seen_strings;
     const bool check_strings = source.has_string_duplicates();
     std::vector<FoldVerdict> verdicts;
-    std::vector<char> generated;
+    std::vector<char> generated, dup;
     constexpr std::uint64_t kChunk = 32;
     for (std::uint64_t begin = 0; begin < n_indices; begin += opt.block) {
         const std::uint64_t end = std::min<std::uint64_t>(n_indices, begin + opt.block);
@@ -307,31 +307,41 @@ void fold_pass(const CandidateSource& source, const FoldScreenData& D, const Scr
                 }
             }
         }
-        for (std::uint64_t i = begin; i < end; ++i) {
-            if (!generated[i - begin]) continue;
-            const FoldVerdict* v = verdicts.data() + (i - begin) * F;
-            bool any_kept = false;
-            for (std::size_t f = 0; f < F; ++f) {
-                ScreenResult& r = res[f];
+        // String duplicates have equal values, so equal verdicts in every fold: one set serves all
+        // (one serial pass); then each fold counts and keeps its own, the folds side by side.
+        if (check_strings) {
+            dup.assign(end - begin, 0);
+            for (std::uint64_t i = begin; i < end; ++i) {
+                if (!generated[i - begin]) continue;
+                const FoldVerdict* v = verdicts.data() + (i - begin) * F;
+                bool any_kept = false;
+                for (std::size_t f = 0; f < F && !any_kept; ++f) any_kept = v[f].status == Status::Kept;
+                if (any_kept) dup[i - begin] = !seen_strings.insert(source.string_key(i)).second;
+            }
+        }
+        const auto n_folds = static_cast<long long>(F);
+#pragma omp parallel for schedule(static, 1) if ((end - begin) * F > detail::kParallelMinWork)
+        for (long long fl = 0; fl < n_folds; ++fl) {
+            const auto f = static_cast<std::size_t>(fl);
+            ScreenResult& r = res[f];
+            for (std::uint64_t i = begin; i < end; ++i) {
+                if (!generated[i - begin]) continue;
+                const FoldVerdict& v = verdicts[(i - begin) * F + f];
                 ++r.n_candidates;
-                switch (v[f].status) {
+                switch (v.status) {
                     case Status::NonFinite: ++r.n_nonfinite; break;
                     case Status::OutOfRange: ++r.n_out_of_range; break;
                     case Status::LowVariance: ++r.n_low_variance; break;
-                    default: any_kept = true;
+                    case Status::Kept:
+                        if (check_strings && dup[i - begin]) {
+                            ++r.n_string_duplicates;
+                        } else {
+                            ++r.n_kept;
+                            tops[f].push({v.score, i});
+                        }
+                        break;
+                    default: break;
                 }
-            }
-            if (!any_kept) continue;
-            // String duplicates have equal values, so equal verdicts in every fold: one set serves all.
-            const bool dup = check_strings && !seen_strings.insert(source.string_key(i)).second;
-            for (std::size_t f = 0; f < F; ++f) {
-                if (v[f].status != Status::Kept) continue;
-                if (dup) {
-                    ++res[f].n_string_duplicates;
-                    continue;
-                }
-                ++res[f].n_kept;
-                tops[f].push({v[f].score, i});
             }
         }
         for (auto& r : res) r.n_screened = end;
