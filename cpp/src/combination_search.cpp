@@ -259,7 +259,7 @@ SearchResult search_triples(const StandardizedSet& set, const SearchOptions& opt
     const std::uint64_t flops = detail::fill_gram(set, set, true, T, detail::sample_block(opt, T), G.get(), ld);
     SearchResult res = detail::score_triples(G.get(), ld, set.target_correlations().data(), set.size(), opt, progress);
     res.gram_flops = flops;
-    res.peak_bytes = set.memory_bytes() + ld * ld * sizeof(double);
+    res.peak_bytes += set.memory_bytes() + ld * ld * sizeof(double);
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
 }
@@ -343,6 +343,7 @@ SearchResult score_triples(const double* G, std::size_t ld, const double* b, std
     res.dim = 3;
     res.n_combinations = done;
     res.cancelled = cancelled;
+    res.peak_bytes = triple_scoring_bytes(m, threads.size());
     return res;
 }
 

@@ -46,7 +46,9 @@ void search_block_pair(std::vector<detail::PerThread>& threads, const detail::Pa
 std::size_t streamed_block_size(int dim, std::size_t K, std::size_t n, std::size_t budget, const SearchOptions& opt) {
     const std::size_t threads = static_cast<std::size_t>(omp_get_max_threads());
     const std::size_t ld = (K + 15) / 16 * 16;
-    const std::size_t kernel = dim == 2 ? threads * partial_bytes(opt.tile) : ld * ld * sizeof(double) + K * sizeof(double);
+    const std::size_t kernel = dim == 2 ? threads * partial_bytes(opt.tile)
+                                        : ld * ld * sizeof(double) + K * sizeof(double) +
+                                              (dim == 3 ? detail::triple_scoring_bytes(K, threads) : 0);
     const std::size_t fixed = kernel + 2 * n * sizeof(double);  // + target, evaluation rows
     const std::size_t per_candidate = 2 * (n + 2) * sizeof(double);  // two blocks
     const std::size_t c = budget > fixed ? (budget - fixed) / per_candidate : 0;
@@ -211,7 +213,8 @@ SearchResult search_triples_streamed(const CandidateSource& source, const std::v
     res.dim = 3;
     res.block_size = corr.block;
     res.gram_flops = corr.flops;
-    res.peak_bytes = corr.peak_bytes;
+    // The blocks are gone when the scoring runs; the correlations and the scoring's own bytes are not.
+    res.peak_bytes = std::max(corr.peak_bytes, (corr.G.size() + corr.b.size()) * sizeof(double) + res.peak_bytes);
     res.cancelled = res.cancelled || corr.cancelled;
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;

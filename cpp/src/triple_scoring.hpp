@@ -24,10 +24,18 @@ std::uint64_t fill_gram(const StandardizedSet& rows, const StandardizedSet& cols
 
 // Best triples of m candidates from G (row-major, leading dimension ld; only
 // entries G[i][k], i < k, are read) and b (m correlations with the target).
-// Fills best, dim, n_scored, n_combinations (the triples of the rows completed) and
+// Fills best, dim, n_scored, n_combinations (the triples of the rows completed),
+// peak_bytes (what the scoring holds besides G: its pass bits and buffers) and
 // cancelled; progress counts triples.
 SearchResult score_triples(const double* G, std::size_t ld, const double* b, std::size_t m, const SearchOptions& options,
                            Progress* progress);
+
+// The bytes score_triples holds besides G: a bit row per candidate (the pairs that pass the
+// |r| limit), the squared correlations and each thread's gather buffers.
+inline std::size_t triple_scoring_bytes(std::size_t m, std::size_t threads) {
+    return m * ((m + 63) / 64) * sizeof(std::uint64_t) + m * sizeof(double) +
+           threads * (m + 8) * (sizeof(std::uint32_t) + 3 * sizeof(double));
+}
 
 // The K x K correlations (upper triangle, leading dimension ld) and the
 // correlations with the target of a pool evaluated a block at a time within a
