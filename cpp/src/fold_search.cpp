@@ -509,24 +509,22 @@ void score_fold_block(FoldTop& me, const Sweep& S, std::size_t f, const Block8x1
             }
         return;
     }
-    // num - thr * det = thr g^2 - 2 bi bj g + bi^2 + bj^2 - thr, with the validity (g^2 under
-    // the limit, det = 1 - g^2 above tol) as one bound on g^2 that holds whenever both do.
+    // The pre-test of PairForm, with the validity (g^2 under the limit, det = 1 - g^2 above
+    // tol) as one bound on g^2 that holds whenever both do.
     const double thr = me.threshold();
     const v8d sj[2] = {detail::load8(sg + j), detail::load8(sg + j + 8)};
     const v8d vj[2] = {detail::load8(vv + j), detail::load8(vv + j + 8)};
     const v8d bj[2] = {detail::load8(bb + j), detail::load8(bb + j + 8)};
     const v8d bj2[2] = {bj[0] * bj[0], bj[1] * bj[1]};
-    const v8d vbound = detail::splat(std::min(S.lim2, 1.0 - 0.5 * S.tol)), vthr = detail::splat(thr),
+    const v8d vbound = detail::splat(std::min(S.lim2, 1.0 - 0.5 * S.tol)),
               vslack = detail::splat(-detail::kPretestSlack);
     v8l hit = {};
     for (std::size_t r = 0; r < kRows; ++r) {
-        const double bir = bb[i + r];
-        const v8d si = detail::splat(sg[i + r]), vi = detail::splat(vv[i + r]), m2bi = detail::splat(-2.0 * bir),
-                  k0 = detail::splat(bir * bir - thr);
+        const v8d si = detail::splat(sg[i + r]), vi = detail::splat(vv[i + r]);
+        const detail::PairForm form(thr, bb[i + r]);
         for (int h = 0; h < 2; ++h) {
             const v8d g = (G.c[r][h] - T.c[r][h] - vi * vj[h]) * si * sj[h];
-            const v8d p = (vthr * g + m2bi * bj[h]) * g + (bj2[h] + k0);
-            hit |= (g * g < vbound) & (p >= vslack);
+            hit |= (g * g < vbound) & (form.eval(g, bj[h], bj2[h]) >= vslack);
         }
     }
     if (!detail::any(hit)) return;

@@ -111,25 +111,33 @@ inline void score_edge_block(PerThread& me, const Block8x16& blk, const PairSide
         }
 }
 
+// num - thr * det of the pairs of a row (bi) with eight columns (bj), as one
+// quadratic in their correlation g: thr g^2 - 2 bi bj g + bi^2 + bj^2 - thr.
+struct PairForm {
+    v8d thr, m2bi, k0;
+    PairForm(double threshold, double bi)
+        : thr(splat(threshold)), m2bi(splat(-2.0 * bi)), k0(splat(bi * bi - threshold)) {}
+    v8d eval(v8d g, v8d bj, v8d bj2) const { return (thr * g + m2bi * bj) * g + (bj2 + k0); }
+};
+
 // An interior block (all 128 pairs valid): a vector pre-test that is looser
 // than the exact one, so only near-winners reach the scalar path.
 inline void score_block(PerThread& me, const Block8x16& blk, const PairSides& s, std::size_t i, std::size_t j,
                         const PairLimits& L) {
     const double* bi = s.rows.padded_correlations() + i;
     const double* bj = s.cols.padded_correlations() + j;
-    const double thr = me.threshold() * kSafety;
-    const v8d bj0 = load8(bj), bj1 = load8(bj + 8);
-    const v8d one = splat(1.0), vlim2 = splat(L.lim2), vtol = splat(L.tol), vthr = splat(thr);
+    const double thr = me.threshold();
+    const v8d vbj[2] = {load8(bj), load8(bj + 8)};
+    const v8d vbj2[2] = {vbj[0] * vbj[0], vbj[1] * vbj[1]};
+    const v8d one = splat(1.0), vlim2 = splat(L.lim2), vtol = splat(L.tol), vslack = splat(-kPretestSlack);
     v8l valid_count = {}, hit = {};
     for (std::size_t r = 0; r < kRows; ++r) {
-        const v8d vbi = splat(bi[r]), bi2 = vbi * vbi;
+        const PairForm form(thr, bi[r]);
         for (int h = 0; h < 2; ++h) {
-            const v8d g = blk.c[r][h], vbj = h ? bj1 : bj0;
-            const v8d g2 = g * g, det = one - g2;
-            const v8l valid = (g2 < vlim2) & (det > vtol);
-            const v8d num = bi2 + vbj * vbj - 2.0 * vbi * vbj * g;
+            const v8d g = blk.c[r][h], g2 = g * g;
+            const v8l valid = (g2 < vlim2) & (one - g2 > vtol);
             valid_count -= valid;  // true lanes are -1
-            hit |= valid & (num >= vthr * det);
+            hit |= valid & (form.eval(g, vbj[h], vbj2[h]) >= vslack);
         }
     }
     me.scored += lane_total(valid_count);
