@@ -19,7 +19,6 @@ namespace formulasearch {
 
 namespace {
 
-using detail::kSafety;
 using detail::merge;
 using detail::PerThread;
 
@@ -76,8 +75,8 @@ struct TripleForm {
 
 // Scores the valid triples (i, j, k) of one thread. Rows of the pass bits
 // (bit k: the pair passes the |r| limit) select k: where few k of a pair
-// (i, j) are valid they are gathered first, else every k in the range is
-// scanned under a mask.
+// (i, j) are valid they are gathered first, else every k > j is scanned
+// under a mask.
 class TripleRowScorer {
 public:
     TripleRowScorer(PerThread& me, const double* G, std::size_t ld, const double* b, const double* bsq, std::size_t m,
@@ -85,19 +84,17 @@ public:
         : me_(me), G_(G), ld_(ld), b_(b), bsq_(bsq), m_(m), lim2_(lim2), tol_(tol),
           k_(m + 8), c_(m + 8), d_(m + 8), e_(m + 8) {}
 
-    // The triples (i, j, k), k1 > k >= k0 > j. vi, vj: the pass bits of rows i and j (those of
-    // row j all lie above j); k0 is j + 1 or a multiple of 64, k1 a multiple of 64 or m
-    // (so that no partial word needs a mask).
-    void score(std::size_t i, std::size_t j, const std::uint64_t* vi, const std::uint64_t* vj, std::size_t k0,
-               std::size_t k1) {
-        const std::size_t w0 = k0 >> 6, w1 = (k1 + 63) >> 6;
+    // The triples (i, j, k > j). vi, vj: the pass bits of rows i and j (those of row j all lie
+    // above j, so their AND needs no mask).
+    void score(std::size_t i, std::size_t j, const std::uint64_t* vi, const std::uint64_t* vj) {
+        const std::size_t w0 = (j + 1) >> 6, w1 = (m_ + 63) >> 6;
         std::size_t count = 0;
         for (std::size_t w = w0; w < w1; ++w) count += static_cast<std::size_t>(__builtin_popcountll(vi[w] & vj[w]));
         if (count == 0) return;
         const double a = G_[i * ld_ + j];
         const TripleBase base{a, 1.0 - a * a, b_[i], b_[j], bsq_[i], bsq_[j]};
-        if (4 * count >= k1 - k0)
-            scan(base, i, j, k0, k1);
+        if (4 * count >= m_ - j - 1)
+            scan(base, i, j);
         else
             gather(base, i, j, vi, vj, w0, w1);
     }
@@ -120,16 +117,16 @@ private:
         form = TripleForm(base, me_.threshold());
     }
 
-    void scan(const TripleBase& base, std::size_t i, std::size_t j, std::size_t k0, std::size_t k1) {
+    void scan(const TripleBase& base, std::size_t i, std::size_t j) {
         const double *gi = G_ + i * ld_, *gj = G_ + j * ld_;
         TripleForm form(base, me_.threshold());
         v8l valid_count = {};
-        std::size_t k = k0;
-        for (; k + 8 <= k1; k += 8)
+        std::size_t k = j + 1;
+        for (; k + 8 <= m_; k += 8)
             test8(base, form, i, j, detail::load8(gi + k), detail::load8(gj + k), detail::load8(b_ + k), valid_count,
                   [k](std::size_t u) { return k + u; }, gi + k, gj + k, b_ + k);
         me_.scored += detail::lane_total(valid_count);
-        for (; k < k1; ++k) {
+        for (; k < m_; ++k) {
             if (gi[k] * gi[k] < lim2_ && gj[k] * gj[k] < lim2_ && base.det(gi[k], gj[k]) > tol_) ++me_.scored;
             consider_triple(me_, base, gi[k], gj[k], b_[k], bsq_[k], i, j, k, lim2_, tol_);
         }
@@ -332,7 +329,7 @@ SearchResult score_triples(const double* G, std::size_t ld, const double* b, std
                 for (std::size_t wj = (i + 1) >> 6; wj < words; ++wj)
                     for (std::uint64_t bits = vi[wj]; bits; bits &= bits - 1) {
                         const std::size_t j = wj * 64 + static_cast<std::size_t>(__builtin_ctzll(bits));
-                        scorer.score(i, j, vi, pass.data() + j * words, j + 1, m);
+                        scorer.score(i, j, vi, pass.data() + j * words);
                     }
             }
         }
