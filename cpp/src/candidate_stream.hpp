@@ -36,16 +36,27 @@ inline std::uint64_t mix(std::uint64_t h) {  // splitmix64 finaliser
 
 // Hash of the standardised vector up to sign: values are quantised to 2^-30 of
 // the unit-norm centred vector, and the sign is fixed by the first non-zero one.
-// Four independent multiply chains (then mixed) instead of one serial chain.
+// The quantised values are computed a chunk at a time (a loop that vectorises),
+// then mixed by four independent multiply chains.
 inline std::uint64_t value_hash(const double* x, std::size_t n, const Moments& m) {
     constexpr double kQuantum = 1073741824.0;  // 2^30
+    constexpr std::uint64_t kPrime = 0x100000001b3ULL;
+    constexpr std::size_t kChunk = 64;
     const double mean = m.mean, inv_norm = 1.0 / scale_of(m, n, Scale::UnitNorm);
+    std::int64_t q[kChunk];
     std::int64_t sign = 0;
     std::uint64_t lanes[4] = {0x9e3779b97f4a7c15ULL, 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL, 0x27d4eb2f165667c5ULL};
-    for (std::size_t s = 0; s < n; ++s) {
-        auto q = static_cast<std::int64_t>(std::nearbyint((x[s] - mean) * inv_norm * kQuantum));
-        if (sign == 0 && q != 0) sign = q > 0 ? 1 : -1;
-        lanes[s & 3] = (lanes[s & 3] ^ static_cast<std::uint64_t>(q * (sign == 0 ? 1 : sign))) * 0x100000001b3ULL;
+    for (std::size_t s0 = 0; s0 < n; s0 += kChunk) {
+        const std::size_t len = std::min(kChunk, n - s0);
+        for (std::size_t s = 0; s < len; ++s)
+            q[s] = static_cast<std::int64_t>(std::nearbyint((x[s0 + s] - mean) * inv_norm * kQuantum));
+        for (std::size_t s = 0; s < len && sign == 0; ++s) sign = q[s] > 0 ? 1 : q[s] < 0 ? -1 : 0;
+        const std::int64_t flip = sign == 0 ? 1 : sign;  // zeros before the first non-zero hash alike
+        // s0 is a multiple of 4, so sample s0 + s goes to lane s & 3.
+        std::size_t s = 0;
+        for (; s + 4 <= len; s += 4)
+            for (std::size_t l = 0; l < 4; ++l) lanes[l] = (lanes[l] ^ static_cast<std::uint64_t>(q[s + l] * flip)) * kPrime;
+        for (; s < len; ++s) lanes[s & 3] = (lanes[s & 3] ^ static_cast<std::uint64_t>(q[s] * flip)) * kPrime;
     }
     return mix(mix(lanes[0] ^ mix(lanes[1])) ^ mix(lanes[2] ^ mix(lanes[3])));
 }

@@ -324,6 +324,7 @@ void fold_pass(const CandidateSource& source, const FoldScreenData& D, const Scr
         for (long long fl = 0; fl < n_folds; ++fl) {
             const auto f = static_cast<std::size_t>(fl);
             ScreenResult& r = res[f];
+            std::vector<ScoredCandidate> kept;
             for (std::uint64_t i = begin; i < end; ++i) {
                 if (!generated[i - begin]) continue;
                 const FoldVerdict& v = verdicts[(i - begin) * F + f];
@@ -337,12 +338,13 @@ void fold_pass(const CandidateSource& source, const FoldScreenData& D, const Scr
                             ++r.n_string_duplicates;
                         } else {
                             ++r.n_kept;
-                            tops[f].push({v.score, i});
+                            kept.push_back({v.score, i});
                         }
                         break;
                     default: break;
                 }
             }
+            tops[f].push_all(kept);
         }
         for (auto& r : res) r.n_screened = end;
         if (!keep_going(progress, "nested screening", end, n_indices)) {
@@ -350,6 +352,58 @@ void fold_pass(const CandidateSource& source, const FoldScreenData& D, const Scr
             break;
         }
     }
+}
+
+// The value hash of each fold's listed candidates over its training part (as the training part's
+// own screening hashes them): the union of the lists evaluated once, a chunk within a bounded
+// buffer at a time, each fold walking its list in generation order alongside. by_index[f]: the
+// positions of lists[f] in generation order. Result [f][p]: the hash of lists[f][p].
+std::vector<std::vector<std::uint64_t>> training_value_hashes(const CandidateSource& source, const FoldScreenData& D,
+                                                               const std::vector<std::vector<ScoredCandidate>>& lists,
+                                                               const std::vector<std::vector<std::uint32_t>>& by_index) {
+    const std::size_t F = D.F, n = D.n;
+    std::vector<std::uint64_t> unique;
+    for (const auto& l : lists)
+        for (const auto& c : l) unique.push_back(c.index);
+    std::sort(unique.begin(), unique.end());
+    unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+    std::vector<std::vector<std::uint64_t>> hashes(F);
+    for (std::size_t f = 0; f < F; ++f) hashes[f].resize(lists[f].size());
+    constexpr std::size_t kBufferBytes = std::size_t{32} << 20;
+    const std::size_t chunk = std::max<std::size_t>(64, kBufferBytes / (8 * std::max<std::size_t>(n, 1)));
+    std::vector<double> values(std::min(chunk, unique.size()) * n);
+    std::vector<std::size_t> cursor(F, 0);
+    const auto n_folds = static_cast<long long>(F);
+    for (std::size_t u0 = 0; u0 < unique.size(); u0 += chunk) {
+        const std::size_t u1 = std::min(unique.size(), u0 + chunk);
+        const auto nc = static_cast<long long>(u1 - u0);
+#pragma omp parallel
+        {
+#pragma omp for schedule(static)
+            for (long long c = 0; c < nc; ++c) {
+                const std::size_t u = u0 + static_cast<std::size_t>(c);
+                source.evaluate_range(unique[u], unique[u] + 1, values.data() + static_cast<std::size_t>(c) * n);
+            }
+            std::vector<double> xt(n);
+#pragma omp for schedule(static, 1)
+            for (long long fl = 0; fl < n_folds; ++fl) {
+                const auto f = static_cast<std::size_t>(fl);
+                const auto& tr = D.train[f];
+                const auto& l = lists[f];
+                std::size_t u = u0;
+                for (std::size_t& q = cursor[f]; q < l.size(); ++q) {
+                    const std::uint32_t p = by_index[f][q];
+                    if (l[p].index > unique[u1 - 1]) break;
+                    while (unique[u] < l[p].index) ++u;
+                    const double* x = values.data() + (u - u0) * n;
+                    for (std::size_t s = 0; s < tr.size(); ++s) xt[s] = x[tr[s]];
+                    const Moments mom = detail::moments_of(xt.data(), tr.size());
+                    hashes[f][p] = detail::value_hash(xt.data(), tr.size(), mom);
+                }
+            }
+        }
+    }
+    return hashes;
 }
 
 }  // namespace
@@ -361,7 +415,7 @@ std::vector<ScreenResult> screen_folds(const CandidateSource& source, const Oute
     if (opt.block == 0) throw std::invalid_argument("block size must be positive");
     if (source.n_samples() != folds.n) throw std::invalid_argument("outer folds over other samples than the source's");
     const FoldScreenData D(folds, targets);
-    const std::size_t F = D.F, n = D.n;
+    const std::size_t F = D.F;
     const bool by_value = opt.dedup == Dedup::Value;
     // Value dedup is settled on each fold's list, which must hold the survivors' duplicates.
     std::size_t capacity = !by_value ? opt.keep : std::max(opt.keep, list_size ? list_size : opt.keep + opt.keep / 4 + 64);
@@ -370,75 +424,62 @@ std::vector<ScreenResult> screen_folds(const CandidateSource& source, const Oute
     for (;;) {
         fold_pass(source, D, opt, progress, capacity, res, tops);
         if (res[0].cancelled && !by_value) break;
+        // Each fold's list best first, and its positions in generation order.
         std::vector<std::vector<ScoredCandidate>> lists(F);
-        for (std::size_t f = 0; f < F; ++f) lists[f] = tops[f].sorted();
+        std::vector<std::vector<std::uint32_t>> by_index(F);
+        const auto n_folds = static_cast<long long>(F);
+#pragma omp parallel for schedule(static, 1)
+        for (long long fl = 0; fl < n_folds; ++fl) {
+            const auto f = static_cast<std::size_t>(fl);
+            lists[f] = tops[f].sorted();
+            if (!by_value) continue;
+            const auto& l = lists[f];
+            by_index[f].resize(l.size());
+            for (std::uint32_t p = 0; p < l.size(); ++p) by_index[f][p] = p;
+            std::sort(by_index[f].begin(), by_index[f].end(), [&](auto a, auto b) { return l[a].index < l[b].index; });
+        }
         if (!by_value) {
             for (std::size_t f = 0; f < F; ++f) res[f].top = std::move(lists[f]);
             break;
         }
-        // Value duplicates among each fold's list: hashes of the training values, as the
-        // training part's own screening hashes them; the first in generation order stays.
-        std::vector<std::uint64_t> unique;
-        for (const auto& l : lists)
-            for (const auto& c : l) unique.push_back(c.index);
-        std::sort(unique.begin(), unique.end());
-        unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
-        std::unordered_map<std::uint64_t, std::size_t> where;
-        for (std::size_t u = 0; u < unique.size(); ++u) where[unique[u]] = u;
-        std::vector<std::vector<std::uint64_t>> hashes(F);
-        for (std::size_t f = 0; f < F; ++f) hashes[f].resize(lists[f].size());
-        const auto nu = static_cast<long long>(unique.size());
-        // Which folds list each candidate, and at which position.
-        std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> listed(unique.size());
-        for (std::size_t f = 0; f < F; ++f)
-            for (std::size_t p = 0; p < lists[f].size(); ++p)
-                listed[where[lists[f][p].index]].emplace_back(static_cast<std::uint32_t>(f), static_cast<std::uint32_t>(p));
-#pragma omp parallel
-        {
-            std::vector<double> x(n), xt(n);
-#pragma omp for schedule(static)
-            for (long long u = 0; u < nu; ++u) {
-                source.evaluate_range(unique[u], unique[u] + 1, x.data());
-                for (const auto& [f, p] : listed[u]) {
-                    const auto& tr = D.train[f];
-                    for (std::size_t s = 0; s < tr.size(); ++s) xt[s] = x[tr[s]];
-                    const Moments mom = detail::moments_of(xt.data(), tr.size());
-                    hashes[f][p] = detail::value_hash(xt.data(), tr.size(), mom);
-                }
+        const std::vector<std::vector<std::uint64_t>> hashes = training_value_hashes(source, D, lists, by_index);
+        // Value duplicates among each fold's list (the first in generation order stays), the
+        // folds side by side.
+        std::vector<std::vector<char>> survives(F);
+        std::vector<std::uint64_t> dups(F, 0);
+#pragma omp parallel for schedule(static, 1)
+        for (long long fl = 0; fl < n_folds; ++fl) {
+            const auto f = static_cast<std::size_t>(fl);
+            std::unordered_set<std::uint64_t> seen;
+            seen.reserve(lists[f].size());
+            survives[f].assign(lists[f].size(), 0);
+            for (auto p : by_index[f]) {
+                if (seen.insert(hashes[f][p]).second)
+                    survives[f][p] = 1;
+                else
+                    ++dups[f];
             }
         }
         bool certified = true;
         for (std::size_t f = 0; f < F; ++f) {
             const auto& l = lists[f];
-            std::vector<std::uint32_t> by_index(l.size());
-            for (std::uint32_t p = 0; p < l.size(); ++p) by_index[p] = p;
-            std::sort(by_index.begin(), by_index.end(), [&](auto a, auto b) { return l[a].index < l[b].index; });
-            std::unordered_set<std::uint64_t> seen;
-            std::vector<char> survives(l.size(), 0);
-            std::uint64_t dups = 0;
-            for (auto p : by_index) {
-                if (seen.insert(hashes[f][p]).second)
-                    survives[p] = 1;
-                else
-                    ++dups;
-            }
             // Exact when the list holds every kept candidate, or when enough survivors lie
             // clearly above its last score: their duplicates all lie in the list.
             const double delta = 4.0 * std::sqrt(D.m[f]) / 1073741824.0 + 1e-12;
             const bool whole = !tops[f].full() || res[f].cancelled;
             std::size_t clear = 0;
             if (!whole)
-                for (std::size_t p = 0; p < l.size(); ++p) clear += survives[p] && l[p].score > l.back().score + delta;
+                for (std::size_t p = 0; p < l.size(); ++p) clear += survives[f][p] && l[p].score > l.back().score + delta;
             if (!whole && clear < opt.keep) {
                 certified = false;
                 break;
             }
             std::vector<ScoredCandidate> top;
             for (std::size_t p = 0; p < l.size() && top.size() < opt.keep; ++p)
-                if (survives[p]) top.push_back(l[p]);
+                if (survives[f][p]) top.push_back(l[p]);
             res[f].top = std::move(top);
-            res[f].n_value_duplicates = dups;
-            res[f].n_kept -= dups;
+            res[f].n_value_duplicates = dups[f];
+            res[f].n_kept -= dups[f];
         }
         if (certified) break;
         capacity *= 8;  // many duplicates near the top: a longer list, one more pass

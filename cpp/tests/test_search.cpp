@@ -7,6 +7,7 @@
 #include "check.hpp"
 #include "formulasearch/combination_search.hpp"
 #include "formulasearch/linear_fit.hpp"
+#include "formulasearch/screening.hpp"
 #include "formulasearch/top_k.hpp"
 
 using namespace formulasearch;
@@ -116,5 +117,27 @@ int main() {
     strict.max_pair_corr = 1e-6;
     CHECK(search_pairs(set, strict).best.empty());
     CHECK(search_triples(set, strict).best.empty());
+    // A top-k fed in batches (push_all) holds what pushing one by one holds, ties included:
+    // batches that rebuild the list while it fills, and later ones where few enter.
+    {
+        std::mt19937 r2(5);
+        for (std::size_t k : {1u, 7u, 300u}) {
+            TopK<ScoredCandidate> one(k), batched(k);
+            std::uint64_t index = 0;
+            for (std::size_t batch : {5u, 900u, 40u, 2000u, 1u, 3u, 700u}) {
+                std::vector<ScoredCandidate> entries;
+                for (std::size_t e = 0; e < batch; ++e, ++index) {
+                    const ScoredCandidate c{static_cast<double>(r2() % 500) / 500.0, index};
+                    entries.push_back(c);
+                    one.push(c);
+                }
+                std::shuffle(entries.begin(), entries.end(), r2);
+                batched.push_all(entries);
+                const auto a = one.sorted(), b = batched.sorted();
+                CHECK(a.size() == b.size());
+                for (std::size_t q = 0; q < a.size() && q < b.size(); ++q) CHECK(a[q].index == b[q].index && a[q].score == b[q].score);
+            }
+        }
+    }
     return fs_test::report("test_search");
 }

@@ -36,6 +36,34 @@ public:
         return true;
     }
 
+    // Adds a batch of entries: the same list as pushing them one by one, in any
+    // order. Those better than the current worst join the list and one selection
+    // keeps the best k, where a heap update each would cost more (many enter while
+    // a long list fills). `entries` is left in an unspecified order.
+    void push_all(std::vector<Entry>& entries) {
+        if (k_ == 0 || entries.empty()) return;
+        const bool was_full = full();
+        std::size_t n_in = entries.size();
+        if (was_full) {
+            const Entry cut = heap_.front();
+            n_in = static_cast<std::size_t>(
+                std::partition(entries.begin(), entries.end(), [&](const Entry& e) { return better(e, cut); }) -
+                entries.begin());
+        }
+        // Few entering a long list: a heap update each is cheaper than rebuilding it.
+        if (was_full && n_in * 16 < k_) {
+            for (std::size_t e = 0; e < n_in; ++e) push(entries[e]);
+            return;
+        }
+        heap_.insert(heap_.end(), entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(n_in));
+        if (heap_.size() > k_) {
+            std::nth_element(heap_.begin(), heap_.begin() + static_cast<std::ptrdiff_t>(k_ - 1), heap_.end(),
+                             [](const Entry& a, const Entry& b) { return better(a, b); });
+            heap_.resize(k_);
+        }
+        std::make_heap(heap_.begin(), heap_.end(), worse_on_top);
+    }
+
     // Empty again, keeping the storage.
     void clear() { heap_.clear(); }
 
