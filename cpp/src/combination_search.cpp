@@ -299,8 +299,16 @@ SearchResult score_triples(const double* G, std::size_t ld, const double* b, std
             const auto i = static_cast<std::size_t>(ii);
             const double* gi = G + i * ld;
             std::uint64_t* row = pass.data() + i * words;
-            for (std::size_t k = i + 1; k < m; ++k)
+            auto scalar = [&](std::size_t k) {
                 if (gi[k] * gi[k] < lim2) row[k >> 6] |= std::uint64_t{1} << (k & 63);
+            };
+            std::size_t k = i + 1;
+            for (; k < m && k % 8; ++k) scalar(k);
+            for (; k + 8 <= m; k += 8) {  // eight bits of one word at a time (k is a multiple of 8)
+                const v8d g = detail::load8(gi + k);
+                row[k >> 6] |= std::uint64_t{detail::lane_bits(g * g < detail::splat(lim2))} << (k & 63);
+            }
+            for (; k < m; ++k) scalar(k);
         }
     }
 

@@ -46,6 +46,24 @@ inline bool any(v8l m) {
 #endif
 }
 
+// The lanes of a comparison mask as the low 8 bits of an integer (lane l -> bit l).
+inline unsigned lane_bits(v8l m) {
+#if defined(__AVX512F__)
+    const __m512i v = (__m512i)m;
+    return static_cast<unsigned>(_mm512_test_epi64_mask(v, v));
+#elif defined(__AVX2__)
+    __m256d h[2];
+    std::memcpy(h, &m, sizeof h);
+    return static_cast<unsigned>(_mm256_movemask_pd(h[0]) | (_mm256_movemask_pd(h[1]) << 4));
+#else
+    long long l[8];
+    std::memcpy(l, &m, sizeof l);
+    unsigned bits = 0;
+    for (int u = 0; u < 8; ++u) bits |= (l[u] != 0 ? 1u : 0u) << u;
+    return bits;
+#endif
+}
+
 inline std::uint64_t lane_total(v8l v) {
     long long l[8];
     std::memcpy(l, &v, sizeof l);
