@@ -1055,8 +1055,8 @@ void add_nested(py::module_& m) {
                      [](auto&&... a) { return search_triples_folds(std::forward<decltype(a)>(a)...); },
                      "The triple search of every outer fold over its own pool, standardised on its training part (a "
                      "list of SearchResult, bit for bit search_triples of that set): the folds run side by side, one "
-                     "per thread; progress and Ctrl-C between waves of folds (a fold not run is cancelled, with no "
-                     "triple).");
+                     "per thread, each taking the next fold as it frees up; progress after each fold the calling thread "
+                     "finishes, and after Ctrl-C no fold starts (a fold not run is cancelled, with no triple).");
 }
 
 }  // namespace

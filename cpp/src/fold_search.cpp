@@ -1,6 +1,7 @@
 #include "formulasearch/fold_search.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -891,34 +892,41 @@ std::vector<SearchResult> search_triples_folds(const CandidateSource& source, co
     if (source.n_samples() != folds.n || target.size() != folds.n) throw std::invalid_argument("outer folds over other samples");
     std::vector<SearchResult> out(F);
     for (auto& r : out) r.dim = 3, r.cancelled = true;
-    const std::size_t wave = std::max<std::size_t>(1, static_cast<std::size_t>(omp_get_max_threads()));
+    // One fold per thread, each taking the next fold as it frees up (the folds' costs differ:
+    // on the default job one has five times the valid triples of another); each fold's own
+    // kernels run on its thread alone (no nested teams). The calling thread reports after each
+    // fold it finishes; once told to stop, no fold starts.
+    const int threads = std::max(1, omp_get_max_threads());
     std::vector<std::string> errors(F);
-    for (std::size_t f0 = 0; f0 < F; f0 += wave) {
-        const auto f1 = static_cast<long long>(std::min(F, f0 + wave));
-        // One fold per thread; each fold's own kernels then run on that thread alone (no nested teams).
-#pragma omp parallel for schedule(dynamic, 1) num_threads(static_cast<int>(wave))
-        for (long long fl = static_cast<long long>(f0); fl < f1; ++fl) {
-            const auto f = static_cast<std::size_t>(fl);
-            try {
-                const std::vector<std::uint32_t> train = folds.training(f);
-                std::vector<double> yt(train.size());
-                for (std::size_t s = 0; s < train.size(); ++s) yt[s] = target[train[s]];
-                if (pools[f].size() < 3) {
-                    out[f] = SearchResult{};
-                    out[f].dim = 3;
-                    continue;
-                }
+    std::atomic<std::size_t> next{0}, finished{0};
+    std::atomic<bool> stop{false};
+#pragma omp parallel num_threads(threads)
+    for (;;) {
+        if (stop.load()) break;
+        const std::size_t f = next.fetch_add(1);
+        if (f >= F) break;
+        try {
+            const std::vector<std::uint32_t> train = folds.training(f);
+            std::vector<double> yt(train.size());
+            for (std::size_t s = 0; s < train.size(); ++s) yt[s] = target[train[s]];
+            if (pools[f].size() < 3) {
+                out[f] = SearchResult{};
+                out[f].dim = 3;
+            } else {
                 const SampleView view(source, train);
                 const StandardizedSet set(view, pools[f], yt.data());
                 out[f] = search_triples(set, opt, nullptr);
-            } catch (const std::exception& e) {
-                errors[f] = e.what();
             }
+        } catch (const std::exception& e) {
+            errors[f] = e.what();
+            stop.store(true);
         }
-        for (std::size_t f = f0; f < static_cast<std::size_t>(f1); ++f)
-            if (!errors[f].empty()) throw std::invalid_argument("fold " + std::to_string(f + 1) + ": " + errors[f]);
-        if (!keep_going(progress, "nested triples", static_cast<std::uint64_t>(f1), F)) break;
+        const std::size_t done = finished.fetch_add(1) + 1;
+        if (omp_get_thread_num() == 0 && !keep_going(progress, "nested triples", done, F)) stop.store(true);
     }
+    for (std::size_t f = 0; f < F; ++f)
+        if (!errors[f].empty()) throw std::invalid_argument("fold " + std::to_string(f + 1) + ": " + errors[f]);
+    if (!stop.load()) keep_going(progress, "nested triples", F, F);  // the folds other threads finished last
     return out;
 }
 

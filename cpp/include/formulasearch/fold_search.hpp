@@ -89,9 +89,10 @@ std::vector<SearchResult> search_pairs_folds(const CandidateSource& source, cons
 // The triple search of every fold over its own pool: result f is search_triples over
 // StandardizedSet(SampleView(source, folds.training(f)), pools[f], target restricted to
 // the training part), bit for bit. The triple scoring is each fold's own (nothing is
-// shared), so the folds run side by side, one per thread, a wave of as many folds as
-// threads at a time; progress (folds done) and cancellation between waves. A fold of a
-// wave not run is marked cancelled with no combination.
+// shared), so the folds run side by side, one per thread, each thread taking the next
+// fold as it frees up; progress (folds done) after each fold the calling thread
+// finishes; once cancelled, no fold starts. A fold not run is marked cancelled with no
+// combination.
 std::vector<SearchResult> search_triples_folds(const CandidateSource& source, const OuterFolds& folds,
                                                const std::vector<double>& target,
                                                const std::vector<std::vector<std::uint64_t>>& pools,

@@ -10,9 +10,9 @@ namespace formulasearch {
 class Progress {
 public:
     virtual ~Progress() = default;
-    // Called on the calling thread between chunks of work, never inside a
-    // parallel region. Return false to stop early; the kernel then returns what
-    // it has, marked as cancelled.
+    // Called on the calling thread only, between chunks of its work (other
+    // threads may be busy meanwhile). Return false to stop early; the kernel
+    // then returns what it has, marked as cancelled.
     virtual bool update(const char* stage, std::uint64_t done, std::uint64_t total) = 0;
 };
 

@@ -93,9 +93,11 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
              [f.tolist() for f in stratified_folds(tasks, n_folds, seed)])
     sweep_notes: list[str] = []
     mode: dict[str, str] = {"mode": "refit"}
+    swept_interrupted = False  # Ctrl-C during the sweep, even where the folds already running finished them all
     if sweep is not None:
         try:
             found = sweep(folds)
+            swept_interrupted = found.interrupted
             run_search, sweep_notes, mode = swept(found, run_search), list(found.notes), {"mode": "sweep"}
             mode["sweep_seconds"] = dict(found.seconds)  # per stage of the sweep
         except NotSwept as exc:
@@ -115,6 +117,7 @@ def nested_regression(run_search: SearchFn, predict_fold: Callable[[Model, np.nd
         return out
 
     outcomes, notes, stopped = outer_folds(folds, y.size, run_search, assess, progress)
+    stopped = stopped or swept_interrupted
     report: dict[str, Any] = {"folds": len(folds), "seed": seed, "folds_completed": len(outcomes) + len(notes),
                               "dimensions": {}, "notes": sweep_notes + notes, **mode}
     if stopped:

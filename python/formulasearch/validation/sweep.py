@@ -182,7 +182,8 @@ class Sweep:
             if s.max_dim == 3:
                 self.out.models[k] = self.models[k]
         self.out.seconds["triples"] = time.perf_counter() - clock
-        if any(r.cancelled for r in found):
+        # Ctrl-C stops the sweep here even when the folds already running finished every fold.
+        if any(r.cancelled or r.interrupted for r in found):
             raise KeyboardInterrupt
         if s.max_dim == 3:
             return
