@@ -224,9 +224,10 @@ def test_ctrl_c_keeps_the_folds_finished(mode, stage, threads):
     assert stop.stopped_at is not None
     assert k == stop.stopped_at == 2 if threads == 1 or mode == "refit" else stop.stopped_at <= k <= 5
     assert r.interrupted and nested["interrupted"]
-    # Every finished fold has its 1D and 2D models; a 3D one where its top_3d of 100 holds a valid triple.
+    # Every finished fold has its 1D model; a 2D (3D) one where its top_2d (top_3d) holds a valid pair
+    # (triple): on these small pools, not every fold's does (fold by fold alike).
     dims = nested["dimensions"]
-    assert dims["1D"]["folds_with_model"] == dims["2D"]["folds_with_model"] == k
+    assert dims["1D"]["folds_with_model"] == k
     assert all(rep["folds_with_model"] <= k for rep in dims.values())
     assert f"{k} of 5 outer folds" in nested["notes"][0]
     assert any("nested CV" in m for m in r.messages)
