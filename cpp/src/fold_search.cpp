@@ -538,19 +538,13 @@ inline void consider(FoldTop& me, const Sweep& S, std::size_t f, double g, std::
     consider(me, S, f, g, i, j, S.b[f][i], S.b[f][j]);
 }
 
+// One 8 x 16 block of pairs (rows i.., columns j..) in fold f. Entries past the union, and those
+// of candidates outside the fold's pool, have a NaN scale and fail every test; a block across the
+// diagonal (kDiagonal) masks its pairs with j <= i.
+template <bool kDiagonal>
 void score_fold_block(FoldTop& me, const Sweep& S, std::size_t f, const Block8x16& G, const Block8x16& T,
-                      std::size_t i, std::size_t j, bool edge) {
+                      std::size_t i, std::size_t j) {
     const double *sg = S.sig[f].data(), *vv = S.v[f].data(), *bb = S.b[f].data();
-    if (edge) {
-        for (std::size_t r = 0; r < kRows; ++r)
-            for (std::size_t l = 0; l < kPanel; ++l) {
-                const std::size_t ii = i + r, jj = j + l;
-                if (ii >= S.m || jj >= S.m || ii >= jj) continue;
-                const double g = fold_g(G.c[r][l / 8][l % 8], T.c[r][l / 8][l % 8], vv[ii], vv[jj], sg[ii], sg[jj]);
-                consider(me, S, f, g, ii, jj);
-            }
-        return;
-    }
     // The pre-test of PairForm, with the validity (g^2 under the limit, det = 1 - g^2 above
     // tol) as one bound on g^2 that holds whenever both do.
     const double thr = me.threshold();
@@ -560,19 +554,23 @@ void score_fold_block(FoldTop& me, const Sweep& S, std::size_t f, const Block8x1
     const v8d bj2[2] = {bj[0] * bj[0], bj[1] * bj[1]};
     const v8d vbound = detail::splat(std::min(S.lim2, 1.0 - 0.5 * S.tol)),
               vslack = detail::splat(-detail::kPretestSlack);
+    const v8l lane = {0, 1, 2, 3, 4, 5, 6, 7};
     v8l hit = {};
     for (std::size_t r = 0; r < kRows; ++r) {
         const v8d si = detail::splat(sg[i + r]), vi = detail::splat(vv[i + r]);
         const detail::PairForm form(thr, bb[i + r]);
         for (int h = 0; h < 2; ++h) {
             const v8d g = (G.c[r][h] - T.c[r][h] - vi * vj[h]) * si * sj[h];
-            hit |= (g * g < vbound) & (form.eval(g, bj[h], bj2[h]) >= vslack);
+            v8l pass = (g * g < vbound) & (form.eval(g, bj[h], bj2[h]) >= vslack);
+            if (kDiagonal) pass &= lane + static_cast<long long>(j + 8 * static_cast<std::size_t>(h)) > static_cast<long long>(i + r);
+            hit |= pass;
         }
     }
     if (!detail::any(hit)) return;
     for (std::size_t r = 0; r < kRows; ++r)
         for (std::size_t l = 0; l < kPanel; ++l) {
             const std::size_t ii = i + r, jj = j + l;
+            if (jj <= ii) continue;
             consider(me, S, f, fold_g(G.c[r][l / 8][l % 8], T.c[r][l / 8][l % 8], vv[ii], vv[jj], sg[ii], sg[jj]), ii,
                      jj);
         }
@@ -851,9 +849,14 @@ std::vector<SearchResult> search_pairs_folds(const CandidateSource& source, cons
                             for (std::size_t r = 0; r < kRows; ++r) G.c[r][0] += Tf[f].c[r][0], G.c[r][1] += Tf[f].c[r][1];
                         }
                         ++blocks[tid];
-                        const bool edge = i + kRows > m || j + kPanel > m || j <= i + kRows - 1;
-                        for (std::size_t f = 0; f < F; ++f)
-                            if (common >> f & 1u) score_fold_block(mine[f], S, f, G, Tf[f], i, j, edge);
+                        const bool diagonal = j <= i + kRows - 1;
+                        for (std::size_t f = 0; f < F; ++f) {
+                            if (!(common >> f & 1u)) continue;
+                            if (diagonal)
+                                score_fold_block<true>(mine[f], S, f, G, Tf[f], i, j);
+                            else
+                                score_fold_block<false>(mine[f], S, f, G, Tf[f], i, j);
+                        }
                     }
                 }
             }
