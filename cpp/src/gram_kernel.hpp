@@ -25,12 +25,15 @@ struct Block8x16 {
     v8d c[kRows][2];
 };
 
-// Adds samples [0, n) of the operands onto the running sums in `acc`.
-inline void gram_accumulate(const double* __restrict a, const double* __restrict b, std::size_t n, Block8x16& acc) {
-    v8d c00 = acc.c[0][0], c01 = acc.c[0][1], c10 = acc.c[1][0], c11 = acc.c[1][1];
-    v8d c20 = acc.c[2][0], c21 = acc.c[2][1], c30 = acc.c[3][0], c31 = acc.c[3][1];
-    v8d c40 = acc.c[4][0], c41 = acc.c[4][1], c50 = acc.c[5][0], c51 = acc.c[5][1];
-    v8d c60 = acc.c[6][0], c61 = acc.c[6][1], c70 = acc.c[7][0], c71 = acc.c[7][1];
+// Samples [0, n) of the operands summed onto `acc` (kFromZero: onto zero, the
+// accumulators starting in registers, `acc` only written).
+template <bool kFromZero>
+inline void gram_chain(const double* __restrict a, const double* __restrict b, std::size_t n, Block8x16& acc) {
+    auto start = [&](std::size_t r, int h) { return kFromZero ? v8d{} : acc.c[r][h]; };
+    v8d c00 = start(0, 0), c01 = start(0, 1), c10 = start(1, 0), c11 = start(1, 1);
+    v8d c20 = start(2, 0), c21 = start(2, 1), c30 = start(3, 0), c31 = start(3, 1);
+    v8d c40 = start(4, 0), c41 = start(4, 1), c50 = start(5, 0), c51 = start(5, 1);
+    v8d c60 = start(6, 0), c61 = start(6, 1), c70 = start(7, 0), c71 = start(7, 1);
     for (std::size_t k = 0; k < n; ++k, a += kPanel, b += kPanel) {
         const v8d b0 = load8(b), b1 = load8(b + 8);
         v8d s;
@@ -49,11 +52,13 @@ inline void gram_accumulate(const double* __restrict a, const double* __restrict
     acc.c[6][0] = c60; acc.c[6][1] = c61; acc.c[7][0] = c70; acc.c[7][1] = c71;
 }
 
-// The whole block over n samples: the same chain started from zero.
-inline void gram_block(const double* a, const double* b, std::size_t n, Block8x16& out) {
-    out = Block8x16{};
-    gram_accumulate(a, b, n, out);
+// Adds samples [0, n) of the operands onto the running sums in `acc`.
+inline void gram_accumulate(const double* a, const double* b, std::size_t n, Block8x16& acc) {
+    gram_chain<false>(a, b, n, acc);
 }
+
+// The whole block over n samples: the same chain started from zero.
+inline void gram_block(const double* a, const double* b, std::size_t n, Block8x16& out) { gram_chain<true>(a, b, n, out); }
 
 // Samples per chunk when a tile's column panels (`cols` candidates) should stay
 // in L2 while its rows stream through: about 256 KiB of them, a multiple of 8.
