@@ -196,14 +196,15 @@ FoldVerdict exact_fold(const double* x, const FoldScreenData& D, std::size_t f, 
     return {Status::Kept, r2};
 }
 
-// Verdicts of one candidate (values x over all n samples, original order) in every fold.
+// Verdicts of one candidate (values x over all n samples, original order) in every fold: fold f's
+// at out[f * stride] (fold-major, so that each fold then reads its verdicts in a row).
 void fold_verdicts(const double* x, const FoldScreenData& D, const ScreenOptions& opt, FoldScratch& w,
-                   FoldVerdict* out) {
+                   FoldVerdict* out, std::size_t stride) {
     const std::size_t F = D.F, n = D.n;
     const auto& off = D.folds.offset;
     const double mean = detail::mean_of(x, n);
     if (!std::isfinite(mean)) {  // non-finite somewhere (or overflow): each fold decides on its own values
-        for (std::size_t f = 0; f < F; ++f) out[f] = exact_fold(x, D, f, opt, w);
+        for (std::size_t f = 0; f < F; ++f) out[f * stride] = exact_fold(x, D, f, opt, w);
         return;
     }
     w.d.resize(n);
@@ -237,7 +238,7 @@ void fold_verdicts(const double* x, const FoldScreenData& D, const ScreenOptions
         if (ranged) {
             const double big = std::max(w.pre_big[f], w.suf_big[f + 1]);
             if (big > opt.max_abs || big < opt.min_abs) {
-                out[f] = {Status::OutOfRange, 0.0};
+                out[f * stride] = {Status::OutOfRange, 0.0};
                 continue;
             }
         }
@@ -246,17 +247,17 @@ void fold_verdicts(const double* x, const FoldScreenData& D, const ScreenOptions
         // Cancellation (a training part far from the full mean, relative to its spread), overflow,
         // or a variance ratio at the filter's edge: decided on the training values themselves.
         if (!std::isfinite(sxx) || !(sxx > kWellConditioned * t2)) {
-            out[f] = exact_fold(x, D, f, opt, w);
+            out[f * stride] = exact_fold(x, D, f, opt, w);
             continue;
         }
         const double mean_f = mean + t1 / m;
         const double ratio = std::fabs(std::sqrt(sxx / m) / mean_f);
         if (vf > 0 && std::fabs(ratio - vf) <= 1e-9 * vf) {
-            out[f] = exact_fold(x, D, f, opt, w);
+            out[f * stride] = exact_fold(x, D, f, opt, w);
             continue;
         }
         if (ratio < vf) {
-            out[f] = {Status::LowVariance, 0.0};
+            out[f * stride] = {Status::LowVariance, 0.0};
             continue;
         }
         double r2 = 0;
@@ -271,7 +272,7 @@ void fold_verdicts(const double* x, const FoldScreenData& D, const ScreenOptions
                 r2 = std::max(r2, sxy * sxy / (sxx * D.ss[f][t]));
             }
         }
-        out[f] = {Status::Kept, r2};
+        out[f * stride] = {Status::Kept, r2};
     }
 }
 
@@ -304,7 +305,7 @@ void fold_pass(const CandidateSource& source, const FoldScreenData& D, const Scr
                 for (std::uint64_t i = lo; i < hi; ++i) {
                     if (!source.generated(i)) continue;
                     generated[i - begin] = 1;
-                    fold_verdicts(values.data() + (i - lo) * n, D, opt, w, verdicts.data() + (i - begin) * F);
+                    fold_verdicts(values.data() + (i - lo) * n, D, opt, w, verdicts.data() + (i - begin), end - begin);
                 }
             }
         }
@@ -314,9 +315,8 @@ void fold_pass(const CandidateSource& source, const FoldScreenData& D, const Scr
             dup.assign(end - begin, 0);
             for (std::uint64_t i = begin; i < end; ++i) {
                 if (!generated[i - begin]) continue;
-                const FoldVerdict* v = verdicts.data() + (i - begin) * F;
                 bool any_kept = false;
-                for (std::size_t f = 0; f < F && !any_kept; ++f) any_kept = v[f].status == Status::Kept;
+                for (std::size_t f = 0; f < F && !any_kept; ++f) any_kept = verdicts[f * (end - begin) + (i - begin)].status == Status::Kept;
                 if (any_kept) dup[i - begin] = !seen_strings.insert(source.string_key(i)).second;
             }
         }
@@ -328,7 +328,7 @@ void fold_pass(const CandidateSource& source, const FoldScreenData& D, const Scr
             std::vector<ScoredCandidate> kept;
             for (std::uint64_t i = begin; i < end; ++i) {
                 if (!generated[i - begin]) continue;
-                const FoldVerdict& v = verdicts[(i - begin) * F + f];
+                const FoldVerdict& v = verdicts[f * (end - begin) + (i - begin)];
                 ++r.n_candidates;
                 switch (v.status) {
                     case Status::NonFinite: ++r.n_nonfinite; break;
