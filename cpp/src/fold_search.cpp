@@ -250,15 +250,19 @@ void fold_verdicts(const double* x, const FoldScreenData& D, const ScreenOptions
             out[f * stride] = exact_fold(x, D, f, opt, w);
             continue;
         }
-        const double mean_f = mean + t1 / m;
-        const double ratio = std::fabs(std::sqrt(sxx / m) / mean_f);
-        if (vf > 0 && std::fabs(ratio - vf) <= 1e-9 * vf) {
-            out[f * stride] = exact_fold(x, D, f, opt, w);
-            continue;
-        }
-        if (ratio < vf) {
-            out[f * stride] = {Status::LowVariance, 0.0};
-            continue;
+        if (vf > 0) {
+            // |std / mean| against the filter, squared (no square root): within about 1e-9 of the
+            // edge, decided on the training values.
+            const double mean_f = mean + t1 / m;
+            const double ratio2 = sxx / (m * mean_f * mean_f), vf2 = vf * vf;
+            if (std::fabs(ratio2 - vf2) <= 3e-9 * vf2) {
+                out[f * stride] = exact_fold(x, D, f, opt, w);
+                continue;
+            }
+            if (ratio2 < vf2) {
+                out[f * stride] = {Status::LowVariance, 0.0};
+                continue;
+            }
         }
         double r2 = 0;
         if (D.shared) {

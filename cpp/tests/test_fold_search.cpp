@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "check.hpp"
@@ -65,6 +66,21 @@ int main() {
     v[15 * n + outlier] = 2.0;
     v[18 * n + outlier] = std::numeric_limits<double>::quiet_NaN();
     v[18 * n + other] = std::numeric_limits<double>::quiet_NaN();
+    // 21 and 24: on fold 0's training part |std / mean| is the variance filter's 0.05 times
+    // (1 - 1e-6) and (1 + 1e-6): dropped there and kept there; far from it elsewhere.
+    {
+        const std::vector<std::uint32_t> tr0 = folds.training(0);
+        for (auto [i, factor] : {std::pair<std::size_t, double>{21, 1.0 - 1e-6}, {24, 1.0 + 1e-6}}) {
+            double mw = 0, ss = 0;
+            for (auto s : tr0) mw += v[i * n + s];
+            mw /= static_cast<double>(tr0.size());
+            for (auto s : tr0) ss += (v[i * n + s] - mw) * (v[i * n + s] - mw);
+            const double k = 0.05 * factor / std::sqrt(ss / static_cast<double>(tr0.size()));
+            std::vector<double> x(n, 1.6);  // fold 0's test samples: far off, so other folds pass
+            for (auto s : tr0) x[s] = 1.0 + (v[i * n + s] - mw) * k;
+            for (std::size_t s = 0; s < n; ++s) v[i * n + s] = x[s];
+        }
+    }
     MatrixSource src(v, m, n);
 
     for (Dedup dedup : {Dedup::Value, Dedup::String}) {
@@ -95,6 +111,8 @@ int main() {
             return std::any_of(r.top.begin(), r.top.end(), [&](const ScoredCandidate& c) { return c.index == i; });
         };
         CHECK(!has(all[1], 6) && !has(all[0], 18) && !has(all[2], 18));
+        // The two on the variance filter's edge in fold 0: counted as dropped and kept, as alone.
+        CHECK(all[0].n_low_variance >= 1 && all[1].n_low_variance < all[0].n_low_variance);
     }
 
     // Pairs: pools of each fold's best 40 by its own ranking (different pools), the union swept once.
