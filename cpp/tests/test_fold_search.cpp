@@ -3,6 +3,8 @@
 // and members in the same order; scores to the last bits), also for candidates
 // that a test sample dominates, that are non-finite at a test sample, that are
 // value duplicates only on a training part, or that sit on the variance filter.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -165,8 +167,25 @@ int main() {
         bool update(const char*, std::uint64_t, std::uint64_t) override { return false; }
     } stop;
     CHECK(search_pairs_folds(src, folds, y, pools, so, &stop)[0].cancelled);
-    const auto stopped = search_triples_folds(src, folds, y, pools, to, &stop);
-    CHECK(stopped.back().cancelled && stopped.back().best.empty());
+    // Triples: the folds already taken finish (the first always is), those after the stop are
+    // cancelled and empty; on one thread the stop comes after the first fold.
+    for (int threads : {1, omp_get_max_threads()}) {
+        const int saved = omp_get_max_threads();
+        omp_set_num_threads(threads);
+        const auto stopped = search_triples_folds(src, folds, y, pools, to, &stop);
+        omp_set_num_threads(saved);
+        CHECK(!stopped[0].cancelled);
+        for (std::size_t f = 0; f < 5; ++f) {
+            if (stopped[f].cancelled) {
+                CHECK(stopped[f].best.empty());
+            } else {
+                CHECK(stopped[f].best.size() == triples[f].best.size());
+                for (std::size_t i = 0; i < stopped[f].best.size() && i < triples[f].best.size(); ++i)
+                    CHECK(stopped[f].best[i].members == triples[f].best[i].members);
+            }
+            if (threads == 1) CHECK(stopped[f].cancelled == (f > 0));
+        }
+    }
     // Folds must partition the samples.
     CHECK_THROWS(OuterFolds({{0, 1}, {1, 2}}, 3));
     CHECK_THROWS(OuterFolds({{0, 1}}, 5));
