@@ -64,6 +64,12 @@ inline unsigned lane_bits(v8l m) {
 #endif
 }
 
+inline double lane_total(v8d v) {
+    double l[8];
+    std::memcpy(l, &v, sizeof l);
+    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+
 inline std::uint64_t lane_total(v8l v) {
     long long l[8];
     std::memcpy(l, &v, sizeof l);

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "features.hpp"
+#include "newton_step.hpp"
 #include "simd.hpp"
 #include "svm_kernel.hpp"
 
@@ -20,12 +21,6 @@ struct SvmPoint {
     std::array<double, 4> g{};
     std::array<double, 10> h{};  // packed lower triangle
 };
-
-inline double lane_total(v8d v) {
-    double l[8];
-    store8(l, v);
-    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
-}
 
 // Objective, gradient and (generalised) Hessian at pt.v in one pass; cw = c times the total class weight.
 template <int D>
@@ -84,37 +79,13 @@ int svm_newton(const double* const* z, const BinaryProblems& P, int k, const Svm
             break;
         }
         // Newton direction: the Hessian is at least the identity, so Cholesky never fails.
-        double L[4][4], d[4];
-        for (int a = 0; a < p; ++a)
-            for (int b = 0; b <= a; ++b) {
-                double s = pt.h[a * (a + 1) / 2 + b];
-                for (int q = 0; q < b; ++q) s -= L[a][q] * L[b][q];
-                L[a][b] = a == b ? std::sqrt(s) : s / L[b][b];
-            }
-        for (int a = 0; a < p; ++a) {
-            double s = pt.g[a];
-            for (int b = 0; b < a; ++b) s -= L[a][b] * d[b];
-            d[a] = s / L[a][a];
-        }
-        for (int a = p - 1; a >= 0; --a) {
-            double s = d[a];
-            for (int b = a + 1; b < p; ++b) s -= L[b][a] * d[b];
-            d[a] = s / L[a][a];
-        }
-        double slope = 0;
-        for (int a = 0; a < p; ++a) slope += pt.g[a] * d[a];
-        // As in the logistic fit: a full step whose predicted decrease is below rounding is taken as it is.
-        const bool invisible = slope <= 1e-14 * (1.0 + std::fabs(pt.objective));
-        double step = 1.0;
-        bool moved = false;
-        for (int half = 0; half < 60; ++half, step *= 0.5) {
+        double d[4];
+        const double slope = newton_direction(pt.h.data(), pt.g.data(), p, d);
+        const bool moved = damped_step(pt.objective, slope, [&](double step) {
             for (int a = 0; a < p; ++a) trial.v[a] = pt.v[a] - step * d[a];
             svm_pass<D>(z, P, k, cw, trial);
-            if (trial.objective <= pt.objective - 1e-4 * step * slope || (half == 0 && invisible)) {
-                moved = true;
-                break;
-            }
-        }
+            return trial.objective;
+        });
         if (!moved) break;  // no descent left at machine precision
         pt = trial;
     }

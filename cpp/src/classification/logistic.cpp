@@ -7,6 +7,7 @@
 
 #include "features.hpp"
 #include "logistic_kernel.hpp"
+#include "newton_step.hpp"
 #include "simd.hpp"
 #include "standardize.hpp"
 #include "vector_math.hpp"
@@ -18,12 +19,6 @@ namespace detail {
 namespace {
 
 constexpr double kSlack = 1e-9;  // a pruned fit's loss is above the bound by more than its own rounding
-
-inline double lane_total(v8d v) {
-    double l[8];
-    store8(l, v);
-    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
-}
 
 inline double lane_max(v8d v) {
     double l[8];
@@ -126,22 +121,6 @@ void stored_pass(const double* const* z, std::size_t padded, const double* r, co
     for (int a = 0; a < nh; ++a) pt.h[a] = lane_total(acc_h[a]);
     add_penalty<D>(pt, l2);
     pt.loss = loss;
-}
-
-// Cholesky factor of a packed symmetric p x p matrix; false when not positive definite.
-bool cholesky(const double* packed, int p, double L[4][4], bool strict) {
-    for (int a = 0; a < p; ++a)
-        for (int b = 0; b <= a; ++b) {
-            double v = packed[a * (a + 1) / 2 + b];
-            for (int k = 0; k < b; ++k) v -= L[a][k] * L[b][k];
-            if (a == b) {
-                if (strict && !(v > 0)) return false;
-                L[a][a] = std::sqrt(std::max(v, 1e-300));
-            } else {
-                L[a][b] = v / L[b][b];
-            }
-        }
-    return true;
 }
 
 // |L^-1 b|^2 = b' M^-1 b.
@@ -264,34 +243,13 @@ bool newton(const double* const* z, const double* zmax2, const BinaryProblems& P
         // trust-region bound to hold: only its cheap test (and the dual bound) is tried there.
         if (prune && loss_lower_bound<D>(z, zmax2, P.padded, pt, opt.l2, prune_above, it > 1) > prune_above)
             return false;
-        double L[4][4], d[4];
-        cholesky(pt.h.data(), p, L, false);
-        for (int a = 0; a < p; ++a) {
-            double v = pt.g[a];
-            for (int b = 0; b < a; ++b) v -= L[a][b] * d[b];
-            d[a] = v / L[a][a];
-        }
-        for (int a = p - 1; a >= 0; --a) {
-            double v = d[a];
-            for (int b = a + 1; b < p; ++b) v -= L[b][a] * d[b];
-            d[a] = v / L[a][a];
-        }
-        double slope = 0;
-        for (int a = 0; a < p; ++a) slope += pt.g[a] * d[a];
-        // Damped step: halve until the objective decreases enough. A full step whose predicted
-        // decrease is below the objective's rounding is taken as it is: there the comparison
-        // is noise, and halving would only stall next to the minimum.
-        const bool invisible = slope <= 1e-14 * (1.0 + std::fabs(pt.objective));
-        double step = 1.0;
-        bool moved = false;
-        for (int half = 0; half < 60; ++half, step *= 0.5) {
+        double d[4];
+        const double slope = newton_direction(pt.h.data(), pt.g.data(), p, d);
+        const bool moved = damped_step(pt.objective, slope, [&](double step) {
             for (int a = 0; a < p; ++a) trial.w[a] = pt.w[a] - step * d[a];
             fused_pass<D>(z, P, k, opt.l2, trial);
-            if (trial.objective <= pt.objective - 1e-4 * step * slope || (half == 0 && invisible)) {
-                moved = true;
-                break;
-            }
-        }
+            return trial.objective;
+        });
         if (!moved) {  // no descent left at machine precision: the minimum
             fit.converged = true;
             break;
