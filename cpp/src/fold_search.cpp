@@ -320,7 +320,8 @@ void fold_pass(const CandidateSource& source, const FoldScreenData& D, const Scr
             for (std::uint64_t i = begin; i < end; ++i) {
                 if (!generated[i - begin]) continue;
                 bool any_kept = false;
-                for (std::size_t f = 0; f < F && !any_kept; ++f) any_kept = verdicts[f * (end - begin) + (i - begin)].status == Status::Kept;
+                for (std::size_t f = 0; f < F && !any_kept; ++f)
+                    any_kept = verdicts[f * (end - begin) + (i - begin)].status == Status::Kept;
                 if (any_kept) dup[i - begin] = !seen_strings.insert(source.string_key(i)).second;
             }
         }
@@ -566,7 +567,8 @@ void score_fold_block(FoldTop& me, const Sweep& S, std::size_t f, const Block8x1
         for (int h = 0; h < 2; ++h) {
             const v8d g = (G.c[r][h] - T.c[r][h] - vi * vj[h]) * si * sj[h];
             v8l pass = (g * g < vbound) & (form.eval(g, bj[h], bj2[h]) >= vslack);
-            if (kDiagonal) pass &= lane + static_cast<long long>(j + 8 * static_cast<std::size_t>(h)) > static_cast<long long>(i + r);
+            if (kDiagonal)  // columns j + 8h + lane above row i + r only
+                pass &= lane + static_cast<long long>(j + 8 * static_cast<std::size_t>(h)) > static_cast<long long>(i + r);
             hit |= pass;
         }
     }
