@@ -207,6 +207,38 @@ def test_results_json_and_predict(planted, tmp_path):
     assert "multi-task: 3 tasks" in result.summary() and "B: y = " in result.summary()
 
 
+def test_cli_predict_with_one_task_for_all(planted, tmp_path):
+    """`formulasearch predict --task B`: every sample of a table without the task column predicted with task
+    B's coefficients, as numpy computes them; a task the models do not know, or none at all, is a one-line
+    error (exit 2)."""
+    import subprocess
+    import sys
+
+    _, _, result = planted
+    saved = tmp_path / "mt.json"
+    result.to_json(saved)
+    new = planted_frame(seed=11, sizes=(2, 2, 2)).drop(columns=["group"])
+    csv = tmp_path / "new.csv"
+    new.to_csv(csv, index=False)
+    out = tmp_path / "pred.csv"
+
+    def cli(*extra):
+        return subprocess.run([sys.executable, "-m", "formulasearch.cli", "predict", str(saved), str(csv),
+                               "--dimension", "2", "-o", str(out), *extra], capture_output=True, text=True)
+
+    done = cli("--task", "B")
+    assert done.returncode == 0, done.stderr
+    import pandas as pd
+
+    best, k = result.best(2), result.tasks.index("B")
+    values = best.values(result.variables, np.vstack([new[f"x{i}"] for i in range(1, 6)]))
+    expect = best.task_intercepts[k] + np.asarray(best.task_coefficients[k]) @ values
+    np.testing.assert_allclose(pd.read_csv(out)["pred_2D"], expect, rtol=1e-10)
+    for extra, message in ((("--task", "D"),  "task 'D' is not one"), ((), "need the task of each sample")):
+        failed = cli(*extra)
+        assert failed.returncode == 2 and message in failed.stderr and failed.stderr.count("\n") == 1
+
+
 def test_plots_follow(planted):
     import matplotlib
 

@@ -6,7 +6,7 @@ import sys
 import time
 
 from .data.compounds import SITE_RULES
-from .errors import FormulaSearchError
+from .errors import FormulaSearchError, InputError
 
 
 class TerminalProgress:
@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     p_pred.add_argument("--site-rule", choices=SITE_RULES, default="electronegativity",
                         help="site A of a binary formula: the less electronegative element (default) "
                         "or the first written")
+    p_pred.add_argument("--task", help="multi-task models: the task of every sample (else each sample's own, "
+                        "from the table's task column)")
     p_pred.add_argument("-o", "--output", help="also write the predictions as CSV here")
     args = parser.parse_args(argv)
 
@@ -125,10 +127,12 @@ def _predict(args: argparse.Namespace) -> int:
     from .results import load_result
 
     if trained_on_entries(load_result(args.results)):  # models of structure/composition features
+        if args.task is not None:
+            raise InputError("--task does not apply to models trained on entries (one task)")
         table = predict_entries(args.results, args.compounds, dimension=args.dimension, model=args.model)
     else:
         table = predict(args.results, args.compounds, atoms=args.atoms, dimension=args.dimension, model=args.model,
-                        site_rule=args.site_rule)
+                        site_rule=args.site_rule, tasks=args.task)
     if args.output:
         table.to_csv(args.output, index=False)
     print(table.to_string(index=False))
