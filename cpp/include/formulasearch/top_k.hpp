@@ -50,8 +50,8 @@ public:
                 std::partition(entries.begin(), entries.end(), [&](const Entry& e) { return better(e, cut); }) -
                 entries.begin());
         }
-        // Few entering a long list: a heap update each is cheaper than rebuilding it.
-        if (was_full && n_in * 16 < k_) {
+        // Few entering a long list (full or not): a heap update each is cheaper than rebuilding it.
+        if (n_in * 16 < k_) {
             for (std::size_t e = 0; e < n_in; ++e) push(entries[e]);
             return;
         }
