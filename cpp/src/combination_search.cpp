@@ -106,9 +106,10 @@ private:
                v8l& valid_count, Lane k_of_lane, const double* cs, const double* ds, const double* es) {
         const v8d a = detail::splat(base.a);
         const v8d det = detail::splat(base.one_minus_a2) + 2.0 * a * c * d - c * c - d * d;
-        const v8l valid = (c * c < detail::splat(lim2_)) & (d * d < detail::splat(lim2_)) & (det > detail::splat(tol_));
+        const v8l valid = detail::lt(c * c, detail::splat(lim2_)) & detail::lt(d * d, detail::splat(lim2_)) &
+                          detail::gt(det, detail::splat(tol_));
         valid_count -= valid;  // true lanes are -1
-        const v8l hit = valid & (form.eval(c, d, e) >= detail::splat(-kPretestSlack));
+        const v8l hit = valid & detail::ge(form.eval(c, d, e), detail::splat(-kPretestSlack));
         if (!detail::any(hit)) return;
         for (std::size_t u = 0; u < 8; ++u) {
             const std::size_t k = k_of_lane(u);
@@ -306,7 +307,7 @@ SearchResult score_triples(const double* G, std::size_t ld, const double* b, std
             for (; k < m && k % 8; ++k) scalar(k);
             for (; k + 8 <= m; k += 8) {  // eight bits of one word at a time (k is a multiple of 8)
                 const v8d g = detail::load8(gi + k);
-                row[k >> 6] |= std::uint64_t{detail::lane_bits(g * g < detail::splat(lim2))} << (k & 63);
+                row[k >> 6] |= std::uint64_t{detail::lane_bits(detail::lt(g * g, detail::splat(lim2)))} << (k & 63);
             }
             for (; k < m; ++k) scalar(k);
         }

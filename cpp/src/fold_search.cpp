@@ -566,9 +566,10 @@ void score_fold_block(FoldTop& me, const Sweep& S, std::size_t f, const Block8x1
         const detail::PairForm form(thr, bb[i + r]);
         for (int h = 0; h < 2; ++h) {
             const v8d g = (G.c[r][h] - T.c[r][h] - vi * vj[h]) * si * sj[h];
-            v8l pass = (g * g < vbound) & (form.eval(g, bj[h], bj2[h]) >= vslack);
+            v8l pass = detail::lt(g * g, vbound) & detail::ge(form.eval(g, bj[h], bj2[h]), vslack);
             if (kDiagonal)  // columns j + 8h + lane above row i + r only
-                pass &= lane + static_cast<long long>(j + 8 * static_cast<std::size_t>(h)) > static_cast<long long>(i + r);
+                pass &= detail::gt(lane + static_cast<long long>(j + 8 * static_cast<std::size_t>(h)),
+                                   v8l{} + static_cast<long long>(i + r));
             hit |= pass;
         }
     }

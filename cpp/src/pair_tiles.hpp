@@ -135,9 +135,9 @@ inline void score_block(PerThread& me, const Block8x16& blk, const PairSides& s,
         const PairForm form(thr, bi[r]);
         for (int h = 0; h < 2; ++h) {
             const v8d g = blk.c[r][h], g2 = g * g;
-            const v8l valid = (g2 < vlim2) & (one - g2 > vtol);
+            const v8l valid = lt(g2, vlim2) & gt(one - g2, vtol);
             valid_count -= valid;  // true lanes are -1
-            hit |= valid & (form.eval(g, vbj[h], vbj2[h]) >= vslack);
+            hit |= valid & ge(form.eval(g, vbj[h], vbj2[h]), vslack);
         }
     }
     me.scored += lane_total(valid_count);

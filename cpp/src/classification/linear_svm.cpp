@@ -39,8 +39,8 @@ void svm_pass(const double* const* z, const BinaryProblems& P, int k, double cw,
         for (int j = 1; j < p; ++j) a += v[j] * x[j];
         const v8d y = load8(sg + s), omega = load8(wt + s);
         const v8d slack = one - y * a;
-        const auto active = slack > zero;
-        const v8d wslack = active ? omega * slack : zero, wactive = active ? omega : zero;
+        const v8l active = gt(slack, zero);
+        const v8d wslack = select(active, omega * slack, zero), wactive = select(active, omega, zero);
         acc_loss += wslack * slack;
         const v8d gy = wslack * y;
         int idx = 0;

@@ -60,20 +60,20 @@ void fused_pass(const double* const* z, const BinaryProblems& P, int k, double l
         v8d a = w[0];
         for (int j = 1; j < p; ++j) a += w[j] * x[j];
         const v8d m = load8(sg + s) * a;  // the sample's signed margin
-        const v8d e = exp_nonpositive(a < zero ? a : -a);
+        const v8d e = exp_nonpositive(select(lt(a, zero), a, -a));
         // One division for 1 / (1 + e) and log1p's quotient: 1 / ((1 + e) den).
-        const auto big = e > splat(kLog1pSplit);
-        const v8d num = big ? e - one : e, den = big ? e + splat(3.0) : e + splat(2.0);
+        const v8l big = gt(e, splat(kLog1pSplit));
+        const v8d num = select(big, e - one, e), den = select(big, e + splat(3.0), e + splat(2.0));
         const v8d q = one / ((one + e) * den);
         const v8d inv = q * den;
-        const v8d prob = a < zero ? e * inv : inv;
+        const v8d prob = select(lt(a, zero), e * inv, inv);
         const v8d omega = load8(wt + s);
         const v8d ts = load8(t + s);
         const v8d r = omega * (prob - ts), c = omega * (e * inv * inv);
-        const v8d loss = omega * (log1p_from_quotient(num * (one + e) * q, big) + (m < zero ? -m : zero));
+        const v8d loss = omega * (log1p_from_quotient(num * (one + e) * q, big) + select(lt(m, zero), -m, zero));
         acc_loss += loss;
         // The dual: alpha = sigma(-m); loss + alpha m per sample, all and positives.
-        const v8d dual = loss + omega * (m < zero ? inv : e * inv) * m;
+        const v8d dual = loss + omega * select(lt(m, zero), inv, e * inv) * m;
         acc_dual += dual;
         acc_dual_pos += ts * dual;
         int idx = 0;
