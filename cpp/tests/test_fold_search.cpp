@@ -1,12 +1,13 @@
 // Nested CV in one sweep: every fold's screening and pair search from one pass
 // equal those of the fold's training part searched alone (the same candidates
-// and members in the same order; scores to the last bits), also for candidates
+// and members in the same order, up to exact ties; scores to 1e-11), also for candidates
 // that a test sample dominates, that are non-finite at a test sample, that are
 // value duplicates only on a training part, or that sit on the variance filter.
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <random>
 #include <utility>
@@ -24,18 +25,41 @@ using fs_test::MatrixSource;
 
 namespace {
 
+// Two rankings (score, id) agree: the scores position by position to `rel`, and the ids
+// too, except inside a near-tie (scores within 1e-12 relative: equal in exact arithmetic,
+// such as a candidate and its affine copy), whose order the last bits decide, and which
+// differ between builds (with or without AVX-512, FMA contraction). Such a swap is
+// accepted only when both rankings hold the same ids over the tie's positions.
+template <class Id>
+bool same_ranking(const std::vector<std::pair<double, Id>>& a, const std::vector<std::pair<double, Id>>& b, double rel) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (!fs_test::close(a[i].first, b[i].first, rel)) return false;
+    for (std::size_t lo = 0, hi; lo < a.size(); lo = hi) {
+        for (hi = lo + 1; hi < a.size() && fs_test::close(a[hi].first, a[lo].first, 1e-12); ++hi) {
+        }
+        std::vector<Id> ia, ib;
+        for (std::size_t i = lo; i < hi; ++i) ia.push_back(a[i].second), ib.push_back(b[i].second);
+        if (hi - lo > 1) std::sort(ia.begin(), ia.end()), std::sort(ib.begin(), ib.end());
+        if (ia != ib) return false;
+    }
+    return true;
+}
+
 bool same_screen(const ScreenResult& a, const ScreenResult& b) {
-    if (a.top.size() != b.top.size()) return false;
-    for (std::size_t i = 0; i < a.top.size(); ++i)
-        if (a.top[i].index != b.top[i].index || !fs_test::close(a.top[i].score, b.top[i].score, 1e-11)) return false;
-    return a.n_low_variance == b.n_low_variance && a.n_nonfinite == b.n_nonfinite && a.n_out_of_range == b.n_out_of_range;
+    std::vector<std::pair<double, std::uint64_t>> ra, rb;
+    for (const auto& c : a.top) ra.push_back({c.score, c.index});
+    for (const auto& c : b.top) rb.push_back({c.score, c.index});
+    return same_ranking(ra, rb, 1e-11) && a.n_low_variance == b.n_low_variance && a.n_nonfinite == b.n_nonfinite &&
+           a.n_out_of_range == b.n_out_of_range;
 }
 
 bool same_search(const SearchResult& a, const SearchResult& b) {
-    if (a.best.size() != b.best.size()) return false;
-    for (std::size_t i = 0; i < a.best.size(); ++i)
-        if (a.best[i].members != b.best[i].members || !fs_test::close(a.best[i].r2, b.best[i].r2, 1e-11)) return false;
-    return true;
+    using Members = decltype(a.best[0].members);
+    std::vector<std::pair<double, Members>> ra, rb;
+    for (const auto& c : a.best) ra.push_back({c.r2, c.members});
+    for (const auto& c : b.best) rb.push_back({c.r2, c.members});
+    return same_ranking(ra, rb, 1e-11);
 }
 
 }  // namespace

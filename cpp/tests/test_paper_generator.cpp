@@ -86,7 +86,11 @@ int main() {
         }
     }
     std::sort(brute.begin(), brute.end());
-    for (std::size_t k = 0; k < 5; ++k) CHECK(a.top[k].index == brute[k].second);
+    // The same ranking; where formulas fit equally well in exact arithmetic (equal RMSE to
+    // 1e-12), the last bits order them, and those differ between builds: any order among them.
+    std::vector<double> rmse_of(g1.size(), -1.0);
+    for (const auto& [r, i] : brute) rmse_of[i] = r;
+    for (std::size_t k = 0; k < 5; ++k) CHECK(fs_test::close(rmse_of[a.top[k].index], brute[k].first, 1e-12));
     for (int threads : {1, 2}) {
         for (std::size_t block : {std::size_t(1000), std::size_t(65536)}) {
             omp_set_num_threads(threads);
