@@ -4,6 +4,7 @@ same outer-fold errors; Ctrl-C keeps the folds finished; the report says what th
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,6 +78,21 @@ def test_sisso_route_sweep_equals_refit():
               "validation": {"method": "none", "outer_folds": 5}}
     refit, sweep = both_modes(config)
     assert_same_choices(refit.validation["nested"], sweep.validation["nested"])
+
+
+@pytest.mark.parametrize("features, search", [
+    ({"rung": 1}, {"n_sis": 20, "max_dim": 3}),
+    ({"rung": 0}, {"method": "exhaustive", "max_dim": 3}),
+], ids=["sis-l0-rung-1", "exhaustive-columns"])
+def test_published_descriptor_table_sweep_equals_refit(features, search):
+    """A published table (a subset of the specific-energy data of TorchSISSO: tests/data/README.md), 115
+    molecules: molecular descriptors, several of them counts that are zero on all but a few molecules, so
+    that a fold's training part often holds one nearly or wholly constant."""
+    table = Path(__file__).parent / "data" / "torchsisso_specific_energy_subset.dat"
+    refit, sweep = both_modes({"data": {"table": str(table)}, "features": {"generator": "sisso", **features},
+                               "search": search, "validation": {"method": "none", "outer_folds": 5}})
+    assert_same_choices(refit.validation["nested"], sweep.validation["nested"])
+    assert set(sweep.validation["nested"]["dimensions"]) == {"1D", "2D", "3D"}
 
 
 def test_sisso_stored_rungs_sweep_equals_refit():
