@@ -124,6 +124,23 @@ def test_published_band_gap_table_runs_end_to_end_from_the_command_line(tmp_path
     assert f"RMSE {np.std(y):.5f}" in out.stdout  # the mean predictor, recomputed here
 
 
+def test_constant_columns_are_named_not_dropped(tmp_path):
+    """TorchSISSO's descriptor table (tests/data/README.md): on its first 10 molecules 4 of the 14 columns
+    are constant (counts of groups none of them has); the run says which, and still uses every column."""
+    lines = (DATA / "torchsisso_specific_energy_subset.dat").read_text().splitlines()
+    path = tmp_path / "first10.dat"
+    path.write_text("\n".join(lines[:11]) + "\n")
+    frame = pd.read_csv(path, sep="\t")
+    expected = [c for c in frame.columns[2:] if frame[c].nunique() == 1]
+    assert len(expected) == 4
+    prim, messages = fs.data.feature_table.table_primaries(read_feature_table(path, target="Target"))
+    note = [m for m in messages if "constant over the samples" in m]
+    assert len(note) == 1 and note[0].startswith("4 of 14 feature columns") and repr(expected[0]) in note[0]
+    assert len(prim.names) == 14 and prim.matrix.shape == (14, 10)
+    whole = read_feature_table(DATA / "torchsisso_specific_energy_subset.dat", target="Target")
+    assert not any("constant over the samples" in m for m in fs.data.feature_table.table_primaries(whole)[1])
+
+
 def test_missing_elemental_value_is_dropped_and_counted(tmp_path):
     """pymatgen has no outermost p orbital energy for Li and H (formulasearch.elements): LiH has no E_p_mean."""
     frame = pd.DataFrame({"formula": ["NaCl", "LiH", "GaAs", "KBr"], "y": [1.0, 2.0, 3.0, 4.0]})

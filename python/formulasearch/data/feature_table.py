@@ -358,6 +358,12 @@ def table_primaries(table: FeatureTable, composition_features: Sequence[str] | N
             raise InputError(f"every sample of {table.where} has a missing feature or target")
     else:
         labels = table.labels
+    constant = [f for f in features if np.ptp(frame[f].to_numpy(dtype=float)) == 0]
+    if constant:  # common in descriptor tables (counts of groups no sample has); said, not dropped
+        named = ", ".join(repr(table.display_name(f)) for f in constant[:3]) + (", ..." if len(constant) > 3 else "")
+        messages.append(f"{len(constant):,} of {len(features):,} feature columns are constant over the samples "
+                        f"({named}): they fit nothing, and an operator uses each as a fixed number, mostly making "
+                        "duplicates of other formulas; [data] features = [...] picks the columns to use")
     prim = primaries_from_table(frame, features, table.target, classes, units, labels=labels,
                                 headers={v: h for v, h in table.headers.items() if h != v})
     prim = replace(prim, target_name=table.display_name(table.target))
