@@ -288,3 +288,13 @@ def test_screen_folds_matches_screening_each_training_part():
                              dedup="value")
         assert np.array_equal(np.asarray(swept[k].indices), np.asarray(alone.indices))
         assert np.allclose(swept[k].score, alone.score, rtol=1e-11, atol=0)
+
+
+def test_progress_shows_each_fold_of_the_sis_l0_sweep():
+    """SIS + l0: a report after each fold's l0 step of each dimension (a 3D step over thousands of features
+    takes seconds per fold)."""
+    seen = StopAt("never", -1)
+    fs.run({"features": {"generator": "sisso", "rung": 1, "primaries": ["IP_A", "IP_B", "rs_A", "rp_A", "rp_B"]},
+            "search": {"n_sis": 15, "max_dim": 3}, "validation": {"method": "none", "outer_folds": 4}}, progress=seen)
+    steps = [(d, t) for s, d, t in seen.seen if s == "nested SIS + l0"]
+    assert steps == [(d, 12) for d in range(1, 13)]

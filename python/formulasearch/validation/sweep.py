@@ -221,16 +221,15 @@ class Sweep:
                     targets.append(np.ascontiguousarray(rows, dtype=float))
             tops = self.screen(targets, s.n_sis + max(len(u) for u in unions))
             for k in range(F):
-                if not live[k]:
-                    continue
-                in_union = set(unions[k])
-                top = tops[k][: s.n_sis + len(unions[k])]
-                unions[k].extend([i for i in top if i not in in_union][: s.n_sis])
-                pool = unions[k]
-                combos = [[pool[0]]] if dim == 1 and pool else (
-                    self.fold_kernel(k, pool, dim) if dim > 1 and len(pool) >= dim else [])
-                live[k] = any([self.fit(k, c) for c in combos])
-            if self.progress is not None:
-                self.progress("nested SIS + l0", dim, s.max_dim)
+                if live[k]:
+                    in_union = set(unions[k])
+                    top = tops[k][: s.n_sis + len(unions[k])]
+                    unions[k].extend([i for i in top if i not in in_union][: s.n_sis])
+                    pool = unions[k]
+                    combos = [[pool[0]]] if dim == 1 and pool else (
+                        self.fold_kernel(k, pool, dim) if dim > 1 and len(pool) >= dim else [])
+                    live[k] = any([self.fit(k, c) for c in combos])
+                if self.progress is not None:  # per fold: an l0 step over thousands of features takes seconds
+                    self.progress("nested SIS + l0", (dim - 1) * F + k + 1, s.max_dim * F)
         self.out.seconds["sis_l0"] = time.perf_counter() - clock
         self.out.models = list(self.models)
