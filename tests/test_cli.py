@@ -173,3 +173,41 @@ def test_show_of_a_malformed_results_file(tmp_path, content):
     path = tmp_path / "x.json"
     path.write_text(content)
     assert_clean_error(cli("show", path))
+
+
+def test_log_progress_prints_sparse_lines_with_the_time_left():
+    """Without a terminal (a batch job's log), progress is a plain line at most every `interval` seconds with
+    the share done and the time left extrapolated from the time spent; a stage never reported stays silent."""
+    import io
+
+    from formulasearch.cli import LogProgress
+
+    now = [0.0]
+    out = io.StringIO()
+    progress = LogProgress(out, interval=30.0, clock=lambda: now[0])
+    for t, done in [(0, 0), (10, 1), (31, 2), (45, 3), (62, 4)]:  # 10 folds, about one every 15 s
+        now[0] = float(t)
+        progress("nested CV", done, 10)
+    now[0] = 20.0 + 62
+    progress("report", 1, 1)  # a new stage closes the first; this one is too short to report
+    progress.close()
+    lines = out.getvalue().splitlines()
+    assert lines == ["formulasearch: nested CV: 20 % (2 of 10) after 31 s, about 2 min left",
+                     "formulasearch: nested CV: 40 % (4 of 10) after 62 s, about 93 s left",
+                     "formulasearch: nested CV: done in 82 s"]
+    # A stage that comes back (SIS + l0 after each dimension's screening) is timed from its return, at the
+    # rate of the work done since: 1 fold in 20 s, then 4 in 52 s.
+    out.truncate(0), out.seek(0)
+    for t, done in [(100, 20), (120, 21), (136, 23), (152, 24)]:
+        now[0] = float(t)
+        progress("nested SIS + l0", done, 30)
+    assert out.getvalue().splitlines() == [
+        "formulasearch: nested SIS + l0: 70 % (21 of 30) after 20 s, about 3 min left",
+        "formulasearch: nested SIS + l0: 80 % (24 of 30) after 52 s, about 78 s left"]
+
+
+def test_run_without_a_terminal_is_silent_when_short(tmp_path):
+    """A short run piped to a file prints no progress lines on stderr (only after 30 s would it)."""
+    proc = cli("run", "-n", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "formulasearch:" not in proc.stderr

@@ -32,6 +32,48 @@ class TerminalProgress:
             self.stage = None
 
 
+class LogProgress:
+    """Progress for a log file or a batch job's output (stderr not a terminal): a plain line at most every
+    `interval` seconds, whatever the stage, with the stage's share done, its time so far and its time left
+    at the rate since its first report; and a line when a stage that was reported ends. Short runs print
+    nothing."""
+
+    def __init__(self, stream=sys.stderr, interval: float = 30.0, clock=time.monotonic):
+        self.stream, self.interval, self.clock = stream, interval, clock
+        self.stage, self.started, self.first, self.reported = None, 0.0, 0, False
+        self.last = clock()  # when the last line was printed (or the run began)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = self.clock()
+        if stage != self.stage:
+            self.close()
+            self.stage, self.started, self.first, self.reported = stage, now, done, False
+        if now - self.last >= self.interval:
+            spent = now - self.started  # since this stage's first report: its rate from the work done since
+            rate = (done - self.first) / spent if spent > 0 else 0.0
+            left = f", about {_duration((total - done) / rate)} left" if rate > 0 and done < total else ""
+            share = f"{100 * done / total:.0f} %" if total else f"{done:,}"
+            self._line(f"{stage}: {share} ({done:,} of {total:,}) after {_duration(spent)}{left}")
+            self.reported = True
+
+    def close(self) -> None:
+        if self.stage is not None and self.reported:
+            self._line(f"{self.stage}: done in {_duration(self.clock() - self.started)}")
+        self.stage = None
+
+    def _line(self, text: str) -> None:
+        print(f"formulasearch: {text}", file=self.stream, flush=True)
+        self.last = self.clock()
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="formulasearch", description="Find simple formulas for a materials property.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -40,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("-o", "--output", help="write the results as JSON here")
     p_run.add_argument("-n", "--top", type=int, default=None, help="models printed per dimension (default: all kept)")
     p_run.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
-    p_run.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    p_run.add_argument("-q", "--quiet", action="store_true", help="no progress (a bar on a terminal, else a line at most every 30 s)")
     p_plot = sub.add_parser("plot", help="parity, descriptor map, error and residual plots (PNG and SVG)")
     p_plot.add_argument("results", help="results JSON written by `formulasearch run -o`")
     p_plot.add_argument("-o", "--output", default=".", help="folder for the images (default: here)")
@@ -106,7 +148,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.threads is not None:
         config.search.threads = args.threads
         config.validate()
-    progress = None if args.quiet or not sys.stderr.isatty() else TerminalProgress()
+    progress = None if args.quiet else TerminalProgress() if sys.stderr.isatty() else LogProgress()
     try:
         result = run(config, progress=progress)
     finally:
